@@ -1,0 +1,82 @@
+// The inner (tailoring) optimiser: SGD or Adam for n steps on the Noether loss.
+// Differentiable mode keeps the update on the gradient tape so the outer loss
+// is differentiated through it (second order); first-order mode cuts the
+// gradient of the update direction; plain mode (prediction) records nothing.
+import { tf } from '../tf.js';
+import { tidy } from '../params.js';
+import type { InnerOptimizer, InnerOptimizerOptions, InnerResult } from '../contracts.js';
+import type { Params } from '../params.js';
+import { adamInit, adamStep, type AdamState } from './adam.js';
+
+export const defaultInnerOptions: InnerOptimizerOptions = {
+  kind: 'sgd',
+  steps: 1,
+  lr: 1e-3,
+  firstOrder: false,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-8,
+};
+
+/** Identity forward, zero gradient: tfjs has no stopGradient op. */
+export const stopGradient = tf.customGrad(((x: tf.Tensor) => ({
+  value: tf.clone(x),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+})) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
+
+/** Value and gradients of loss w.r.t. every entry of vars. */
+export function valueAndGradsOf(loss: (vars: Params) => tf.Scalar, vars: Params): { value: tf.Scalar; grads: Params } {
+  const names = Object.keys(vars);
+  const f = (...ts: tf.Tensor[]) => {
+    const v: Params = {};
+    names.forEach((n, i) => (v[n] = ts[i]!));
+    return loss(v);
+  };
+  const { value, grads } = tf.valueAndGrads(f)(names.map((n) => vars[n]!));
+  const g: Params = {};
+  names.forEach((n, i) => (g[n] = grads[i]!));
+  return { value: value as tf.Scalar, grads: g };
+}
+
+export class GradientInnerOptimizer implements InnerOptimizer {
+  readonly options: InnerOptimizerOptions;
+  constructor(options: Partial<InnerOptimizerOptions> = {}) {
+    this.options = { ...defaultInnerOptions, ...options };
+    if (!(this.options.steps >= 0) || !Number.isInteger(this.options.steps)) {
+      throw new Error(`inner.steps must be a non-negative integer, got ${this.options.steps}`);
+    }
+  }
+
+  minimize(loss: (vars: Params) => tf.Scalar, vars: Params, opts: { differentiable: boolean }): InnerResult {
+    const o = this.options;
+    const cut = !opts.differentiable || o.firstOrder;
+    let cur = vars;
+    let adam: AdamState | undefined = o.kind === 'adam' ? adamInit(vars) : undefined;
+    const losses: tf.Scalar[] = [];
+    for (let k = 0; k < o.steps; k++) {
+      const next = tidy(() => {
+        const { value, grads } = valueAndGradsOf(loss, cur);
+        const g: Params = {};
+        for (const [n, t] of Object.entries(grads)) g[n] = cut ? stopGradient(t) : t;
+        if (adam) {
+          const r = adamStep(cur, g, adam, { lr: o.lr, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon });
+          return { value, upd: r.params, m: r.state.m, v: r.state.v };
+        }
+        const upd: Params = {};
+        for (const [n, t] of Object.entries(cur)) upd[n] = tf.sub(t, tf.mul(g[n]!, o.lr));
+        return { value, upd, m: {} as Params, v: {} as Params };
+      });
+      if (!opts.differentiable) {
+        // Nothing flows back through plain tailoring: free each iterate as soon as it is replaced,
+        // so memory stays flat over hundreds of test-time steps.
+        if (cur !== vars) for (const t of Object.values(cur)) t.dispose();
+        if (adam) for (const t of [...Object.values(adam.m), ...Object.values(adam.v)]) t.dispose();
+      }
+      losses.push(next.value);
+      cur = next.upd;
+      if (adam) adam = { step: adam.step + 1, m: next.m, v: next.v };
+    }
+    if (!opts.differentiable && adam) for (const t of [...Object.values(adam.m), ...Object.values(adam.v)]) t.dispose();
+    return { vars: cur, losses };
+  }
+}

@@ -1,0 +1,98 @@
+// predictSequence: initial rollout, inner tailoring on the Noether loss, final
+// rollout with the tailored variables (paper, Sec. 3).
+import { tf } from '../tf.js';
+import type { Embedding, InnerOptimizer, Predictor, State, StepInput, TailorMode } from '../contracts.js';
+import type { Params } from '../params.js';
+import { pickParams } from '../params.js';
+import { noetherLoss, type NoetherForm } from './noether-loss.js';
+import { rollout, unstackTime, type RolloutResult } from './rollout.js';
+
+export interface TailorSetup {
+  predictor: Predictor;
+  theta: Params;
+  /** The conservation embedding; absent means no tailoring (baseline). */
+  embedding?: Embedding;
+  phi?: Params;
+  inner: InnerOptimizer;
+  form: NoetherForm;
+  /** Overrides the predictor's default tailoring mode. */
+  mode?: TailorMode;
+}
+
+export interface SequenceInput {
+  /** [B, C, ...obsShape] ground-truth context. */
+  context: tf.Tensor;
+  /** One entry per predicted step. */
+  inputs: StepInput[];
+  /** [B, T, A] all actions of the window, for predictors that encode them up front. */
+  actions?: tf.Tensor;
+}
+
+export interface SequencePrediction {
+  /** The rollout before tailoring (only when asked for). */
+  untailored?: RolloutResult;
+  /** The rollout with tailored variables (equals untailored when nothing is tailored). */
+  tailored: RolloutResult;
+  /** Inner Noether loss before each inner step. */
+  innerLosses: tf.Scalar[];
+  /** The tailored variables (θ subset, CN parameters or latent activations). */
+  vars: Params;
+}
+
+/** The variables tailoring adapts and a rollout as a function of them. */
+export function tailorable(setup: TailorSetup, seq: SequenceInput): { vars: Params; run: (vars: Params) => RolloutResult } {
+  const { predictor: p, theta } = setup;
+  const mode = setup.mode ?? p.tailor;
+  if (!p.tailorModes.includes(mode)) {
+    throw new Error(`predictor '${p.name}' cannot tailor in mode '${mode}'; it supports: ${p.tailorModes.join(', ')}`);
+  }
+  const init = { actions: seq.actions };
+  switch (mode) {
+    case 'all': {
+      const names = p.tailoredNames?.(theta) ?? Object.keys(theta);
+      const run = (v: Params) => {
+        const th = { ...theta, ...v };
+        return rollout(p, th, p.initState(th, seq.context, init), seq.inputs);
+      };
+      return { vars: pickParams(theta, names), run };
+    }
+    case 'cn': {
+      if (!p.conditioning) throw new Error(`predictor '${p.name}' declares no conditional-normalisation parameters`);
+      const cn = p.conditioning(theta, seq.context.shape[0]!);
+      const run = (v: Params) => {
+        const th = { ...theta, ...v };
+        return rollout(p, th, p.initState(th, seq.context, init), seq.inputs);
+      };
+      return { vars: cn, run };
+    }
+    case 'latent': {
+      const s0: State = p.initState(theta, seq.context, init);
+      if (!s0.latent || !Object.keys(s0.latent).length) {
+        throw new Error(`predictor '${p.name}' has no latent activations to tailor`);
+      }
+      const run = (v: Params) => rollout(p, theta, { ...s0, latent: v }, seq.inputs);
+      return { vars: s0.latent, run };
+    }
+  }
+}
+
+/**
+ * Predicts a sequence with tailoring. `differentiable` keeps the inner update on the
+ * tape (meta-training); otherwise tailoring is plain gradient descent (prediction).
+ */
+export function predictSequence(
+  setup: TailorSetup,
+  seq: SequenceInput,
+  opts: { differentiable: boolean; untailored?: boolean },
+): SequencePrediction {
+  const { vars, run } = tailorable(setup, seq);
+  const { embedding, phi } = setup;
+  const untailored = opts.untailored || !embedding || setup.inner.options.steps === 0 ? run(vars) : undefined;
+  if (!embedding || setup.inner.options.steps === 0) {
+    return { untailored: opts.untailored ? untailored : undefined, tailored: untailored!, innerLosses: [], vars };
+  }
+  const context = unstackTime(seq.context);
+  const loss = (v: Params) => noetherLoss(embedding, phi ?? {}, context, run(v).preds, setup.form);
+  const { vars: tailoredVars, losses } = setup.inner.minimize(loss, vars, { differentiable: opts.differentiable });
+  return { untailored, tailored: run(tailoredVars), innerLosses: losses, vars: tailoredVars };
+}

@@ -1,0 +1,147 @@
+// The outer training loop and evaluation, over any Dataset.
+import { tf } from '../tf.js';
+import { tidy } from '../params.js';
+import type { Dataset, Metric } from '../contracts.js';
+import { deriveSeed } from '../rng.js';
+import { makeWindow } from './batch.js';
+import { metaStep, type MetaSetup, type MetaState, type StepReport } from './meta.js';
+import { predictSequence } from './tailor.js';
+import { SeriesStats } from './stats.js';
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  /** Called after every step (progress, logging, checkpoints). May be async. */
+  onStep?: (r: StepReport & { epoch: number; stepsPerEpoch: number; totalSteps: number; state: MetaState }) => void | Promise<void>;
+  /** Stops after the current step when aborted (e.g. Ctrl-C); the state so far is returned. */
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  state: MetaState;
+  losses: number[];
+  stopped: boolean;
+}
+
+/** Batches an epoch would yield, without materialising them. */
+export function stepsPerEpoch(dataset: Dataset, batchSize: number): number {
+  return Math.floor(dataset.size('train') / batchSize) || 1;
+}
+
+/**
+ * Meta-trains from `state` (step counts resume it: batches already done in the
+ * current epoch are skipped, and each epoch's shuffle is derived from the seed and
+ * epoch, so a resumed run sees exactly the batches an uninterrupted one would).
+ */
+export async function train(setup: MetaSetup, dataset: Dataset, state: MetaState, o: TrainOptions): Promise<TrainResult> {
+  const spe = stepsPerEpoch(dataset, o.batchSize);
+  const total = spe * o.epochs;
+  const losses: number[] = [];
+  let s = state;
+  for (let epoch = Math.floor(s.step / spe); epoch < o.epochs; epoch++) {
+    let i = 0;
+    const skip = s.step - epoch * spe;
+    for await (const batch of dataset.batches('train', { batchSize: o.batchSize, seed: deriveSeed(o.seed, `epoch-${epoch}`), shuffle: true, dropLast: true })) {
+      if (i++ < skip) {
+        tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
+        continue;
+      }
+      if (o.signal?.aborted || i > spe) {
+        tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
+        if (o.signal?.aborted) return { state: s, losses, stopped: true };
+        continue;
+      }
+      try {
+        const r = metaStep(setup, s, batch, deriveSeed(o.seed, `noise-${s.step}`));
+        s = r.state;
+        losses.push(r.report.loss);
+        if (o.onStep) await o.onStep({ ...r.report, epoch, stepsPerEpoch: spe, totalSteps: total, state: s });
+      } finally {
+        tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
+      }
+    }
+  }
+  return { state: s, losses, stopped: false };
+}
+
+export interface EvalOptions {
+  batchSize: number;
+  seed: number;
+  metrics: Metric[];
+  split?: 'train' | 'test';
+  /** Limit the number of batches (quick looks). */
+  maxBatches?: number;
+}
+
+export interface MetricCurves {
+  /** Per metric: mean and standard error per predicted step. */
+  [metric: string]: { mean: number[]; stderr: number[]; overall: number };
+}
+
+export interface EvalResult {
+  untailored: MetricCurves;
+  tailored: MetricCurves;
+  /** Mean inner Noether loss before the first inner step and after tailoring. */
+  innerBefore: number;
+  sequences: number;
+}
+
+/** Evaluates untailored and tailored predictions of the same model on held-out data
+ * (plain tailoring: no second-order tracking at test time). */
+export async function evaluate(setup: MetaSetup, dataset: Dataset, state: MetaState, o: EvalOptions): Promise<EvalResult> {
+  const stats = { untailored: new Map<string, SeriesStats>(), tailored: new Map<string, SeriesStats>() };
+  for (const m of o.metrics) {
+    stats.untailored.set(m.name, new SeriesStats());
+    stats.tailored.set(m.name, new SeriesStats());
+  }
+  let n = 0;
+  let inner = 0;
+  let nb = 0;
+  const embedding = setup.mode === 'baseline' ? undefined : setup.embedding;
+  for await (const batch of dataset.batches(o.split ?? 'test', { batchSize: o.batchSize, shuffle: false })) {
+    if (o.maxBatches !== undefined && nb >= o.maxBatches) {
+      tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
+      continue;
+    }
+    const cols = tidy(() => {
+      const w = makeWindow(setup.predictor, batch, {
+        contextLength: setup.contextLength ?? setup.predictor.contextLength,
+        horizon: setup.horizon,
+        noiseSeed: deriveSeed(o.seed, `eval-noise-${nb}`),
+      });
+      const out = predictSequence(
+        { predictor: setup.predictor, theta: state.theta, embedding, phi: state.phi, inner: setup.inner, form: setup.form, mode: setup.tailorMode },
+        w.seq,
+        { differentiable: false, untailored: true },
+      );
+      const res: Record<string, { u: tf.Tensor[]; t: tf.Tensor[] }> = {};
+      for (const m of o.metrics) {
+        res[m.name] = {
+          u: out.untailored!.preds.map((p, i) => m.compute(p, w.targets[i]!)),
+          t: out.tailored.preds.map((p, i) => m.compute(p, w.targets[i]!)),
+        };
+      }
+      return { res, inner: out.innerLosses[0] ?? tf.scalar(0) };
+    });
+    for (const m of o.metrics) {
+      const r = cols.res[m.name]!;
+      stats.untailored.get(m.name)!.addColumns(r.u.map((t) => t.dataSync()));
+      stats.tailored.get(m.name)!.addColumns(r.t.map((t) => t.dataSync()));
+    }
+    inner += cols.inner.dataSync()[0]! * batch.obs.shape[0]!;
+    n += batch.obs.shape[0]!;
+    nb++;
+    tf.dispose(cols as unknown as tf.TensorContainer);
+    tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
+  }
+  const curves = (m: Map<string, SeriesStats>) => {
+    const out: MetricCurves = {};
+    for (const [k, s] of m) {
+      const r = s.result();
+      out[k] = { mean: r.mean, stderr: r.stderr, overall: r.overall };
+    }
+    return out;
+  };
+  return { untailored: curves(stats.untailored), tailored: curves(stats.tailored), innerBefore: n ? inner / n : NaN, sequences: n };
+}

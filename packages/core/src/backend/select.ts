@@ -1,0 +1,141 @@
+// Picks the fastest tfjs backend that is installed: native TensorFlow (tfjs-node-gpu, tfjs-node;
+// optional peer dependencies), else wasm, else cpu. NOETHER_BACKEND (or opts.backend) forces one.
+// Browser-capable: no static Node import; the native packages are imported by computed
+// specifiers so bundlers and tsc never require them.
+import { tf } from '../tf.js';
+import { checkSecondOrderFixes, installSecondOrderFixes } from '../second-order/install.js';
+import { registerWasmKernels } from './wasm-kernels.js';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+export interface BackendChoice {
+  /** The backend now active (tf.getBackend()). */
+  name: BackendName;
+  /** Why it was chosen, e.g. 'forced by NOETHER_BACKEND' or 'fastest installed'. */
+  reason: string;
+  /** Which backends could be loaded (only those probed: a forced choice probes itself). */
+  available: Partial<Record<BackendName, boolean>>;
+  /** For 'tensorflow': the package that provided it. */
+  nativePackage?: string;
+}
+
+export interface SelectOptions {
+  backend?: BackendName;
+  /** No console line about the choice. */
+  quiet?: boolean;
+}
+
+const NATIVE_PACKAGES = ['tfjs-node-gpu', 'tfjs-node'];
+const INSTALL_HINT: Record<BackendName, string> = {
+  tensorflow:
+    'npm install @tensorflow/tfjs-node@4.22.0 (CPU) or @tensorflow/tfjs-node-gpu@4.22.0 (needs CUDA 11.2 + cuDNN 8.1); ' +
+    'both download libtensorflow at install time (TFJS_NODE_BASE_URI overrides the URL)',
+  wasm: 'npm install @tensorflow/tfjs-backend-wasm@4.22.0 (a dependency of @noether/core; in a bundle, serve its .wasm files and call setWasmPaths)',
+  cpu: '@tensorflow/tfjs-backend-cpu is a dependency of @noether/core and always present',
+};
+
+// Computed so that bundlers / tsc do not try to resolve optional packages.
+const dynamicImport = (specifier: string): Promise<unknown> => import(/* @vite-ignore */ /* webpackIgnore: true */ specifier);
+
+let nativeProbe: Promise<string | null> | undefined;
+let wasmProbe: Promise<boolean> | undefined;
+
+/** Loads tfjs-node-gpu or tfjs-node; resolves to the package name, or null if neither loads. */
+function loadNative(): Promise<string | null> {
+  nativeProbe ??= (async () => {
+    for (const pkg of NATIVE_PACKAGES) {
+      try {
+        await dynamicImport(['@tensorflow', pkg].join('/'));
+        // tfjs-node imports @tensorflow/tfjs, whose register_all_gradients silently replaces the
+        // second-order fixes in the (global) gradient registry: put them back.
+        installSecondOrderFixes();
+        if (tf.findBackendFactory('tensorflow')) return pkg;
+      } catch {
+        // not installed, or libtensorflow failed to load: try the next one
+      }
+    }
+    return null;
+  })();
+  return nativeProbe;
+}
+
+function loadWasm(): Promise<boolean> {
+  wasmProbe ??= (async () => {
+    try {
+      await import('@tensorflow/tfjs-backend-wasm');
+      registerWasmKernels();
+      return tf.findBackendFactory('wasm') != null;
+    } catch {
+      return false;
+    }
+  })();
+  return wasmProbe;
+}
+
+async function probe(name: BackendName): Promise<boolean> {
+  if (name === 'tensorflow') return (await loadNative()) != null;
+  if (name === 'wasm') return loadWasm();
+  return tf.findBackendFactory('cpu') != null;
+}
+
+/** Which backends can be loaded here (loading them registers them with tfjs, without switching). */
+export async function listBackends(): Promise<Record<BackendName, boolean>> {
+  const current = tf.getBackend();
+  const out = {} as Record<BackendName, boolean>;
+  for (const n of BACKEND_NAMES) out[n] = await probe(n);
+  // Registering a higher-priority backend must not switch an already chosen one.
+  if (current && tf.getBackend() !== current) await tf.setBackend(current);
+  return out;
+}
+
+function envBackend(): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const v = env?.['NOETHER_BACKEND']?.trim();
+  return v ? v : undefined;
+}
+
+/**
+ * Activates a backend: opts.backend, else NOETHER_BACKEND, else the fastest installed
+ * (tensorflow > wasm > cpu). A forced backend that cannot be loaded is an error naming it and how
+ * to install it. The second-order gradient fixes are re-checked afterwards (they are
+ * backend-independent gradient registrations, so they hold on every backend).
+ */
+export async function selectBackend(opts: SelectOptions = {}): Promise<BackendChoice> {
+  const fromEnv = envBackend();
+  const forced = opts.backend ?? fromEnv;
+  const source = opts.backend ? 'requested' : 'forced by NOETHER_BACKEND';
+  const available: Partial<Record<BackendName, boolean>> = {};
+  let choice: BackendChoice | undefined;
+
+  if (forced !== undefined) {
+    if (!BACKEND_NAMES.includes(forced as BackendName)) {
+      throw new Error(`unknown backend '${forced}' (${source}); use one of: ${BACKEND_NAMES.join(', ')}`);
+    }
+    const name = forced as BackendName;
+    available[name] = await probe(name);
+    if (!available[name] || !(await tf.setBackend(name))) {
+      throw new Error(`backend '${name}' (${source}) is not available: ${INSTALL_HINT[name]}`);
+    }
+    choice = { name, reason: source, available };
+  } else {
+    for (const name of BACKEND_NAMES) {
+      available[name] = await probe(name);
+      if (available[name] && (await tf.setBackend(name))) {
+        choice = { name, reason: name === 'tensorflow' ? 'fastest installed' : `fastest installed (${skipped(available)})`, available };
+        break;
+      }
+    }
+    if (!choice) throw new Error('no tfjs backend could be initialised (not even cpu)');
+  }
+  if (choice.name === 'tensorflow') choice.nativePackage = (await loadNative()) ?? undefined;
+  await tf.ready();
+  checkSecondOrderFixes();
+  if (!opts.quiet) console.info(`[noether] tfjs backend: ${choice.name} (${choice.reason})`);
+  return choice;
+}
+
+function skipped(av: Partial<Record<BackendName, boolean>>): string {
+  const no = BACKEND_NAMES.filter((n) => av[n] === false);
+  return no.length ? `${no.join(', ')} not installed` : 'all installed';
+}

@@ -1,0 +1,3 @@
+export * from './init.js';
+export * from './activations.js';
+export * from './mlp.js';

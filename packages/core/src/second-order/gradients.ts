@@ -1,0 +1,504 @@
+// Gradient registrations that make tfjs 4.22 correct to any order (see shared/notes/tfjs.md).
+//
+// Two defects are fixed here:
+//  1. Gradients that use a saved *output* lose every second-order term through it (the engine's
+//     clone of an output is taped before the op that produced it). Each such gradient is
+//     re-registered to save the *input* and recompute the output with ordinary, differentiable ops.
+//  2. Gradient kernels with no gradient of their own (Conv2DBackpropFilter, EluGrad, MaxPoolGrad,
+//     ...) stop the second derivative. Each gets a gradient written with ops whose own gradients
+//     are registered, so the closure holds to any order.
+//
+// This file imports tfjs-core directly (not ../tf.js) because it is loaded while tf.ts itself is
+// being evaluated; it is the same single tfjs-core copy.
+import * as tf from '@tensorflow/tfjs-core';
+import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
+
+type T = Tensor;
+const engine = () => tf.engine();
+const run = (name: string, inputs: Record<string, T>, attrs: object = {}): T =>
+  engine().runKernel(name, inputs as never, attrs as never) as T;
+
+function pair(v: number | [number, number]): [number, number] {
+  return typeof v === 'number' ? [v, v] : v;
+}
+
+/** Axes (as a list) of a reduction attribute, like tfjs' util.parseAxisParam. */
+function axesOf(axis: number | number[] | undefined | null, rank: number): number[] {
+  if (axis == null) return [...Array(rank).keys()];
+  const a = typeof axis === 'number' ? [axis] : axis;
+  return a.map((v) => (v < 0 ? v + rank : v));
+}
+
+/** Shape of a keepDims reduction of `shape` over `axes`. */
+function keepDimShape(shape: number[], axes: number[]): number[] {
+  return shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Output-saving gradients, rewritten to save inputs.
+
+const tanhGrad: GradConfig = {
+  kernelName: 'Tanh',
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x]) => ({ x: () => tf.mul(dy as T, tf.sub(1, tf.square(tf.tanh(x!)))) }),
+};
+
+const sigmoidGrad: GradConfig = {
+  kernelName: 'Sigmoid',
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x]) => ({
+    x: () => {
+      const y = tf.sigmoid(x!);
+      return tf.mul(dy as T, tf.mul(y, tf.sub(1, y)));
+    },
+  }),
+};
+
+const expGrad: GradConfig = {
+  kernelName: 'Exp',
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x]) => ({ x: () => tf.mul(dy as T, tf.exp(x!)) }),
+};
+
+// elu'(x) = 1 for x > 0, exp(x) otherwise = exp(min(x, 0)): no overflowing branch, no where().
+const eluGrad: GradConfig = {
+  kernelName: 'Elu',
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x]) => ({ x: () => tf.mul(dy as T, tf.exp(tf.minimum(x!, 0))) }),
+};
+
+const softmaxGrad: GradConfig = {
+  kernelName: 'Softmax',
+  inputsToSave: ['logits'],
+  gradFunc: (dy, [logits], attrs) => {
+    const { dim } = attrs as unknown as { dim: number };
+    return {
+      logits: () => {
+        const y = tf.softmax(logits!, dim);
+        const dyY = tf.mul(dy as T, y);
+        return tf.sub(dyY, tf.mul(tf.sum(dyY, [dim], true), y));
+      },
+    };
+  },
+};
+
+// Only graph models reach the LogSoftmax kernel: tf.logSoftmax is a customGrad that saves its
+// output (wrong at second order); use logSoftmax from this module instead.
+const logSoftmaxGrad: GradConfig = {
+  kernelName: 'LogSoftmax',
+  inputsToSave: ['logits'],
+  gradFunc: (dy, [logits], attrs) => {
+    const { axis } = attrs as unknown as { axis: number };
+    return {
+      logits: () => tf.sub(dy as T, tf.mul(tf.sum(dy as T, axis, true), tf.softmax(logits!, axis))),
+    };
+  },
+};
+
+function reduceTo(res: T, shape: number[], outShape: number[]): T {
+  const axes = tf.backend_util.getReductionAxes(shape, outShape);
+  return tf.reshape(axes.length > 0 ? tf.sum(res, axes) : res, shape);
+}
+
+const powGrad: GradConfig = {
+  kernelName: 'Pow',
+  inputsToSave: ['a', 'b'],
+  gradFunc: (dy, [a, b]) => {
+    const base = a!;
+    const ex = b!;
+    const outShape = tf.broadcast_util.assertAndGetBroadcastShape(base.shape, ex.shape);
+    return {
+      a: () => {
+        const e = tf.cast(ex, 'float32');
+        const res = tf.mul(dy as T, tf.mul(e, tf.pow(base, tf.sub(e, 1))));
+        return reduceTo(res, base.shape, outShape);
+      },
+      b: () => {
+        // log(base) where base > 0, else 0; log of a safe operand so no inf*0 at higher order.
+        const pos = tf.greater(base, 0);
+        const logBase = tf.where(pos, tf.log(tf.where(pos, base, tf.onesLike(base))), tf.zerosLike(base));
+        const res = tf.mul(dy as T, tf.mul(tf.pow(base, ex), logBase));
+        return reduceTo(res, ex.shape, outShape);
+      },
+    };
+  },
+};
+
+function minMaxGrad(kernelName: 'Max' | 'Min', axisAttr: 'reductionIndices' | 'axis'): GradConfig {
+  const reduce = kernelName === 'Max' ? tf.max : tf.min;
+  return {
+    kernelName,
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x], attrs) => {
+      const axes = axesOf((attrs as Record<string, number | number[]>)[axisAttr], x!.rank);
+      return {
+        x: () => {
+          const y = reduce(x!, axes, true);
+          const g = tf.reshape(dy as T, keepDimShape(x!.shape, axes));
+          return tf.mul(g, tf.cast(tf.equal(x!, y), (dy as T).dtype));
+        },
+      };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling. Patches are extracted by a conv2d with a one-hot filter (channels folded into the
+// batch), so every step is a conv2d / Conv2DBackpropInput: differentiable to any order.
+
+interface PoolAttrs {
+  filterSize: [number, number] | number;
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** [N,H,W,C] -> [N*C, OH, OW, fh*fw]: the pooling windows, position k = r*fw + c. */
+function patches(x: T, a: PoolAttrs): T {
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const [fh, fw] = pair(a.filterSize);
+  const eye = tf.reshape(tf.eye(fh * fw), [fh, fw, 1, fh * fw]);
+  const xs = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [n * c, h, w, 1]);
+  return tf.conv2d(xs as tf.Tensor4D, eye as tf.Tensor4D, a.strides, a.pad as 'same', 'NHWC', 1, a.dimRoundingMode);
+}
+
+/** Back from [N*C, OH, OW, 1] to [N, OH, OW, C]. */
+function unfoldChannels(t: T, n: number, c: number): T {
+  const [, oh, ow] = t.shape;
+  return tf.transpose(tf.reshape(t, [n, c, oh!, ow!]), [0, 2, 3, 1]);
+}
+
+/** One-hot (first maximum, as the MaxPoolGrad kernels pick) over each window of x; no gradient. */
+function maxPoolArgmaxMask(x: T, a: PoolAttrs): T {
+  const [, h, w] = x.shape as [number, number, number, number];
+  // Out-of-image positions ('same' padding) must never win: push them far below any value.
+  const valid = patches(tf.ones([1, h, w, 1]), a);
+  const p = tf.sub(patches(x, a), tf.mul(tf.sub(1, valid), 1e30));
+  const eq = tf.cast(tf.equal(p, tf.max(p, -1, true)), 'float32');
+  return tf.mul(eq, tf.cast(tf.equal(tf.cumsum(eq, -1, true), 0), 'float32'));
+}
+
+const maxPoolGrad: GradConfig = {
+  kernelName: 'MaxPool',
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x], attrs) => {
+    const a = attrs as unknown as PoolAttrs;
+    return {
+      x: () => {
+        const y = tf.maxPool(x as tf.Tensor4D, a.filterSize, a.strides, a.pad as 'same', a.dimRoundingMode);
+        return run('MaxPoolGrad', { dy: dy as T, input: x!, output: y }, attrs);
+      },
+    };
+  },
+};
+
+// MaxPoolGrad is linear in dy (piecewise constant in input/output): its adjoint picks, per window,
+// the incoming gradient at the argmax.
+const maxPoolGradGrad: GradConfig = {
+  kernelName: 'MaxPoolGrad',
+  inputsToSave: ['dy', 'input'],
+  gradFunc: (ddx, [dy, input], attrs) => {
+    const a = attrs as unknown as PoolAttrs;
+    const [n, , , c] = input!.shape as number[];
+    return {
+      dy: () => {
+        const mask = maxPoolArgmaxMask(input!, a);
+        const picked = tf.sum(tf.mul(patches(ddx as T, a), mask), -1, true);
+        return unfoldChannels(picked, n!, c!);
+      },
+      input: () => tf.zerosLike(input!),
+      output: () => tf.zerosLike(dy!),
+    };
+  },
+};
+
+/** Number of in-image pixels under each pooling window, [1, OH, OW, 1]. */
+function windowCounts(h: number, w: number, a: PoolAttrs): T {
+  const [fh, fw] = pair(a.filterSize);
+  return tf.conv2d(
+    tf.ones([1, h, w, 1]) as tf.Tensor4D,
+    tf.ones([fh, fw, 1, 1]) as tf.Tensor4D,
+    a.strides,
+    a.pad as 'same',
+    'NHWC',
+    1,
+    a.dimRoundingMode,
+  );
+}
+
+// tfjs' AvgPool divides by the number of in-image pixels but its AvgPoolGrad kernels divide by
+// fh*fw, so the stock first-order gradient is wrong at 'same'-padded borders. Rescaling dy by
+// fh*fw/count makes it exact.
+const avgPoolGrad: GradConfig = {
+  kernelName: 'AvgPool',
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x], attrs) => {
+    const a = attrs as unknown as PoolAttrs;
+    const [fh, fw] = pair(a.filterSize);
+    return {
+      x: () => {
+        const [, h, w] = x!.shape as number[];
+        const scale = tf.div(fh * fw, windowCounts(h!, w!, a));
+        return run('AvgPoolGrad', { dy: tf.mul(dy as T, scale), input: x! }, attrs);
+      },
+    };
+  },
+};
+
+// AvgPoolGrad(dy) spreads dy/(fh*fw) over each window; its adjoint is the window sum / (fh*fw)
+// = avgPool * count / (fh*fw).
+const avgPoolGradGrad: GradConfig = {
+  kernelName: 'AvgPoolGrad',
+  inputsToSave: ['dy', 'input'],
+  gradFunc: (ddx, [dy, input], attrs) => {
+    const a = attrs as unknown as PoolAttrs;
+    const [fh, fw] = pair(a.filterSize);
+    const [, h, w] = input!.shape as number[];
+    return {
+      dy: () =>
+        tf.mul(
+          tf.avgPool(ddx as tf.Tensor4D, a.filterSize, a.strides, a.pad as 'same', a.dimRoundingMode),
+          tf.div(windowCounts(h!, w!, a), fh * fw),
+        ),
+      input: () => tf.zerosLike(input!),
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// 2. Gradient kernels with no gradient.
+
+// EluGrad(dy, y) = dy * (y > 0 ? 1 : y + 1) (the kernels test y >= 0).
+const eluGradGrad: GradConfig = {
+  kernelName: 'EluGrad',
+  inputsToSave: ['dy', 'y'],
+  gradFunc: (ddx, [dy, y]) => {
+    const neg = tf.cast(tf.less(y!, 0), 'float32');
+    return {
+      dy: () => tf.mul(ddx as T, tf.add(tf.mul(neg, y!), 1)),
+      y: () => tf.mul(tf.mul(ddx as T, dy!), neg),
+    };
+  },
+};
+
+interface ConvAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+  dilations?: [number, number] | number;
+  inputShape?: [number, number, number, number];
+}
+
+// Conv2DBackpropFilter(x, dy) is bilinear; as TF-Python's nn_grad._Conv2DBackpropFilterGrad.
+const conv2DBackpropFilterGrad: GradConfig = {
+  kernelName: 'Conv2DBackpropFilter',
+  inputsToSave: ['x', 'dy'],
+  gradFunc: (ddw, [x, dy], attrs) => {
+    const a = attrs as unknown as ConvAttrs;
+    return {
+      x: () =>
+        tf.conv2dTranspose(dy as tf.Tensor4D, ddw as tf.Tensor4D, x!.shape as [number, number, number, number], a.strides, a.pad as 'same', a.dimRoundingMode),
+      dy: () => tf.conv2d(x as tf.Tensor4D, ddw as tf.Tensor4D, a.strides, a.pad as 'same', a.dataFormat, 1, a.dimRoundingMode),
+    };
+  },
+};
+
+// Depthwise backprops: bilinear too. Kernels are called by name (the ops are not public).
+const depthwiseBackpropFilterGrad: GradConfig = {
+  kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+  inputsToSave: ['x', 'dy'],
+  gradFunc: (ddw, [x, dy], attrs) => {
+    const a = attrs as unknown as ConvAttrs;
+    return {
+      x: () =>
+        run('DepthwiseConv2dNativeBackpropInput', { dy: dy!, filter: ddw as T }, { ...a, inputShape: x!.shape }),
+      dy: () => tf.depthwiseConv2d(x as tf.Tensor4D, ddw as tf.Tensor4D, a.strides, a.pad as 'same', 'NHWC', a.dilations ?? 1, a.dimRoundingMode),
+    };
+  },
+};
+
+const depthwiseBackpropInputGrad: GradConfig = {
+  kernelName: 'DepthwiseConv2dNativeBackpropInput',
+  inputsToSave: ['dy', 'filter'],
+  gradFunc: (ddx, [dy, filter], attrs) => {
+    const a = attrs as unknown as ConvAttrs;
+    return {
+      dy: () => tf.depthwiseConv2d(ddx as tf.Tensor4D, filter as tf.Tensor4D, a.strides, a.pad as 'same', 'NHWC', a.dilations ?? 1, a.dimRoundingMode),
+      filter: () =>
+        run('DepthwiseConv2dNativeBackpropFilter', { x: ddx as T, dy: dy! }, { ...a, filterShape: filter!.shape }),
+    };
+  },
+};
+
+interface ResizeAttrs {
+  alignCorners: boolean;
+  halfPixelCenters: boolean;
+  size: [number, number];
+}
+
+// Resize*Grad(dy) is the adjoint of the forward resize, so the forward resize (to dy's size) is
+// the adjoint of the gradient kernel.
+function resizeGradGrad(kernelName: string, forward: typeof tf.image.resizeBilinear): GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['dy', 'images'],
+    gradFunc: (ddx, [dy, images], attrs) => {
+      const a = attrs as unknown as ResizeAttrs;
+      const [, oh, ow] = dy!.shape as number[];
+      return {
+        dy: () => forward(ddx as tf.Tensor4D, [oh!, ow!], a.alignCorners, a.halfPixelCenters),
+        images: () => tf.zerosLike(images!),
+      };
+    },
+  };
+}
+
+interface StridedSliceAttrs {
+  begin: number[];
+  end: number[];
+  strides: number[];
+  beginMask: number;
+  endMask: number;
+  ellipsisMask: number;
+  newAxisMask: number;
+  shrinkAxisMask: number;
+}
+
+// StridedSlice picks x[begin + k*stride] per axis; its gradient scatters dy back with reshape,
+// pad, slice and reverse only (all differentiable), axis by axis.
+const stridedSliceGrad: GradConfig = {
+  kernelName: 'StridedSlice',
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x], attrs) => {
+    const a = attrs as unknown as StridedSliceAttrs;
+    return {
+      x: () => {
+        const shape = x!.shape;
+        const info = tf.slice_util.sliceInfo(
+          shape, a.begin, a.end, a.strides, a.beginMask, a.endMask, a.ellipsisMask, a.newAxisMask, a.shrinkAxisMask,
+        );
+        const dense = info.finalShapeSparse;
+        if (dense.some((d: number) => d === 0)) return tf.zerosLike(x!);
+        let g = tf.reshape(dy as T, dense);
+        for (let ax = 0; ax < shape.length; ax++) {
+          const n = dense[ax]!;
+          let s = info.strides[ax]!;
+          let b = info.begin[ax]!;
+          if (s < 0) {
+            g = tf.reverse(g, ax);
+            s = -s;
+            b = b - (n - 1) * s;
+          }
+          if (s > 1) {
+            // Interleave s-1 zeros after each element along ax.
+            const cur = g.shape;
+            const split = [...cur.slice(0, ax + 1), 1, ...cur.slice(ax + 1)];
+            const pads = split.map((_, i) => [0, i === ax + 1 ? s - 1 : 0] as [number, number]);
+            g = tf.pad(tf.reshape(g, split), pads);
+            const merged = [...cur];
+            merged[ax] = n * s;
+            g = tf.reshape(g, merged);
+            const size = [...merged];
+            size[ax] = (n - 1) * s + 1;
+            g = tf.slice(g, merged.map(() => 0), size);
+          }
+          const len = (n - 1) * s + 1;
+          const after = shape[ax]! - b - len;
+          if (b !== 0 || after !== 0) {
+            g = tf.pad(g, g.shape.map((_, i) => (i === ax ? [b, after] : [0, 0]) as [number, number]));
+          }
+        }
+        return g;
+      },
+    };
+  },
+};
+
+const gatherNdGrad: GradConfig = {
+  kernelName: 'GatherNd',
+  inputsToSave: ['params', 'indices'],
+  gradFunc: (dy, [params, indices]) => ({
+    params: () => tf.scatterND(indices!, dy as T, params!.shape),
+    indices: () => tf.zerosLike(indices!),
+  }),
+};
+
+const scatterNdGrad: GradConfig = {
+  kernelName: 'ScatterNd',
+  inputsToSave: ['indices'],
+  gradFunc: (ddx, [indices]) => ({
+    updates: () => tf.gatherND(ddx as T, indices!),
+    indices: () => tf.zerosLike(indices!),
+  }),
+};
+
+// tfjs' Tile gradient stops at rank 4; a reshape + sum works at any rank.
+const tileGrad: GradConfig = {
+  kernelName: 'Tile',
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x], attrs) => {
+    const { reps } = attrs as unknown as { reps: number[] };
+    return {
+      x: () => {
+        const split: number[] = [];
+        const axes: number[] = [];
+        x!.shape.forEach((d, i) => {
+          axes.push(split.length);
+          split.push(reps[i]!, d);
+        });
+        return tf.sum(tf.reshape(dy as T, split), axes);
+      },
+    };
+  },
+};
+
+// Comparisons and logical ops are piecewise constant: zero gradient (several tfjs gradients use
+// them on the differentiated path, e.g. max's and leakyRelu's).
+const zeroGrad = (kernelName: string, inputs: string[]): GradConfig => ({
+  kernelName,
+  inputsToSave: inputs,
+  gradFunc: (_dy, saved) => Object.fromEntries(inputs.map((n, i) => [n, () => tf.zerosLike(saved[i]!)])),
+});
+
+const binaryInputs = ['a', 'b'];
+export const ZERO_GRADIENT_KERNELS = [
+  'Equal', 'Greater', 'Less', 'LessEqual', 'NotEqual', 'GreaterEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor',
+] as const;
+
+/** Every registration, in install order. */
+export const SECOND_ORDER_GRADIENTS: readonly GradConfig[] = [
+  tanhGrad,
+  sigmoidGrad,
+  expGrad,
+  eluGrad,
+  softmaxGrad,
+  logSoftmaxGrad,
+  powGrad,
+  minMaxGrad('Max', 'reductionIndices'),
+  minMaxGrad('Min', 'axis'),
+  maxPoolGrad,
+  maxPoolGradGrad,
+  avgPoolGrad,
+  avgPoolGradGrad,
+  eluGradGrad,
+  conv2DBackpropFilterGrad,
+  depthwiseBackpropFilterGrad,
+  depthwiseBackpropInputGrad,
+  resizeGradGrad('ResizeBilinearGrad', tf.image.resizeBilinear),
+  resizeGradGrad('ResizeNearestNeighborGrad', tf.image.resizeNearestNeighbor as typeof tf.image.resizeBilinear),
+  stridedSliceGrad,
+  gatherNdGrad,
+  scatterNdGrad,
+  tileGrad,
+  ...ZERO_GRADIENT_KERNELS.map((k) => zeroGrad(k, binaryInputs)),
+  zeroGrad('LogicalNot', ['x']),
+];
+
+/** Numerically stable log-softmax whose meta-gradient is exact (tf.logSoftmax's is not). */
+export function logSoftmax(logits: T, axis = -1): T {
+  return tf.sub(logits, tf.logSumExp(logits, axis, true));
+}
+
+export type { NamedAttrMap };

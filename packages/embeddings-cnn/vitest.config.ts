@@ -1,0 +1,3 @@
+import { noetherVitest } from '../../vitest.shared';
+
+export default noetherVitest();

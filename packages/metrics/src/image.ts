@@ -1,0 +1,173 @@
+// Full-reference image metrics on batched NHWC tensors, written with plain tfjs
+// ops (avgPool / depthwiseConv2d) so they run on every backend. Each returns one
+// value per example, shape [B]. Conventions follow scikit-image 0.19, which is
+// what the Noether reference code called (see README.md).
+import { tf } from '@noether/core';
+
+/** Options shared by PSNR and SSIM. */
+export interface RangeOptions {
+  /** max − min of the value range the images live in. Default 1 (images in [0, 1]). */
+  dataRange?: number;
+}
+
+export type SsimWindow = 'uniform' | 'gaussian';
+
+export interface SsimOptions extends RangeOptions {
+  /**
+   * 'uniform' (default): scikit-image's default, a winSize×winSize box window with
+   * sample covariance (N/(N−1)). 'gaussian': Wang et al. 2004, a Gaussian window
+   * (σ = sigma, truncated at 3.5σ, so 11×11 for σ 1.5) with population covariance.
+   */
+  window?: SsimWindow;
+  /** Side of the uniform window (odd, ≥ 3). Default 7. Ignored for 'gaussian'. */
+  winSize?: number;
+  /** σ of the Gaussian window. Default 1.5. Ignored for 'uniform'. */
+  sigma?: number;
+  /** Sample (N/(N−1)) instead of population covariance. Default: true for 'uniform', false for 'gaussian'. */
+  sampleCovariance?: boolean;
+  /** Stability constants. Defaults 0.01 and 0.03. */
+  k1?: number;
+  k2?: number;
+}
+
+/**
+ * The SSIM the Noether reference code effectively computed: scikit-image 0.19
+ * defaults on float images, whose implied data range is 2 (dtype range [−1, 1])
+ * although the images were in [0, 1].
+ */
+export const SSIM_REFERENCE_CODE: Readonly<SsimOptions> = Object.freeze({ window: 'uniform', winSize: 7, dataRange: 2 });
+
+function checkPair(fn: string, pred: tf.Tensor, target: tf.Tensor, minRank: number): void {
+  if (pred.rank < minRank) {
+    throw new Error(`${fn}: pred has shape [${pred.shape}], expected rank ≥ ${minRank} with the batch first`);
+  }
+  if (pred.shape.length !== target.shape.length || pred.shape.some((d, i) => d !== target.shape[i])) {
+    throw new Error(`${fn}: pred [${pred.shape}] and target [${target.shape}] must have the same shape`);
+  }
+}
+
+function checkRange(fn: string, dataRange: number): void {
+  if (!(dataRange > 0) || !Number.isFinite(dataRange)) {
+    throw new Error(`${fn}: dataRange must be a positive finite number, got ${dataRange}`);
+  }
+}
+
+/** Mean over every axis but the first: [B, ...] → [B]. */
+function perExampleMean(t: tf.Tensor): tf.Tensor1D {
+  const axes = Array.from({ length: t.rank - 1 }, (_, i) => i + 1);
+  return (axes.length ? tf.mean(t, axes) : t) as tf.Tensor1D;
+}
+
+/** Mean squared error per example: Σ(x − y)² / (number of elements per example). [B, ...] → [B]. */
+export function mse(pred: tf.Tensor, target: tf.Tensor): tf.Tensor1D {
+  checkPair('mse', pred, target, 1);
+  return tf.tidy(() => perExampleMean(tf.squaredDifference(tf.cast(pred, 'float32'), tf.cast(target, 'float32'))));
+}
+
+/**
+ * Peak signal-to-noise ratio per example, 10·log10(R² / MSE) with R = dataRange
+ * (default 1). Identical images give +Infinity, as in scikit-image.
+ */
+export function psnr(pred: tf.Tensor, target: tf.Tensor, opts: RangeOptions = {}): tf.Tensor1D {
+  const r = opts.dataRange ?? 1;
+  checkRange('psnr', r);
+  checkPair('psnr', pred, target, 1);
+  return tf.tidy(() => {
+    const m = mse(pred, target);
+    // 10·log10(R²/m) = (10/ln 10)·(ln R² − ln m); log(0) = −Inf gives +Inf.
+    return tf.mul(10 / Math.LN10, tf.sub(Math.log(r * r), tf.log(m))) as tf.Tensor1D;
+  });
+}
+
+/** Normalised 1-D Gaussian as scipy.ndimage.gaussian_filter builds it (truncate 3.5). */
+export function gaussianKernel1d(sigma: number, truncate = 3.5): number[] {
+  const radius = Math.trunc(truncate * sigma + 0.5);
+  const w = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-0.5 * ((i - radius) / sigma) ** 2));
+  const s = w.reduce((a, b) => a + b, 0);
+  return w.map((v) => v / s);
+}
+
+/** SSIM options with every default filled in. */
+export interface ResolvedSsim {
+  window: SsimWindow;
+  size: number;
+  sigma: number;
+  sampleCov: boolean;
+  c1: number;
+  c2: number;
+}
+
+/** Fills in defaults and validates; throws a clear error on bad options. */
+export function resolveSsimOptions(opts: SsimOptions = {}): ResolvedSsim {
+  const window = opts.window ?? 'uniform';
+  if (window !== 'uniform' && window !== 'gaussian') {
+    throw new Error(`ssim: window must be 'uniform' or 'gaussian', got '${String(window)}'`);
+  }
+  const r = opts.dataRange ?? 1;
+  checkRange('ssim', r);
+  const sigma = opts.sigma ?? 1.5;
+  if (!(sigma > 0)) throw new Error(`ssim: sigma must be positive, got ${sigma}`);
+  // scikit-image: the Gaussian window's side is 2·trunc(3.5σ + 0.5) + 1.
+  const size = window === 'gaussian' ? 2 * Math.trunc(3.5 * sigma + 0.5) + 1 : opts.winSize ?? 7;
+  if (!Number.isInteger(size) || size < 3 || size % 2 === 0) {
+    throw new Error(`ssim: winSize must be an odd integer ≥ 3, got ${size}`);
+  }
+  const k1 = opts.k1 ?? 0.01;
+  const k2 = opts.k2 ?? 0.03;
+  return {
+    window,
+    size,
+    sigma,
+    sampleCov: opts.sampleCovariance ?? window === 'uniform',
+    c1: (k1 * r) ** 2,
+    c2: (k2 * r) ** 2,
+  };
+}
+
+/**
+ * Mean structural similarity per example, matching scikit-image's
+ * structural_similarity on each channel, then the mean over channels.
+ * Input [B, H, W, C] (H, W ≥ window side). Only windows that lie fully inside the
+ * image count (scikit-image computes the border with reflection, then crops it).
+ * Default: 7×7 uniform window, data range 1; see SSIM_REFERENCE_CODE for the
+ * paper's setting and `window: 'gaussian'` for Wang et al.'s.
+ */
+export function ssim(pred: tf.Tensor, target: tf.Tensor, opts: SsimOptions = {}): tf.Tensor1D {
+  const o = resolveSsimOptions(opts);
+  checkPair('ssim', pred, target, 4);
+  if (pred.rank !== 4) throw new Error(`ssim: expected [B, H, W, C] images, got shape [${pred.shape}]`);
+  const [, h, w, c] = pred.shape as [number, number, number, number];
+  if (h < o.size || w < o.size) {
+    throw new Error(`ssim: images ${h}×${w} are smaller than the ${o.size}×${o.size} window; use a smaller winSize`);
+  }
+  return tf.tidy(() => {
+    const x = tf.cast(pred, 'float32') as tf.Tensor4D;
+    const y = tf.cast(target, 'float32') as tf.Tensor4D;
+    // One filtering pass over the five local moments, stacked along channels.
+    const stack = tf.concat([x, y, tf.mul(x, x), tf.mul(y, y), tf.mul(x, y)], 3) as tf.Tensor4D;
+    let filtered: tf.Tensor4D;
+    if (o.window === 'uniform') {
+      filtered = tf.avgPool(stack, o.size, 1, 'valid');
+    } else {
+      const g = gaussianKernel1d(o.sigma);
+      const k2d = g.flatMap((a) => g.map((b) => a * b));
+      // [k, k, 5C, 1]: the same 2-D window for every channel.
+      const kernel = tf.tile(tf.tensor4d(k2d, [o.size, o.size, 1, 1]), [1, 1, 5 * c, 1]) as tf.Tensor4D;
+      filtered = tf.depthwiseConv2d(stack, kernel, 1, 'valid');
+    }
+    const [ux, uy, uxx, uyy, uxy] = tf.split(filtered, 5, 3);
+    const np = o.size * o.size;
+    const covNorm = o.sampleCov ? np / (np - 1) : 1;
+    const uxuy = tf.mul(ux, uy);
+    const ux2 = tf.square(ux);
+    const uy2 = tf.square(uy);
+    const vx = tf.mul(covNorm, tf.sub(uxx, ux2));
+    const vy = tf.mul(covNorm, tf.sub(uyy, uy2));
+    const vxy = tf.mul(covNorm, tf.sub(uxy, uxuy));
+    const num = tf.mul(tf.add(tf.mul(2, uxuy), o.c1), tf.add(tf.mul(2, vxy), o.c2));
+    const den = tf.mul(tf.add(tf.add(ux2, uy2), o.c1), tf.add(tf.add(vx, vy), o.c2));
+    // Every channel has the same number of valid windows, so the mean over
+    // (H', W', C) equals the per-channel mean averaged over channels.
+    return tf.mean(tf.div(num, den), [1, 2, 3]) as tf.Tensor1D;
+  });
+}

@@ -1,0 +1,32 @@
+// LPIPS as a Metric object over a loaded parameter record.
+import { tf, type Params } from '@noether/core';
+import type { Metric } from '@noether/core';
+import { lpipsDistance } from './network.js';
+
+export interface LpipsMetricOptions {
+  /**
+   * Value range of the images given to compute(): [0, 1] (default, like the other
+   * metrics; mapped to [−1, 1] as the reference code did) or already [−1, 1].
+   */
+  inputRange?: '0,1' | '-1,1';
+  name?: string;
+}
+
+/**
+ * LPIPS (lower is better) on [B, H, W, C] images, C = 3 or 1 (grey images are
+ * repeated over RGB). `params` comes from loadLpipsWeights(); it stays owned by the caller.
+ */
+export function lpipsMetric(params: Params, opts: LpipsMetricOptions = {}): Metric {
+  const range = opts.inputRange ?? '0,1';
+  if (range !== '0,1' && range !== '-1,1') throw new Error(`lpipsMetric: inputRange must be '0,1' or '-1,1', got '${String(range)}'`);
+  const prep = (x: tf.Tensor): tf.Tensor => {
+    let y = tf.cast(x, 'float32');
+    if (y.rank === 4 && y.shape[3] === 1) y = tf.concat([y, y, y], 3);
+    return range === '0,1' ? tf.sub(tf.mul(y, 2), 1) : y;
+  };
+  return Object.freeze({
+    name: opts.name ?? 'lpips',
+    higherIsBetter: false,
+    compute: (pred: tf.Tensor, target: tf.Tensor) => tf.tidy(() => lpipsDistance(params, prep(pred), prep(target))),
+  });
+}

@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { tf } from '@noether/core';
+import { mse, psnr, ssim, SSIM_REFERENCE_CODE, mseMetric, psnrMetric, ssimMetric, gaussianKernel1d } from '../src/index.js';
+import { goldenPath } from './golden.js';
+
+interface Case {
+  gt: number[][][];
+  pred: number[][][];
+  mse: number;
+  psnr: number;
+  ssim_uniform7: number;
+  ssim_uniform7_range2: number;
+  ssim_gaussian: number;
+}
+const cases = (JSON.parse(readFileSync(goldenPath('metrics.json'), 'utf8')) as { cases: Case[] }).cases;
+
+const batch1 = (img: number[][][]) => tf.tensor4d([img]);
+const value = (t: tf.Tensor) => {
+  const v = t.arraySync() as number[];
+  t.dispose();
+  return v;
+};
+
+// scikit-image's names for our options.
+const variants = {
+  mse: (p: tf.Tensor, g: tf.Tensor) => mse(p, g),
+  psnr: (p: tf.Tensor, g: tf.Tensor) => psnr(p, g),
+  ssim_uniform7: (p: tf.Tensor, g: tf.Tensor) => ssim(p, g),
+  ssim_uniform7_range2: (p: tf.Tensor, g: tf.Tensor) => ssim(p, g, SSIM_REFERENCE_CODE),
+  ssim_gaussian: (p: tf.Tensor, g: tf.Tensor) => ssim(p, g, { window: 'gaussian' }),
+} as const;
+
+describe('image metrics match scikit-image 0.19 (metrics.json)', () => {
+  it('has cases', () => expect(cases.length).toBeGreaterThan(0));
+  cases.forEach((c, i) => {
+    const shape = `${c.gt.length}x${c.gt[0]!.length}x${c.gt[0]![0]!.length}`;
+    for (const [key, fn] of Object.entries(variants)) {
+      it(`case ${i} (${shape}) ${key}`, () => {
+        const p = batch1(c.pred);
+        const g = batch1(c.gt);
+        const [got] = value(fn(p, g));
+        tf.dispose([p, g]);
+        expect(Math.abs(got! - c[key as keyof typeof variants])).toBeLessThanOrEqual(1e-4);
+      });
+    }
+  });
+
+  it('computes each example of a batch independently', () => {
+    // Same-shaped batch: case 1 next to its own pred/gt swapped and a shifted copy.
+    const c = cases.find((k) => k.gt.length === 32)!;
+    const g = tf.tensor4d([c.gt, c.pred, c.gt]);
+    const p = tf.tensor4d([c.pred, c.gt, c.gt.map((r) => r.map((px) => px.map((v) => v * 0.5)))]);
+    for (const [key, fn] of Object.entries(variants)) {
+      const got = value(fn(p, g));
+      expect(got).toHaveLength(3);
+      const want = c[key as keyof typeof variants];
+      expect(Math.abs(got[0]! - want), key).toBeLessThanOrEqual(1e-4);
+      // All five are symmetric in their arguments.
+      expect(Math.abs(got[1]! - want), key).toBeLessThanOrEqual(1e-4);
+      const alone = value(fn(tf.slice(p, [2], [1]), tf.slice(g, [2], [1])));
+      expect(Math.abs(got[2]! - alone[0]!), key).toBeLessThanOrEqual(1e-6);
+    }
+    tf.dispose([g, p]);
+  });
+});
+
+describe('image metric conventions', () => {
+  it('psnr uses the data range: +20·log10(2) dB for range 2', () => {
+    const a = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 1);
+    const b = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 2);
+    const p1 = value(psnr(a, b));
+    const p2 = value(psnr(a, b, { dataRange: 2 }));
+    p1.forEach((v, i) => expect(p2[i]! - v).toBeCloseTo(20 * Math.log10(2), 4));
+    tf.dispose([a, b]);
+  });
+
+  it('identical images: mse 0, psnr +Infinity, ssim 1', () => {
+    const a = tf.randomUniform([2, 12, 12, 3], 0, 1, 'float32', 3);
+    expect(value(mse(a, a))).toEqual([0, 0]);
+    expect(value(psnr(a, a))).toEqual([Infinity, Infinity]);
+    for (const v of value(ssim(a, a, { window: 'gaussian' }))) expect(v).toBeCloseTo(1, 5);
+    a.dispose();
+  });
+
+  it('gaussian window is scipy’s: 11 taps for σ 1.5, normalised, symmetric', () => {
+    const k = gaussianKernel1d(1.5);
+    expect(k).toHaveLength(11);
+    expect(k.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 12);
+    expect(k[0]).toBeCloseTo(k[10]!, 15);
+    expect(k[5]! / k[4]!).toBeCloseTo(Math.exp(0.5 / 2.25), 12);
+  });
+
+  it('rejects bad input with clear errors', () => {
+    const a = tf.zeros([1, 6, 6, 1]);
+    const b = tf.zeros([1, 6, 5, 1]);
+    expect(() => ssim(a, a)).toThrow(/smaller than the 7×7 window/);
+    expect(() => mse(a, b)).toThrow(/same shape/);
+    expect(() => ssim(a, a, { winSize: 4 })).toThrow(/odd integer/);
+    expect(() => psnr(a, a, { dataRange: 0 })).toThrow(/dataRange/);
+    expect(() => ssimMetric({ window: 'box' as never })).toThrow(/window/);
+    tf.dispose([a, b]);
+  });
+
+  it('Metric objects carry name, direction and per-example values', () => {
+    const a = tf.randomUniform([3, 10, 10, 3], 0, 1, 'float32', 4);
+    const b = tf.randomUniform([3, 10, 10, 3], 0, 1, 'float32', 5);
+    const ms = [mseMetric, psnrMetric(), ssimMetric(), ssimMetric({ ...SSIM_REFERENCE_CODE, name: 'ssim_ref' })];
+    expect(ms.map((m) => [m.name, m.higherIsBetter])).toEqual([
+      ['mse', false],
+      ['psnr', true],
+      ['ssim', true],
+      ['ssim_ref', true],
+    ]);
+    const direct = [mse(a, b), psnr(a, b), ssim(a, b), ssim(a, b, SSIM_REFERENCE_CODE)].map(value);
+    ms.forEach((m, i) => expect(value(m.compute(a, b))).toEqual(direct[i]));
+    tf.dispose([a, b]);
+  });
+
+  it('leaks no tensors over repeated calls', () => {
+    const a = tf.randomUniform([2, 16, 16, 3], 0, 1, 'float32', 6);
+    const b = tf.randomUniform([2, 16, 16, 3], 0, 1, 'float32', 7);
+    const ms = [mseMetric, psnrMetric(), ssimMetric(), ssimMetric({ window: 'gaussian' })];
+    const run = () => ms.forEach((m) => m.compute(a, b).dispose());
+    run();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) run();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([a, b]);
+  });
+});
