@@ -20,3 +20,6 @@ export * from './algorithm/stats.js';
 export * from './data/array-dataset.js';
 export const version = '0.1.0';
 export * from './viz/index.js';
+export * from './config.js';
+export * from './checkpoint.js';
+export * from './experiment.js';

@@ -4,6 +4,7 @@
 // register_all_gradients import would silently undo them).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import '@tensorflow/tfjs-backend-cpu';
 import { installSecondOrderFixes } from './second-order/install.js';
 

@@ -133,7 +133,7 @@ describe('viz: linePlot', () => {
   });
 
   it('nice ticks are 1-2-5 steps covering the range', () => {
-    expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6000000000000001, 0.8, 1]);
+    expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     expect(niceTicks(3, 97, 5)).toEqual([20, 40, 60, 80]);
   });
 });

@@ -103,7 +103,7 @@ export function exprHeight(e: Expr): number {
   }
 }
 
-export function countParams(e: Expr): number {
+export function exprParamCount(e: Expr): number {
   switch (e.op) {
     case 'input':
       return 0;
@@ -112,9 +112,9 @@ export function countParams(e: Expr): number {
     case 'sin':
     case 'cos':
     case 'square':
-      return countParams(e.arg);
+      return exprParamCount(e.arg);
     default:
-      return countParams(e.left) + countParams(e.right);
+      return exprParamCount(e.left) + exprParamCount(e.right);
   }
 }
 

@@ -5,8 +5,10 @@
 // i.e. 1 − (between-sequence R² of a one-way ANOVA). It is invariant to g → a·g + b, so
 // scaling a formula to zero or adding a large constant cannot fake conservation, and a
 // constant formula is 0/0, which we mark degenerate (R := 1) instead of rewarding it.
-// We minimise log R with Adam, using exact forward-mode gradients in plain Float64 (no tfjs):
-// every slot carries its value and its derivative w.r.t. each parameter.
+// We minimise R by Levenberg-Marquardt on the residuals r = Π_w g / ‖Π_t g‖ (R = ‖r‖²), with
+// exact forward-mode Jacobians in plain Float64 (no tfjs): every slot carries its value and its
+// derivative w.r.t. each parameter. Gauss-Newton converges in a few steps where the optimum is
+// conserved exactly (zero residual), which is the case that matters; Adam needed ~30× more passes.
 import { Op } from './dsl.js';
 import type { Program } from './program.js';
 import type { Rng } from '@noether/core';
@@ -71,27 +73,25 @@ export function randomSequencesLike(data: SequenceBatch, rng: Rng): SequenceBatc
 }
 
 export interface FitOptions {
-  /** Adam steps per restart (default 300). */
+  /** Levenberg-Marquardt iterations per restart, rejected trial steps included (default 100). */
   steps: number;
   /** Independent starts; the first starts every parameter at 1, the others at ±e^U(−1.5,1.5) (default 3). */
   restarts: number;
-  /** Initial learning rate, decayed exponentially to lrFinal (defaults 0.05 → 0.0005). */
-  lr: number;
-  lrFinal: number;
-  /** Stop a restart when log R has not improved by 1e-4 for this many steps (default 40). */
-  patience: number;
-  /** R below this counts as exactly conserved (numerical noise), stop early (default 1e-24). */
+  /** Stop a restart when an accepted step lowers R by less than this fraction (default 1e-7). */
+  tolerance: number;
+  /** R below this counts as exactly conserved (rounding noise): stop (default 1e-24). */
   exactRatio: number;
 }
 
-export const DEFAULT_FIT: FitOptions = { steps: 300, restarts: 3, lr: 0.05, lrFinal: 0.0005, patience: 40, exactRatio: 1e-24 };
+export const DEFAULT_FIT: FitOptions = { steps: 100, restarts: 3, tolerance: 1e-7, exactRatio: 1e-24 };
 
 export function resolveFitOptions(o: Partial<FitOptions> = {}): FitOptions {
   const r = { ...DEFAULT_FIT, ...o };
-  for (const k of ['steps', 'restarts', 'patience'] as const) {
+  for (const k of Object.keys(r)) if (!(k in DEFAULT_FIT)) throw new Error(`fit.${k} is not an option; known: ${Object.keys(DEFAULT_FIT).join(', ')}`);
+  for (const k of ['steps', 'restarts'] as const) {
     if (!Number.isInteger(r[k]) || r[k] < (k === 'steps' ? 0 : 1)) throw new Error(`fit.${k} must be a positive integer, got ${r[k]}`);
   }
-  for (const k of ['lr', 'lrFinal', 'exactRatio'] as const) {
+  for (const k of ['tolerance', 'exactRatio'] as const) {
     if (!(r[k] > 0) || !Number.isFinite(r[k])) throw new Error(`fit.${k} must be a positive number, got ${r[k]}`);
   }
   return r;
@@ -105,7 +105,7 @@ export interface FitResult {
   degenerate: boolean;
   /** Produced NaN/∞ at every parameter tried. */
   nonFinite: boolean;
-  /** Adam steps taken, all restarts together. */
+  /** Levenberg-Marquardt iterations, all restarts together. */
   steps: number;
 }
 
@@ -126,9 +126,13 @@ export class ConservationFitter {
   private own: Float64Array[] = [];
   private grads: Float64Array[] = [];
   private gradCap = 0;
-  private readonly dL: Float64Array = new Float64Array(64);
-  /** log R of the last evaluation. */
-  private lastLog = 0;
+  // Gauss-Newton pieces of the last run (see run()).
+  private readonly M = new Float64Array(64 * 64);
+  private readonly b = new Float64Array(64);
+  private readonly awg = new Float64Array(64);
+  private readonly atg = new Float64Array(64);
+  private readonly gm = new Float64Array(64);
+  private readonly v = new Float64Array(64);
   private lastRatio = 1;
 
   constructor(data: SequenceBatch) {
@@ -142,7 +146,7 @@ export class ConservationFitter {
 
   private ensure(prog: Program): void {
     if (prog.nInputs > this.cols.length) throw new Error(`formula reads ${prog.nInputs} inputs; data has dim ${this.cols.length}`);
-    if (prog.nParams > this.dL.length) throw new Error(`formula has ${prog.nParams} parameters; at most ${this.dL.length} supported`);
+    if (prog.nParams > this.b.length) throw new Error(`formula has ${prog.nParams} parameters; at most ${this.b.length} supported`);
     while (this.own.length < prog.n) this.own.push(new Float64Array(this.n));
     const need = Math.max(1, prog.nParams) * this.n;
     if (need > this.gradCap) {
@@ -233,7 +237,8 @@ export class ConservationFitter {
     }
   }
 
-  /** Runs the dynamic slots at params; fills lastRatio/lastLog and, with grad, dL = ∂ log R/∂φ. */
+  /** Runs the dynamic slots at params; sets lastRatio and, with grad, the Gauss-Newton
+   * system (M, b) of R: with r = Π_w g / ‖Π_t g‖ (so R = ‖r‖²), M = T·JᵣᵀJᵣ and b = T·Jᵣᵀr. */
   private run(prog: Program, params: ArrayLike<number>, grad: boolean): Status {
     const n = this.n;
     const P = prog.nParams;
@@ -254,38 +259,67 @@ export class ConservationFitter {
     }
     if (!Number.isFinite(sumSq)) return this.fail(Status.NonFinite);
     const mean = sum / n;
+    const T = this.steps;
     let total = 0;
     let within = 0;
-    if (dyn) for (let j = 0; j < P; j++) this.dL[j] = 0;
-    const dW = dyn ? new Float64Array(P) : undefined;
-    const dT = dyn ? new Float64Array(P) : undefined;
-    const T = this.steps;
+    const M = this.M;
+    const awg = this.awg;
+    const atg = this.atg;
+    const gm = this.gm;
+    if (dyn) {
+      M.fill(0, 0, P * P);
+      awg.fill(0, 0, P);
+      atg.fill(0, 0, P);
+    }
     for (let k = 0; k < this.seqs; k++) {
       const o = k * T;
       let ms = 0;
       for (let t = 0; t < T; t++) ms += g[o + t]!;
       ms /= T;
+      if (dyn) {
+        for (let j = 0; j < P; j++) {
+          let a = 0;
+          for (let t = 0; t < T; t++) a += G[j * n + o + t]!;
+          gm[j] = a / T;
+        }
+      }
       for (let t = 0; t < T; t++) {
         const i = o + t;
         const e = g[i]! - mean;
         const w = g[i]! - ms;
         total += e * e;
         within += w * w;
-        if (dyn) for (let j = 0; j < P; j++) { const gi = G[j * n + i]!; dT![j] += 2 * e * gi; dW![j] += 2 * w * gi; }
+        if (dyn)
+          for (let j = 0; j < P; j++) {
+            const cj = G[j * n + i]! - gm[j]!;
+            awg[j] += cj * w;
+            atg[j] += G[j * n + i]! * e;
+            for (let l = 0; l <= j; l++) M[j * P + l] += cj * (G[l * n + i]! - gm[l]!);
+          }
       }
     }
     // Constant (up to rounding) on these states: 0/0, no evidence of conservation.
     if (!(total > 1e-24 * sumSq)) return this.fail(Status.Degenerate);
     const ratio = Math.min(1, within / total);
     this.lastRatio = ratio;
-    this.lastLog = Math.log(Math.max(ratio, 1e-300));
-    if (dyn) for (let j = 0; j < P; j++) this.dL[j] = within > 0 ? dW![j]! / within - dT![j]! / total : 0;
+    if (dyn) {
+      // v = ∂ log ‖Π_t g‖ / ∂φ; M = AwᵀAw − Awg vᵀ − v Awgᵀ + W v vᵀ; b = Awg − W v.
+      const v = this.v;
+      for (let j = 0; j < P; j++) v[j] = atg[j]! / total;
+      for (let j = 0; j < P; j++) {
+        for (let l = 0; l <= j; l++) {
+          const x = M[j * P + l]! - awg[j]! * v[l]! - v[j]! * awg[l]! + within * v[j]! * v[l]!;
+          M[j * P + l] = x;
+          M[l * P + j] = x;
+        }
+        this.b[j] = awg[j]! - within * v[j]!;
+      }
+    }
     return Status.Ok;
   }
 
   private fail(s: Status): Status {
     this.lastRatio = 1;
-    this.lastLog = 0;
     return s;
   }
 
@@ -296,7 +330,7 @@ export class ConservationFitter {
     return { ratio: this.lastRatio, degenerate: st === Status.Degenerate, nonFinite: st === Status.NonFinite };
   }
 
-  /** Minimises log R over the parameters; deterministic given rng's state. */
+  /** Minimises R over the parameters by Levenberg-Marquardt; deterministic given rng's state. */
   fit(prog: Program, rng: Rng, options: FitOptions = DEFAULT_FIT): FitResult {
     this.prepare(prog);
     const P = prog.nParams;
@@ -304,72 +338,102 @@ export class ConservationFitter {
       const st = this.run(prog, [], false);
       return { params: [], ratio: this.lastRatio, degenerate: st === Status.Degenerate, nonFinite: st === Status.NonFinite, steps: 0 };
     }
-    const { steps, restarts, lr, lrFinal, patience, exactRatio } = options;
-    const decay = steps > 1 ? Math.pow(lrFinal / lr, 1 / (steps - 1)) : 1;
-    const logExact = Math.log(exactRatio);
+    const { steps, restarts, tolerance, exactRatio } = options;
     let best: number[] | undefined;
-    let bestLog = Infinity;
+    let bestRatio = Infinity;
     let bestStatus = Status.NonFinite;
-    let totalSteps = 0;
+    let iterations = 0;
     const th = new Float64Array(P);
-    const m = new Float64Array(P);
-    const v = new Float64Array(P);
-    const keep = new Float64Array(P);
+    const trial = new Float64Array(P);
+    const A = new Float64Array(P * P);
+    const rhs = new Float64Array(P);
+    const Mk = new Float64Array(P * P);
+    const bk = new Float64Array(P);
     for (let r = 0; r < restarts; r++) {
       // Draw every restart's start even when we stop early, so results never depend on when we stop.
       for (let j = 0; j < P; j++) th[j] = r === 0 ? 1 : (rng.next() < 0.5 ? -1 : 1) * Math.exp(rng.uniform(-1.5, 1.5));
-      if (bestLog <= logExact) continue;
-      m.fill(0);
-      v.fill(0);
+      if (bestRatio <= exactRatio) continue;
       let st = this.run(prog, th, true);
       if (st === Status.Degenerate && bestStatus === Status.NonFinite) bestStatus = Status.Degenerate;
       if (st !== Status.Ok) continue;
-      let runBest = this.lastLog;
-      keep.set(th);
-      let sinceImprove = 0;
-      let rate = lr;
-      let scale = 1;
-      for (let t = 1; t <= steps; t++) {
-        totalSteps++;
+      let cur = this.lastRatio;
+      Mk.set(this.M.subarray(0, P * P));
+      bk.set(this.b.subarray(0, P));
+      let lambda = 1e-3;
+      for (let it = 0; it < steps && cur > exactRatio; it++) {
+        iterations++;
+        // (M + λ·diag(M) + tiny·I) δ = −b; the tiny ridge covers pure-rescaling directions.
+        let tr = 0;
+        for (let j = 0; j < P; j++) tr += Mk[j * P + j]!;
+        const ridge = 1e-12 * (tr / P) + 1e-300;
+        for (let j = 0; j < P * P; j++) A[j] = Mk[j]!;
         for (let j = 0; j < P; j++) {
-          const gj = this.dL[j]!;
-          m[j] = 0.9 * m[j]! + 0.1 * gj;
-          v[j] = 0.999 * v[j]! + 0.001 * gj * gj;
-          const mh = m[j]! / (1 - Math.pow(0.9, t));
-          const vh = v[j]! / (1 - Math.pow(0.999, t));
-          th[j] = th[j]! - rate * scale * mh / (Math.sqrt(vh) + 1e-12);
+          A[j * P + j] = Mk[j * P + j]! * (1 + lambda) + ridge;
+          rhs[j] = -bk[j]!;
         }
-        rate *= decay;
-        st = this.run(prog, th, true);
-        if (st !== Status.Ok) {
-          // Stepped into a pole or a constant: go back to the best point with smaller steps.
-          th.set(keep);
-          scale *= 0.5;
-          m.fill(0);
-          v.fill(0);
-          st = this.run(prog, th, true);
-          if (scale < 1e-6) break;
+        if (!solveSymmetric(A, rhs, P)) {
+          lambda *= 10;
+          if (lambda > 1e12) break;
           continue;
         }
-        if (this.lastLog < runBest - 1e-4) sinceImprove = 0;
-        else if (++sinceImprove >= patience) break;
-        if (this.lastLog < runBest) {
-          runBest = this.lastLog;
-          keep.set(th);
+        for (let j = 0; j < P; j++) trial[j] = th[j]! + rhs[j]!;
+        st = this.run(prog, trial, true);
+        if (st === Status.Ok && this.lastRatio < cur) {
+          const improvement = (cur - this.lastRatio) / cur;
+          th.set(trial);
+          cur = this.lastRatio;
+          Mk.set(this.M.subarray(0, P * P));
+          bk.set(this.b.subarray(0, P));
+          lambda = Math.max(lambda / 3, 1e-12);
+          if (improvement < tolerance) break;
+        } else {
+          lambda *= 5;
+          if (lambda > 1e12) break;
         }
-        if (runBest <= logExact) break;
       }
-      if (runBest < bestLog) {
-        bestLog = runBest;
-        best = Array.from(keep);
+      if (cur < bestRatio) {
+        bestRatio = cur;
+        best = Array.from(th);
         bestStatus = Status.Ok;
       }
     }
     if (!best) {
-      return { params: new Array<number>(P).fill(1), ratio: 1, degenerate: bestStatus === Status.Degenerate, nonFinite: bestStatus === Status.NonFinite, steps: totalSteps };
+      return { params: new Array<number>(P).fill(1), ratio: 1, degenerate: bestStatus === Status.Degenerate, nonFinite: bestStatus === Status.NonFinite, steps: iterations };
     }
-    // Re-evaluate at the kept point so the reported ratio is exactly the ratio of the reported params.
     const st = this.run(prog, best, false);
-    return { params: best, ratio: this.lastRatio, degenerate: st === Status.Degenerate, nonFinite: st === Status.NonFinite, steps: totalSteps };
+    return { params: best, ratio: this.lastRatio, degenerate: st === Status.Degenerate, nonFinite: st === Status.NonFinite, steps: iterations };
   }
+}
+
+/** Solves A x = b in place (b ← x) by Gaussian elimination with partial pivoting; false if singular. */
+function solveSymmetric(A: Float64Array, b: Float64Array, n: number): boolean {
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(A[r * n + c]!) > Math.abs(A[p * n + c]!)) p = r;
+    const piv = A[p * n + c]!;
+    if (!(Math.abs(piv) > 0) || !Number.isFinite(piv)) return false;
+    if (p !== c) {
+      for (let k = 0; k < n; k++) {
+        const t = A[c * n + k]!;
+        A[c * n + k] = A[p * n + k]!;
+        A[p * n + k] = t;
+      }
+      const t = b[c]!;
+      b[c] = b[p]!;
+      b[p] = t;
+    }
+    for (let r = c + 1; r < n; r++) {
+      const f = A[r * n + c]! / piv;
+      if (f === 0) continue;
+      for (let k = c; k < n; k++) A[r * n + k] -= f * A[c * n + k]!;
+      b[r] -= f * b[c]!;
+    }
+  }
+  for (let c = n - 1; c >= 0; c--) {
+    let x = b[c]!;
+    for (let k = c + 1; k < n; k++) x -= A[c * n + k]! * b[k]!;
+    b[c] = x / A[c * n + c]!;
+    if (!Number.isFinite(b[c]!)) return false;
+  }
+  return true;
 }

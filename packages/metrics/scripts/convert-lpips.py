@@ -110,8 +110,12 @@ def collect(args):
         tensors += [(f"{name}/kernel", w.permute(2, 3, 1, 0)), (f"{name}/bias", b), (f"lin{i + 1}/kernel", lin.permute(2, 3, 1, 0))]
     shift, scale = SHIFT, SCALE
     if full and "scaling_layer.shift" in lin_sd:
-        shift = [float(v) for v in lin_sd["scaling_layer.shift"].flatten()]
-        scale = [float(v) for v in lin_sd["scaling_layer.scale"].flatten()]
+        got_shift = lin_sd["scaling_layer.shift"].flatten().to(torch.float64)
+        got_scale = lin_sd["scaling_layer.scale"].flatten().to(torch.float64)
+        # Keep the exact published decimals when the file holds them (as float32).
+        if not (torch.allclose(got_shift, torch.tensor(SHIFT, dtype=torch.float64), atol=1e-7)
+                and torch.allclose(got_scale, torch.tensor(SCALE, dtype=torch.float64), atol=1e-7)):
+            shift, scale = got_shift.tolist(), got_scale.tolist()
     return tensors, shift, scale
 
 

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,9 +54,40 @@ describe('LPIPS v0.1 AlexNet (golden random weights)', () => {
     for (const v of same.arraySync() as number[]) expect(Math.abs(v)).toBeLessThan(1e-6);
     same.dispose();
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) run();
+    for (let i = 0; i < 2; i++) run();
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([a, b, a01, b01]);
+  });
+
+  it('Metric form repeats grey images over RGB', () => {
+    const m = lpipsMetric(params);
+    const g1 = tf.randomUniform([1, 32, 32, 1], 0, 1, 'float32', 8);
+    const g2 = tf.randomUniform([1, 32, 32, 1], 0, 1, 'float32', 9);
+    const rgb = (t: tf.Tensor) => tf.concat([t, t, t], 3);
+    const grey = m.compute(g1, g2);
+    const full = m.compute(rgb(g1), rgb(g2));
+    expect(grey.arraySync()).toEqual(full.arraySync());
+    expect((grey.arraySync() as number[])[0]).toBeGreaterThan(0);
+    expect(() => m.compute(tf.zeros([1, 32, 32, 2]), tf.zeros([1, 32, 32, 2]))).toThrow(/\[B, H, W, 3\]/);
+    expect(() => m.compute(tf.zeros([1, 16, 16, 3]), tf.zeros([1, 16, 16, 3]))).toThrow(/at least 31×31/);
+    tf.dispose([g1, g2, grey, full]);
+  });
+});
+
+// Converted real weights: convert-lpips.py --cases N writes cases.json next to them
+// (distances from its own PyTorch forward pass). Runs only where such a folder is given.
+const realDir = process.env[LPIPS_WEIGHTS_ENV];
+describe.skipIf(!realDir || !existsSync(join(realDir, 'cases.json')))(`LPIPS on converted weights in $${LPIPS_WEIGHTS_ENV}`, () => {
+  it('reproduces the converter’s distances to 1e-3 relative', () => {
+    const params = loadLpipsWeights(realDir!);
+    const cs = JSON.parse(readFileSync(join(realDir!, 'cases.json'), 'utf8')) as LpipsCase[];
+    for (const c of cs) {
+      const d = tf.tidy(() => lpipsDistance(params, tf.tensor4d(c.a), tf.tensor4d(c.b)));
+      const got = d.arraySync();
+      d.dispose();
+      got.forEach((g, i) => expect(Math.abs(g - c.lpips[i]!)).toBeLessThanOrEqual(1e-3 * Math.abs(c.lpips[i]!)));
+    }
+    disposeParams(params);
   });
 });
 

@@ -175,7 +175,8 @@ function maxPoolArgmaxMask(x: T, a: PoolAttrs): T {
   const valid = patches(tf.ones([1, h, w, 1]), a);
   const p = tf.sub(patches(x, a), tf.mul(tf.sub(1, valid), 1e30));
   const eq = tf.cast(tf.equal(p, tf.max(p, -1, true)), 'float32');
-  return tf.mul(eq, tf.cast(tf.equal(tf.cumsum(eq, -1, true), 0), 'float32'));
+  // (tf.cumsum needs a non-negative axis: -1 silently permutes the wrong way.)
+  return tf.mul(eq, tf.cast(tf.equal(tf.cumsum(eq, 3, true), 0), 'float32'));
 }
 
 const maxPoolGrad: GradConfig = {
@@ -355,6 +356,39 @@ function resizeGradGrad(kernelName: string, forward: typeof tf.image.resizeBilin
   };
 }
 
+/** The [out, in] matrix of a 1-D resize along one axis, computed by the forward kernel itself. */
+function resizeMatrix(forward: typeof tf.image.resizeBilinear, n: number, out: number, a: ResizeAttrs): T {
+  const eye = tf.reshape(tf.eye(n), [n, n, 1, 1]);
+  return tf.transpose(tf.reshape(forward(eye as tf.Tensor4D, [out, 1], a.alignCorners, a.halfPixelCenters), [n, out]));
+}
+
+// The Resize*Grad kernels of tfjs 4.22 ignore halfPixelCenters, so the stock first-order gradient
+// is wrong in that mode. Resizing is separable: y = Ah x Aw^T per image and channel, so
+// dx = Ah^T dy Aw with matmuls (any order). The kernels are still used in the other modes.
+function resizeGrad(kernelName: string, forward: typeof tf.image.resizeBilinear, gradKernel: string): GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['images'],
+    gradFunc: (dy, [images], attrs) => {
+      const a = attrs as unknown as ResizeAttrs;
+      return {
+        images: () => {
+          if (!a.halfPixelCenters) return run(gradKernel, { dy: dy as T, images: images! }, attrs);
+          const [n, h, w, c] = images!.shape as number[];
+          const [, oh, ow] = (dy as T).shape as number[];
+          const ah = resizeMatrix(forward, h!, oh!, a); // [oh, h]
+          const aw = resizeMatrix(forward, w!, ow!, a); // [ow, w]
+          let g = tf.reshape(tf.transpose(dy as T, [0, 3, 1, 2]), [n! * c! * oh!, ow!]);
+          g = tf.reshape(tf.matMul(g, aw), [n! * c!, oh!, w!]);
+          g = tf.reshape(tf.transpose(g, [0, 2, 1]), [n! * c! * w!, oh!]);
+          g = tf.reshape(tf.matMul(g, ah), [n!, c!, w!, h!]);
+          return tf.transpose(g, [0, 3, 2, 1]);
+        },
+      };
+    },
+  };
+}
+
 interface StridedSliceAttrs {
   begin: number[];
   end: number[];
@@ -486,6 +520,8 @@ export const SECOND_ORDER_GRADIENTS: readonly GradConfig[] = [
   conv2DBackpropFilterGrad,
   depthwiseBackpropFilterGrad,
   depthwiseBackpropInputGrad,
+  resizeGrad('ResizeBilinear', tf.image.resizeBilinear, 'ResizeBilinearGrad'),
+  resizeGrad('ResizeNearestNeighbor', tf.image.resizeNearestNeighbor as typeof tf.image.resizeBilinear, 'ResizeNearestNeighborGrad'),
   resizeGradGrad('ResizeBilinearGrad', tf.image.resizeBilinear),
   resizeGradGrad('ResizeNearestNeighborGrad', tf.image.resizeNearestNeighbor as typeof tf.image.resizeBilinear),
   stridedSliceGrad,

@@ -1,0 +1,61 @@
+// Backend choice for the CLI: core's selectBackend/listBackends when core exports
+// them, otherwise (older core) only the always-present cpu backend.
+import * as core from '@noether/core';
+import { tf } from '@noether/core';
+import { CliError, EXIT } from '../cli/errors.js';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  name: string;
+  reason: string;
+  nativePackage?: string;
+}
+
+interface CoreBackendApi {
+  selectBackend(o: { backend?: BackendName; quiet?: boolean }): Promise<{ name: BackendName; reason: string; nativePackage?: string }>;
+  listBackends(): Promise<Record<BackendName, boolean>>;
+}
+
+function coreApi(): Partial<CoreBackendApi> {
+  return core as unknown as Partial<CoreBackendApi>;
+}
+
+/** Which backends can be loaded here. */
+export async function installedBackends(): Promise<Record<BackendName, boolean>> {
+  const api = coreApi();
+  if (api.listBackends) return api.listBackends();
+  return { tensorflow: false, wasm: false, cpu: tf.findBackendFactory('cpu') != null };
+}
+
+/** The backend a forced name / env var asks for, or undefined for automatic. */
+export function requestedBackend(flag: unknown, env: Record<string, string | undefined>): { name?: string; source: string } {
+  if (typeof flag === 'string') return { name: flag, source: '--backend' };
+  const e = env['NOETHER_BACKEND']?.trim();
+  if (e) return { name: e, source: 'NOETHER_BACKEND' };
+  return { source: 'automatic' };
+}
+
+/** Activates a backend; a forced one that is unknown or not installed is a CliError (exit 2). */
+export async function activateBackend(flag: unknown, env: Record<string, string | undefined>): Promise<BackendInfo> {
+  const req = requestedBackend(flag, env);
+  if (req.name !== undefined && !BACKENDS.includes(req.name as BackendName)) {
+    throw new CliError(`unknown backend '${req.name}' (from ${req.source}); use one of: ${BACKENDS.join(', ')}`, EXIT.USAGE);
+  }
+  const api = coreApi();
+  if (api.selectBackend) {
+    try {
+      const c = await api.selectBackend({ backend: req.name as BackendName | undefined, quiet: true });
+      return { name: c.name, reason: req.name ? `forced by ${req.source}` : c.reason, nativePackage: c.nativePackage };
+    } catch (e) {
+      throw new CliError(`${(e as Error).message.replace(/\(requested\)/, `(from ${req.source})`)}`, EXIT.USAGE);
+    }
+  }
+  const name = req.name ?? 'cpu';
+  if (name !== 'cpu' || !(await tf.setBackend('cpu'))) {
+    throw new CliError(`backend '${name}' (from ${req.source}) is not available in this build: use --backend cpu`, EXIT.USAGE);
+  }
+  await tf.ready();
+  return { name, reason: req.name ? `forced by ${req.source}` : 'only backend available' };
+}

@@ -1,0 +1,283 @@
+// A run directory: everything one run produced, enough to resume, evaluate and report it.
+//   config.json   the fully resolved config (after file, flags and defaults)
+//   meta.json     seed, backend, versions, start time, run-directory format
+//   metrics.csv   one row per training step and per evaluated metric (appended, flushed)
+//   checkpoints/  <phase>/step-NNNNNNNN/{manifest.json,weights.bin} + <phase>/latest.json
+//   plots/        PNG curves (and frame grids for image data)
+//   result.json   status and the result table, when the run ends
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename, join } from 'node:path';
+import { CheckpointError, decodeMetaState, encodeMetaState, type ExperimentConfig, type MetaState } from '@noether/core';
+import { CliError, EXIT } from '../cli/errors.js';
+import { writeFileAtomic, writeJsonAtomic } from './fs-atomic.js';
+import { RUN_FORMAT, cliVersion, packageVersions } from './versions.js';
+
+export interface RunMeta {
+  runFormat: number;
+  noetherVersion: string;
+  name: string;
+  experiment?: string;
+  seed: number;
+  backend: string;
+  versions: Record<string, string>;
+  node: string;
+  startedAt: string;
+  command: string[];
+  resumes: { at: string; fromStep: Record<string, number> }[];
+}
+
+export const METRICS_HEADER = ['kind', 'phase', 'step', 'epoch', 'loss', 'grad_norm_theta', 'grad_norm_phi', 'metric', 'untailored', 'tailored', 'elapsed_s'] as const;
+export type MetricsRow = Partial<Record<(typeof METRICS_HEADER)[number], string | number>>;
+
+export interface ResultRow {
+  [column: string]: string | number;
+}
+
+export interface RunResult {
+  status: 'completed' | 'interrupted' | 'non-finite' | 'failed';
+  message?: string;
+  finishedAt: string;
+  /** Final training loss per phase. */
+  finalLoss: Record<string, number>;
+  steps: Record<string, number>;
+  /** The result table (e.g. model × metric). */
+  table: ResultRow[];
+}
+
+export interface LatestPointer {
+  step: number;
+  dir: string;
+  done: boolean;
+}
+
+const KEEP = 2;
+
+function pad(n: number): string {
+  return String(n).padStart(8, '0');
+}
+
+export function timestamp(d = new Date()): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
+}
+
+export class RunDir {
+  private constructor(readonly path: string, public meta: RunMeta) {}
+
+  get configPath(): string {
+    return join(this.path, 'config.json');
+  }
+
+  /** Creates a fresh run directory (refuses one that already holds a run). */
+  static create(path: string, config: ExperimentConfig, meta: Omit<RunMeta, 'runFormat' | 'noetherVersion' | 'versions' | 'node' | 'startedAt' | 'resumes'>): RunDir {
+    if (existsSync(join(path, 'meta.json'))) {
+      throw new CliError(`${path} already holds a run: continue it with --resume ${path}, or choose another --out`);
+    }
+    mkdirSync(join(path, 'checkpoints'), { recursive: true });
+    mkdirSync(join(path, 'plots'), { recursive: true });
+    const full: RunMeta = {
+      runFormat: RUN_FORMAT,
+      noetherVersion: cliVersion(),
+      ...meta,
+      versions: packageVersions(),
+      node: process.version,
+      startedAt: new Date().toISOString(),
+      resumes: [],
+    };
+    writeJsonAtomic(join(path, 'config.json'), config);
+    writeJsonAtomic(join(path, 'meta.json'), full);
+    writeFileAtomic(join(path, 'metrics.csv'), METRICS_HEADER.join(',') + '\n');
+    return new RunDir(path, full);
+  }
+
+  /** Opens an existing run directory; a missing one, or one of another format, is a CliError. */
+  static open(path: string): RunDir {
+    if (!existsSync(path) || !statSync(path).isDirectory()) {
+      throw new CliError(`run directory not found: ${path} (give a directory created by 'noether train' or 'noether experiment')`);
+    }
+    const metaPath = join(path, 'meta.json');
+    if (!existsSync(metaPath)) throw new CliError(`${path} is not a run directory (no meta.json): give a directory created by 'noether train' or 'noether experiment'`);
+    let meta: RunMeta;
+    try {
+      meta = JSON.parse(readFileSync(metaPath, 'utf8'));
+    } catch (e) {
+      throw new CliError(`${metaPath} is not valid JSON (${(e as Error).message}): the run directory is damaged; start a new run`);
+    }
+    if (meta.runFormat !== RUN_FORMAT) {
+      throw new CliError(
+        `${path} was written by noether ${meta.noetherVersion ?? '(unknown version)'} (run format ${meta.runFormat ?? 'unknown'}); ` +
+          `this is noether ${cliVersion()} (run format ${RUN_FORMAT}): use that version to resume or evaluate it, or start a new run`,
+      );
+    }
+    return new RunDir(path, meta);
+  }
+
+  readConfig(): unknown {
+    try {
+      return JSON.parse(readFileSync(this.configPath, 'utf8'));
+    } catch (e) {
+      throw new CliError(`cannot read ${this.configPath}: ${(e as Error).message}; the run directory is damaged`);
+    }
+  }
+
+  saveMeta(): void {
+    writeJsonAtomic(join(this.path, 'meta.json'), this.meta);
+  }
+
+  // ---- metrics.csv -------------------------------------------------------------
+
+  appendMetrics(rows: MetricsRow[]): void {
+    if (!rows.length) return;
+    const text = rows.map((r) => METRICS_HEADER.map((h) => csvCell(r[h])).join(',')).join('\n') + '\n';
+    // appendFileSync opens, writes and closes: each row reaches the file before the next step.
+    appendFileSync(join(this.path, 'metrics.csv'), text);
+  }
+
+  readMetrics(): MetricsRow[] {
+    return readMetricsCsv(join(this.path, 'metrics.csv'));
+  }
+
+  /** Drops training rows of `phase` beyond `step` (written after the checkpoint a resume starts from). */
+  truncateMetrics(phase: string, step: number): void {
+    const f = join(this.path, 'metrics.csv');
+    if (!existsSync(f)) return;
+    const lines = readFileSync(f, 'utf8').split('\n').filter((l) => l);
+    const keep = lines.filter((l, i) => {
+      if (i === 0) return true;
+      const c = l.split(',');
+      return !(c[1] === phase && Number(c[2]) > step) && !(c[0] === 'eval' && c[1] === phase);
+    });
+    writeFileAtomic(f, keep.join('\n') + '\n');
+  }
+
+  // ---- checkpoints ---------------------------------------------------------------
+
+  private phaseDir(phase: string): string {
+    return join(this.path, 'checkpoints', phase);
+  }
+
+  /** Writes a checkpoint atomically (temp directory, then rename, then the latest pointer), keeping the last few. */
+  saveCheckpoint(phase: string, state: MetaState, done = false): LatestPointer {
+    const dir = this.phaseDir(phase);
+    mkdirSync(dir, { recursive: true });
+    const { manifest, data } = encodeMetaState(state, { phase });
+    // decodeMetaState catches truncation; the checksum also catches bytes changed in place.
+    manifest.meta['sha256'] = sha256(data);
+    const name = `step-${pad(state.step)}`;
+    const tmp = join(dir, `.tmp-${name}-${process.pid}`);
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp);
+    writeFileAtomic(join(tmp, 'weights.bin'), data);
+    writeJsonAtomic(join(tmp, 'manifest.json'), manifest);
+    const final = join(dir, name);
+    rmSync(final, { recursive: true, force: true });
+    renameSync(tmp, final);
+    const ptr: LatestPointer = { step: state.step, dir: name, done };
+    writeJsonAtomic(join(dir, 'latest.json'), ptr);
+    const old = readdirSync(dir).filter((f) => /^step-\d+$/.test(f)).sort();
+    for (const f of old.slice(0, Math.max(0, old.length - KEEP))) rmSync(join(dir, f), { recursive: true, force: true });
+    return ptr;
+  }
+
+  latest(phase: string): LatestPointer | undefined {
+    const f = join(this.phaseDir(phase), 'latest.json');
+    if (!existsSync(f)) return undefined;
+    try {
+      const p = JSON.parse(readFileSync(f, 'utf8')) as LatestPointer;
+      if (typeof p.step !== 'number' || typeof p.dir !== 'string') throw new Error('missing step or dir');
+      return p;
+    } catch (e) {
+      throw new CliError(`corrupt checkpoint pointer ${f} (${(e as Error).message}): delete ${join(this.path, 'checkpoints', phase)} to restart that phase`);
+    }
+  }
+
+  /** Phases with a checkpoint. */
+  phases(): string[] {
+    const d = join(this.path, 'checkpoints');
+    return existsSync(d) ? readdirSync(d).filter((f) => existsSync(join(d, f, 'latest.json'))) : [];
+  }
+
+  /** Loads the latest checkpoint of a phase into a state shaped like `like`; corrupt data is a CliError (exit 2). */
+  loadCheckpoint(phase: string, like: MetaState): { state: MetaState; pointer: LatestPointer } | undefined {
+    const ptr = this.latest(phase);
+    if (!ptr) return undefined;
+    const dir = join(this.phaseDir(phase), ptr.dir);
+    const where = `checkpoint ${dir}`;
+    const fix = `delete ${this.phaseDir(phase)} to restart that phase, or start a new run`;
+    let manifest: unknown;
+    let data: Uint8Array;
+    try {
+      manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+      data = new Uint8Array(readFileSync(join(dir, 'weights.bin')));
+    } catch (e) {
+      throw new CliError(`cannot read ${where}: ${oneLineMsg(e)}; ${fix}`);
+    }
+    try {
+      const { state, meta } = decodeMetaState(manifest, data, where, like);
+      if (typeof meta['sha256'] === 'string' && meta['sha256'] !== sha256(data)) {
+        throw new CheckpointError(`${where}: weights.bin does not match its checksum (the file is corrupt)`);
+      }
+      if (state.step !== ptr.step) throw new CheckpointError(`${where}: holds step ${state.step} but latest.json says ${ptr.step}`);
+      return { state, pointer: ptr };
+    } catch (e) {
+      if (e instanceof CheckpointError || (e as Error).name === 'ConfigError') throw new CliError(`${oneLineMsg(e)}; ${fix}`);
+      throw e;
+    }
+  }
+
+  // ---- results and plots ---------------------------------------------------------
+
+  writeResult(r: RunResult): void {
+    writeJsonAtomic(join(this.path, 'result.json'), r);
+  }
+
+  readResult(): RunResult | undefined {
+    const f = join(this.path, 'result.json');
+    if (!existsSync(f)) return undefined;
+    try {
+      return JSON.parse(readFileSync(f, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  writePlot(name: string, png: Uint8Array): string {
+    const f = join(this.path, 'plots', name.endsWith('.png') ? name : `${name}.png`);
+    writeFileAtomic(f, png);
+    return f;
+  }
+
+  get name(): string {
+    return basename(this.path);
+  }
+}
+
+function sha256(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+function oneLineMsg(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0]!;
+}
+
+function csvCell(v: string | number | undefined): string {
+  if (v === undefined) return '';
+  if (typeof v === 'number') return String(v);
+  return /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** Reads a metrics.csv written by RunDir (no quoted commas in numeric columns). */
+export function readMetricsCsv(path: string): MetricsRow[] {
+  if (!existsSync(path)) return [];
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l);
+  const head = lines[0]?.split(',') ?? [];
+  return lines.slice(1).map((l) => {
+    const c = l.split(',');
+    const row: MetricsRow = {};
+    head.forEach((h, i) => {
+      const v = c[i];
+      if (v !== undefined && v !== '') (row as Record<string, string | number>)[h] = /^-?[\d.]+(e[-+]?\d+)?$|^-?Infinity$|^NaN$/i.test(v) ? Number(v) : v;
+    });
+    return row;
+  });
+}

@@ -1,0 +1,125 @@
+// Composing an experiment: in code with defineExperiment(), or from a config
+// with buildExperiment(container, config), which resolves plugins by `type`
+// (or takes a Predictor/Embedding/InnerOptimizer/Dataset registered directly
+// under its token, e.g. a user's own class in a child container).
+import type { DependencyContainer } from 'tsyringe';
+import type { Dataset, Embedding, InnerOptimizer, Metric, Predictor, TaskLoss } from './contracts.js';
+import { TOKENS, findFactory } from './di.js';
+import { parseConfig, type ExperimentConfig, type ExperimentConfigInput, type InnerConfig } from './config.js';
+import { GradientInnerOptimizer } from './algorithm/inner.js';
+import { initMetaState, type MetaSetup, type MetaState } from './algorithm/meta.js';
+import { deriveSeed } from './rng.js';
+
+export interface Experiment {
+  config: ExperimentConfig;
+  predictor: Predictor;
+  embedding?: Embedding;
+  dataset: Dataset;
+  /** The meta-training setup (training-time inner loop). */
+  setup: MetaSetup;
+  /** The same with the test-time inner loop. */
+  testSetup: MetaSetup;
+  metrics: Metric[];
+  /** A fresh training state: θ and φ initialised from the config seed. */
+  initState(): MetaState;
+}
+
+function innerFrom(c: InnerConfig): GradientInnerOptimizer {
+  return new GradientInnerOptimizer({ kind: c.optimizer, steps: c.steps, lr: c.lr, firstOrder: c.firstOrder });
+}
+
+export interface ExperimentParts {
+  predictor: Predictor;
+  embedding?: Embedding;
+  dataset: Dataset;
+  inner?: InnerOptimizer;
+  testInner?: InnerOptimizer;
+  taskLoss?: TaskLoss;
+  metrics?: Metric[];
+}
+
+/** Builds an experiment from parts and a (partial) config; the config is validated. */
+export function defineExperiment(parts: ExperimentParts, config: Omit<ExperimentConfigInput, 'predictor' | 'dataset'> & Partial<Pick<ExperimentConfigInput, 'predictor' | 'dataset'>> = {}): Experiment {
+  const cfg = parseConfig({
+    predictor: { type: parts.predictor.name },
+    dataset: { type: parts.dataset.name },
+    ...(parts.embedding && !config.embedding ? { embedding: { type: parts.embedding.name } } : {}),
+    ...config,
+  });
+  if (cfg.mode !== 'baseline' && !parts.embedding) {
+    throw new Error(`mode '${cfg.mode}' tailors with an embedding: give one (or use mode 'baseline')`);
+  }
+  const inner = parts.inner ?? innerFrom(cfg.inner);
+  const testInner = parts.testInner ?? (cfg.testInner ? innerFrom({ ...cfg.inner, ...cfg.testInner }) : inner);
+  const setup: MetaSetup = {
+    predictor: parts.predictor,
+    embedding: parts.embedding,
+    mode: cfg.mode,
+    inner,
+    form: cfg.noether.form,
+    tailorMode: cfg.noether.tailor,
+    taskLoss: parts.taskLoss,
+    contextLength: cfg.contextLength,
+    horizon: cfg.horizon,
+    teacherForcing: cfg.teacherForcing,
+    lrTheta: cfg.outer.lrTheta,
+    lrPhi: cfg.outer.lrPhi,
+    beta1: cfg.outer.beta1,
+    beta2: cfg.outer.beta2,
+    weightDecay: cfg.outer.weightDecay,
+    clipTheta: cfg.outer.clipTheta,
+    clipPhi: cfg.outer.clipPhi,
+  };
+  const testSetup: MetaSetup = { ...setup, inner: testInner, teacherForcing: false };
+  return {
+    config: cfg,
+    predictor: parts.predictor,
+    embedding: parts.embedding,
+    dataset: parts.dataset,
+    setup,
+    testSetup,
+    metrics: parts.metrics ?? [],
+    initState: () =>
+      initMetaState(
+        setup,
+        parts.predictor.init(deriveSeed(cfg.seed, 'theta')),
+        parts.embedding && cfg.mode === 'noether' ? parts.embedding.init(deriveSeed(cfg.seed, 'phi')) : {},
+      ),
+  };
+}
+
+function optionsOf(ref: { type: string } & Record<string, unknown>): Record<string, unknown> {
+  const { type: _type, ...rest } = ref;
+  return rest;
+}
+
+/**
+ * Builds an experiment from a validated config, resolving each part from the container:
+ * a factory registered for the config's `type`, or else an instance registered directly
+ * under the part's token.
+ */
+export async function buildExperiment(container: DependencyContainer, raw: unknown, source = 'config'): Promise<Experiment> {
+  const cfg = parseConfig(raw, source);
+  const direct = <T>(token: symbol): T | undefined => (container.isRegistered(token, true) ? container.resolve<T>(token) : undefined);
+  const pick = <T>(token: symbol, factoryToken: symbol, ref: { type: string } | undefined, what: string): T | undefined => {
+    if (!ref) return direct<T>(token);
+    const d = direct<T & { name?: string }>(token);
+    if (d && d.name === ref.type) return d;
+    return findFactory<T>(container, factoryToken, ref.type, what).create(optionsOf(ref as { type: string }));
+  };
+  const predictor = pick<Predictor>(TOKENS.Predictor, TOKENS.PredictorFactory, cfg.predictor, 'predictor')!;
+  const embedding = pick<Embedding>(TOKENS.Embedding, TOKENS.EmbeddingFactory, cfg.embedding, 'embedding');
+  const dataset = await pick<Dataset | Promise<Dataset>>(TOKENS.Dataset, TOKENS.DatasetFactory, cfg.dataset, 'dataset')!;
+  const metrics = cfg.eval.metrics.map((m) => findFactory<Metric>(container, TOKENS.MetricFactory, m, 'metric').create({}));
+  return defineExperiment(
+    {
+      predictor,
+      embedding,
+      dataset,
+      inner: direct<InnerOptimizer>(TOKENS.InnerOptimizer),
+      taskLoss: direct<TaskLoss>(TOKENS.TaskLoss),
+      metrics,
+    },
+    cfg,
+  );
+}

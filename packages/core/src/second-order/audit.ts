@@ -1,0 +1,59 @@
+// Which kernels does a computation use, and is each one's gradient checked to second order?
+// traceKernels wraps the engine's runKernel (every op and every gradient goes through it), so
+// a meta-step traced this way lists forward, backward and backward-of-backward kernels alike.
+import { engine } from '@tensorflow/tfjs-core';
+
+/** Runs fn and returns its result with the set of kernel names it dispatched. */
+export function traceKernels<R>(fn: () => R): { result: R; kernels: Set<string> } {
+  const e = engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
+  const kernels = new Set<string>();
+  const original = e.runKernel;
+  e.runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
+    kernels.add(name);
+    return original.call(this, name, ...rest);
+  };
+  try {
+    return { result: fn(), kernels };
+  } finally {
+    e.runKernel = original;
+  }
+}
+
+/** Async variant (the trace also sees kernels of other work interleaved while fn awaits). */
+export async function traceKernelsAsync<R>(fn: () => Promise<R>): Promise<{ result: R; kernels: Set<string> }> {
+  const e = engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
+  const kernels = new Set<string>();
+  const original = e.runKernel;
+  e.runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
+    kernels.add(name);
+    return original.call(this, name, ...rest);
+  };
+  try {
+    return { result: await fn(), kernels };
+  } finally {
+    e.runKernel = original;
+  }
+}
+
+const FIX = 'fixes.test';
+const GOLD = 'golden.test';
+
+/**
+ * Kernels whose gradients are checked to second order (value: the tests that check them, in
+ * packages/core/test/second-order/). Each test file asserts that every kernel it is credited with
+ * here is actually exercised in it, and that it uses no kernel missing from this table.
+ */
+export const SECOND_ORDER_CHECKED: Readonly<Record<string, string>> = {};
+
+/** The kernels of `kernels` without a second-order-checked gradient. */
+export function uncheckedKernels(kernels: Iterable<string>): string[] {
+  return [...new Set(kernels)].filter((k) => !(k in SECOND_ORDER_CHECKED)).sort();
+}
+
+/** Traces fn and lists the kernels it used that no second-order test covers. */
+export function auditSecondOrder<R>(fn: () => R): { result: R; kernels: string[]; unchecked: string[] } {
+  const { result, kernels } = traceKernels(fn);
+  return { result, kernels: [...kernels].sort(), unchecked: uncheckedKernels(kernels) };
+}
+
+export { FIX as _FIX, GOLD as _GOLD };

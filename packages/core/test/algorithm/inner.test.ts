@@ -1,0 +1,81 @@
+import { describe, it, expect } from 'vitest';
+import { tf, GradientInnerOptimizer, valueAndGradsOf, stopGradient, ArrayDataset, type Params } from '../../src/index.js';
+
+// loss(v) = Σ (w·x − 1)², with x a tensor the outer level differentiates w.r.t.
+const quad = (x: tf.Tensor) => (v: Params) => tf.sum(tf.square(tf.sub(tf.mul(v.w!, x), 1))) as tf.Scalar;
+
+describe('inner optimiser', () => {
+  it('SGD takes exact steps', () => {
+    const x = tf.tensor1d([2]);
+    const opt = new GradientInnerOptimizer({ kind: 'sgd', steps: 2, lr: 0.1 });
+    const r = opt.minimize(quad(x), { w: tf.tensor1d([0]) }, { differentiable: false });
+    // g = 2(wx−1)x: w1 = 0 − 0.1·(−4) = 0.4; g = 2(0.8−1)·2 = −0.8 → w2 = 0.48
+    expect(r.vars.w!.dataSync()[0]).toBeCloseTo(0.48, 6);
+    expect(r.losses.map((l) => l.dataSync()[0]!)).toEqual([1, expect.closeTo(0.04, 6)]);
+  });
+
+  it('differentiates through the update (second order) unless first-order', () => {
+    // outer(x) = w1(x) with w1 = w0 − lr·2(w0·x − 1)·x, w0 = 0 → w1 = 2·lr·x; d w1/dx = 2·lr.
+    const lr = 0.1;
+    const outer = (firstOrder: boolean) =>
+      tf.grad((x: tf.Tensor) => {
+        const opt = new GradientInnerOptimizer({ kind: 'sgd', steps: 1, lr, firstOrder });
+        return tf.sum(opt.minimize(quad(x), { w: tf.zeros([1]) }, { differentiable: true }).vars.w!);
+      })(tf.tensor1d([3]));
+    expect(outer(false).dataSync()[0]).toBeCloseTo(2 * lr, 5);
+    expect(outer(true).dataSync()[0]).toBeCloseTo(0, 6);
+  });
+
+  it('Adam steps match the closed form and stay differentiable', () => {
+    const x = tf.tensor1d([2]);
+    const opt = new GradientInnerOptimizer({ kind: 'adam', steps: 1, lr: 0.01 });
+    const r = opt.minimize(quad(x), { w: tf.tensor1d([0]) }, { differentiable: false });
+    // first Adam step moves by lr·sign(g) (up to ε)
+    expect(r.vars.w!.dataSync()[0]).toBeCloseTo(0.01, 5);
+    const g = tf.grad((xx: tf.Tensor) => tf.sum(new GradientInnerOptimizer({ kind: 'adam', steps: 2, lr: 0.01 }).minimize(quad(xx), { w: tf.tensor1d([0.3]) }, { differentiable: true }).vars.w!))(x);
+    expect(Number.isFinite(g.dataSync()[0]!)).toBe(true);
+  });
+
+  it('plain tailoring keeps numTensors flat over many steps', () => {
+    const x = tf.tensor1d([2, 1]);
+    const w = tf.tensor1d([0, 0]);
+    for (const kind of ['sgd', 'adam'] as const) {
+      const run = (steps: number) => {
+        const before = tf.memory().numTensors;
+        const r = new GradientInnerOptimizer({ kind, steps, lr: 0.01 }).minimize(quad(x), { w }, { differentiable: false });
+        const grew = tf.memory().numTensors - before;
+        tf.dispose([...Object.values(r.vars), ...r.losses]);
+        return grew - steps; // minus the kept loss scalars
+      };
+      expect(run(100)).toBe(run(5));
+    }
+  });
+
+  it('stopGradient is the identity with zero gradient', () => {
+    const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(stopGradient(x), x)))(tf.tensor1d([3]));
+    expect(g.dataSync()[0]).toBe(3);
+    const { value, grads } = valueAndGradsOf((v) => tf.sum(tf.square(v.a!)) as tf.Scalar, { a: tf.tensor1d([1, 2]) });
+    expect(value.dataSync()[0]).toBe(5);
+    expect(Array.from(grads.a!.dataSync())).toEqual([2, 4]);
+  });
+});
+
+describe('ArrayDataset', () => {
+  const ds = new ArrayDataset({
+    name: 'seq', obsShape: [1], seqLength: 2,
+    train: { obs: Float32Array.from({ length: 10 }, (_, i) => i), n: 5 },
+    test: { obs: new Float32Array(2), n: 1 },
+  });
+  it('shuffles by seed, deterministically, and batches', async () => {
+    const order = (seed: number) => ds.batchIndices('train', { batchSize: 2, shuffle: true, seed }).flat();
+    expect(order(1)).toEqual(order(1));
+    expect(order(1)).not.toEqual(order(2));
+    expect([...order(1)].sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(ds.batchIndices('train', { batchSize: 2, dropLast: true }).length).toBe(2);
+    const b = ds.gather('train', [3, 0]);
+    expect(Array.from(b.obs.dataSync())).toEqual([6, 7, 0, 1]);
+  });
+  it('refuses arrays of the wrong size', () => {
+    expect(() => new ArrayDataset({ name: 'bad', obsShape: [2], seqLength: 2, train: { obs: new Float32Array(3), n: 1 }, test: { obs: new Float32Array(0), n: 0 } })).toThrow(/train\.obs has 3 values, expected 1 × 4/);
+  });
+});

@@ -1,0 +1,154 @@
+// One finite-difference check per second-order fix: the meta-gradient
+// d/dθ outer(θ − lr·∇inner(θ)) from tfjs must match central differences. Each of these failed
+// (wrong value or "no gradient") with stock tfjs 4.22.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { tf } from '../../src/tf.js';
+import { traceKernels, SECOND_ORDER_CHECKED } from '../../src/second-order/audit.js';
+import { expectMetaGradientsMatch, rng, spaced, uni, weighted } from './fd.js';
+
+type T = tf.Tensor;
+type T4 = tf.Tensor4D;
+
+const used = new Set<string>();
+/** Runs a check and records the kernels it used (for the coverage test at the end). */
+function check(p: Parameters<typeof expectMetaGradientsMatch>[0]): void {
+  const { kernels } = traceKernels(() => expectMetaGradientsMatch(p));
+  kernels.forEach((k) => used.add(k));
+}
+
+/** Meta-problem over one tensor through a unary op. */
+function unary(op: (t: T) => T, x: T, seed: number, lr = 0.1) {
+  const r = rng(seed);
+  const shape = tf.tidy(() => op(x).shape);
+  const w1 = weighted(r, shape);
+  const w2 = weighted(r, shape);
+  check({ params: [x], inner: ([v]) => w1(op(v!)), outer: ([v]) => w2(tf.square(op(v!))), lr });
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('second-order fixes match finite differences (cpu)', () => {
+  it('Tanh', () => unary(tf.tanh, uni(rng(1), [2, 3], -2, 2), 11));
+  it('Sigmoid', () => unary(tf.sigmoid, uni(rng(2), [2, 3], -3, 3), 12));
+  it('Exp', () => unary(tf.exp, uni(rng(3), [2, 3], -1, 1), 13));
+  it('Elu (both sides of 0)', () => unary(tf.elu, spaced(rng(4), [2, 3], 0.37), 14));
+  it('Softmax', () => unary((t) => tf.softmax(t), uni(rng(5), [2, 4], -2, 2), 15));
+  it('logSoftmax helper (x − logSumExp: Max, Exp, comparisons)', async () => {
+    const { logSoftmax } = await import('../../src/second-order/gradients.js');
+    unary((t) => logSoftmax(t), uni(rng(6), [2, 4], -2, 2), 16);
+  });
+  it('Pow (base and exponent)', () => {
+    const r = rng(7);
+    const a = uni(r, [2, 3], 0.5, 2);
+    const b = uni(r, [2, 3], -1.5, 1.5);
+    const w1 = weighted(r, [2, 3]);
+    const w2 = weighted(r, [2, 3]);
+    check({ params: [a, b], inner: ([x, y]) => w1(tf.pow(x!, y!)), outer: ([x, y]) => w2(tf.pow(x!, y!)) });
+  });
+  it('Max', () => unary((t) => tf.mul(tf.max(t, 1, true), tf.sum(t, 1, true)), spaced(rng(8), [2, 4]), 18, 0.05));
+  it('Min', () => unary((t) => tf.mul(tf.min(t, 0), tf.sum(t, 0)), spaced(rng(9), [3, 2]), 19, 0.05));
+  it('comparisons: leakyRelu (Greater) and logSumExp (Max/Equal)', () => {
+    unary((t) => tf.mul(tf.leakyRelu(t, 0.2), tf.logSumExp(t, 1, true)), spaced(rng(10), [2, 3], 0.41), 20, 0.05);
+  });
+  it('Tile beyond rank 4', () => {
+    unary((t) => tf.tanh(tf.tile(t, [1, 2, 1, 2, 2])), uni(rng(11), [1, 2, 2, 1, 2]), 21);
+  });
+  it('StridedSlice (strides 2 and −1)', () => {
+    unary((t) => tf.tanh(tf.stridedSlice(t, [0, 3, 1], [3, 0, 4], [2, -1, 2])), uni(rng(12), [3, 4, 4]), 22);
+  });
+  it('GatherNd and its gradient ScatterNd', () => {
+    const idx = tf.tensor2d([[0, 1], [2, 0], [0, 1]], [3, 2], 'int32');
+    unary((t) => tf.tanh(tf.gatherND(t, idx)), uni(rng(13), [3, 2, 2]), 23);
+  });
+  it('EluGrad (kernel called directly, as graph models do)', () => {
+    const r = rng(14);
+    const dy = uni(r, [2, 3]);
+    const x = spaced(r, [2, 3], 0.37);
+    const eluGrad = (d: T, v: T) => tf.engine().runKernel('EluGrad', { dy: d, y: tf.elu(v) }) as T;
+    const w1 = weighted(r, [2, 3]);
+    const w2 = weighted(r, [2, 3]);
+    check({
+      params: [dy, x],
+      inner: ([d, v]) => w1(tf.square(eluGrad(d!, v!))),
+      outer: ([d, v]) => w2(eluGrad(d!, v!)),
+    });
+  });
+
+  for (const stride of [1, 2]) {
+    for (const pad of ['same', 'valid'] as const) {
+      it(`Conv2DBackpropFilter (stride ${stride}, ${pad}): filter and input tailored`, () => {
+        const r = rng(30 + stride * 2 + (pad === 'same' ? 1 : 0));
+        const x = uni(r, [1, 5, 5, 2]);
+        const k = uni(r, [3, 3, 2, 2], -0.5, 0.5);
+        const conv = (a: T, b: T) => tf.tanh(tf.conv2d(a as T4, b as T4, stride, pad));
+        const outShape = conv(x, k).shape;
+        const w1 = weighted(r, outShape);
+        const w2 = weighted(r, outShape);
+        check({ params: [x, k], inner: ([a, b]) => w1(conv(a!, b!)), outer: ([a, b]) => w2(conv(a!, b!)) });
+      });
+      it(`MaxPool / MaxPoolGrad (stride ${stride}, ${pad})`, () => {
+        const r = rng(40 + stride * 2 + (pad === 'same' ? 1 : 0));
+        const pool = (t: T) => tf.maxPool(t as T4, 2, stride, pad);
+        const x = spaced(r, [1, 4, 4, 2], 0.3);
+        const s = pool(x).shape;
+        const w1 = weighted(r, s);
+        const w2 = weighted(r, s);
+        check({ params: [x], inner: ([v]) => w1(tf.square(pool(v!))), outer: ([v]) => w2(tf.tanh(pool(v!))), lr: 0.05 });
+      });
+      it(`AvgPool / AvgPoolGrad (stride ${stride}, ${pad}, 3x3 windows)`, () => {
+        const r = rng(50 + stride * 2 + (pad === 'same' ? 1 : 0));
+        const pool = (t: T) => tf.avgPool(t as T4, 3, stride, pad);
+        const x = uni(r, [1, 5, 5, 2]);
+        const s = pool(x).shape;
+        const w1 = weighted(r, s);
+        const w2 = weighted(r, s);
+        check({ params: [x], inner: ([v]) => w1(tf.square(pool(v!))), outer: ([v]) => w2(tf.tanh(pool(v!))) });
+      });
+    }
+  }
+
+  it('DepthwiseConv2dNative backprops (filter and input)', () => {
+    const r = rng(60);
+    const x = uni(r, [1, 4, 4, 2]);
+    const k = uni(r, [2, 2, 2, 1], -0.5, 0.5);
+    const conv = (a: T, b: T) => tf.tanh(tf.depthwiseConv2d(a as T4, b as T4, 1, 'same'));
+    const w1 = weighted(r, [1, 4, 4, 2]);
+    const w2 = weighted(r, [1, 4, 4, 2]);
+    check({ params: [x, k], inner: ([a, b]) => w1(conv(a!, b!)), outer: ([a, b]) => w2(conv(a!, b!)) });
+  });
+
+  for (const [alignCorners, halfPixelCenters] of [[false, false], [false, true], [true, false]] as const) {
+    const mode = `alignCorners=${alignCorners}, halfPixelCenters=${halfPixelCenters}`;
+    it(`ResizeBilinearGrad (${mode})`, () => {
+      const r = rng(70);
+      const x = uni(r, [1, 3, 3, 2]);
+      const up = (t: T) => tf.tanh(tf.image.resizeBilinear(t as T4, [5, 4], alignCorners, halfPixelCenters));
+      const w1 = weighted(r, [1, 5, 4, 2]);
+      const w2 = weighted(r, [1, 5, 4, 2]);
+      check({ params: [x], inner: ([v]) => w1(up(v!)), outer: ([v]) => w2(up(v!)) });
+    });
+    it(`ResizeNearestNeighborGrad (${mode})`, () => {
+      const r = rng(71);
+      const x = uni(r, [1, 3, 3, 2]);
+      const up = (t: T) => tf.tanh(tf.image.resizeNearestNeighbor(t as T4, [5, 4], alignCorners, halfPixelCenters));
+      const w1 = weighted(r, [1, 5, 4, 2]);
+      const w2 = weighted(r, [1, 5, 4, 2]);
+      check({ params: [x], inner: ([v]) => w1(up(v!)), outer: ([v]) => w2(up(v!)) });
+    });
+  }
+});
+
+describe('checked-kernel table', () => {
+  afterAll(() => used.clear());
+  it("every kernel the table credits to 'fixes.test' was exercised here", () => {
+    const credited = Object.entries(SECOND_ORDER_CHECKED)
+      .filter(([, by]) => by.includes('fixes.test'))
+      .map(([k]) => k);
+    expect(credited.filter((k) => !used.has(k))).toEqual([]);
+  });
+  it('every kernel exercised here is in the table', () => {
+    expect([...used].filter((k) => !(k in SECOND_ORDER_CHECKED)).sort()).toEqual([]);
+  });
+});

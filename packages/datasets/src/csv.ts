@@ -1,0 +1,100 @@
+// A generic CSV loader for user trajectories: one row per sample, a trajectory-id
+// column, a time column and named state columns; a seeded split by trajectory.
+import { readFileSync } from 'node:fs';
+import type { ArrayDataset } from '@noether/core';
+import { DataFileError, parseCell } from './errors.js';
+import { seededSplit, trajectoryDataset, trajectoryLength, windowTrajectories, type Trajectory, type TrajectorySet } from './trajectories.js';
+
+export interface CsvOptions {
+  /** Column holding the trajectory id (any text). */
+  idColumn: string;
+  /** Column holding the time (must increase within a trajectory). */
+  timeColumn: string;
+  /** State columns, in the order they form the state vector. */
+  stateColumns: string[];
+  /** Share of trajectories held out for test (default 0.2), chosen by a seeded shuffle. */
+  testFraction?: number;
+  seed?: number;
+  /** Trajectories with fewer samples are an error (default 2, or seqLength when given). */
+  minLength?: number;
+  /** Cut trajectories into windows of this many samples (otherwise all must be equally long). */
+  seqLength?: number;
+  stride?: number;
+  /** Field separator; default: detected from the header (',', ';' or tab). */
+  delimiter?: string;
+}
+
+/** Reads trajectories from a CSV file (plain fields, no quoting) and splits them by trajectory. */
+export function loadCsvTrajectories(file: string, opts: CsvOptions): TrajectorySet {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new DataFileError(file, undefined, `cannot read the CSV file (${(e as Error).message})`);
+  }
+  return parseCsvTrajectories(text, file, opts);
+}
+
+export function parseCsvTrajectories(text: string, file: string, opts: CsvOptions): TrajectorySet {
+  if (opts.stateColumns.length === 0) throw new Error('CSV loader: stateColumns must name at least one column');
+  const lines = text.split(/\r?\n/);
+  const headerIdx = lines.findIndex((l) => l.trim() !== '');
+  if (headerIdx < 0) throw new DataFileError(file, undefined, 'the file is empty; expected a header row naming the columns');
+  const headerLine = lines[headerIdx]!;
+  const delim = opts.delimiter ?? ([',', ';', '\t'].find((c) => headerLine.includes(c)) ?? ',');
+  const header = headerLine.split(delim).map((h) => h.trim());
+  const colOf = (name: string, role: string) => {
+    const i = header.indexOf(name);
+    if (i < 0) throw new DataFileError(file, headerIdx + 1, `${role} column '${name}' not found; the header has: ${header.map((h) => `'${h}'`).join(', ')}`);
+    return i;
+  };
+  const idCol = colOf(opts.idColumn, 'trajectory-id');
+  const tCol = colOf(opts.timeColumn, 'time');
+  const xCols = opts.stateColumns.map((c) => colOf(c, 'state'));
+  const d = xCols.length;
+
+  const groups = new Map<string, { t: number[]; x: number[]; line: number; lastLine: number }>();
+  for (let i = headerIdx + 1; i < lines.length; i++) {
+    if (lines[i]!.trim() === '') continue;
+    const cells = lines[i]!.split(delim);
+    const lineNo = i + 1;
+    if (cells.length !== header.length) {
+      throw new DataFileError(file, lineNo, `has ${cells.length} fields, the header has ${header.length}`);
+    }
+    const id = cells[idCol]!.trim();
+    if (id === '') throw new DataFileError(file, lineNo, `trajectory id ('${opts.idColumn}') is empty`, idCol + 1);
+    const t = parseCell(cells[tCol]!, file, lineNo, tCol + 1, `time '${opts.timeColumn}'`);
+    const g = groups.get(id) ?? { t: [], x: [], line: lineNo, lastLine: lineNo };
+    if (g.t.length > 0 && !(t > g.t[g.t.length - 1]!)) {
+      throw new DataFileError(file, lineNo, `time ${t} of trajectory '${id}' does not increase (line ${g.lastLine} has ${g.t[g.t.length - 1]})`, tCol + 1);
+    }
+    g.t.push(t);
+    xCols.forEach((c, j) => g.x.push(parseCell(cells[c]!, file, lineNo, c + 1, `state '${opts.stateColumns[j]}'`)));
+    g.lastLine = lineNo;
+    groups.set(id, g);
+  }
+  if (groups.size === 0) throw new DataFileError(file, undefined, 'has a header but no data rows');
+  const minLength = opts.minLength ?? opts.seqLength ?? 2;
+  const trajectories: Trajectory[] = [];
+  for (const [id, g] of groups) {
+    if (g.t.length < minLength) {
+      throw new DataFileError(file, g.line, `trajectory '${id}' has ${g.t.length} samples, fewer than the ${minLength} required${opts.seqLength ? ` (seqLength ${opts.seqLength})` : ''}; drop it or lower ${opts.seqLength ? 'seqLength' : 'minLength'}`);
+    }
+    trajectories.push({ t: Float64Array.from(g.t), x: Float64Array.from(g.x), id });
+  }
+  if (opts.seqLength === undefined) {
+    const T = trajectoryLength(trajectories[0]!, d);
+    const odd = trajectories.find((tr) => trajectoryLength(tr, d) !== T);
+    if (odd) {
+      throw new DataFileError(file, groups.get(odd.id!)!.line, `ragged trajectories: '${trajectories[0]!.id}' has ${T} samples but '${odd.id}' has ${trajectoryLength(odd, d)}; give seqLength to cut equal windows`);
+    }
+  }
+  const split = seededSplit(trajectories, opts.testFraction ?? 0.2, opts.seed ?? 0);
+  const win = (trs: Trajectory[]) => (opts.seqLength ? windowTrajectories(trs, d, opts.seqLength, opts.stride) : trs);
+  return { name: file.split(/[\\/]/).pop()!, stateNames: [...opts.stateColumns], train: win(split.train), test: win(split.test) };
+}
+
+/** The CSV trajectories as a Dataset (obsShape [stateColumns.length]). */
+export function csvDataset(file: string, opts: CsvOptions): ArrayDataset {
+  return trajectoryDataset(loadCsvTrajectories(file, opts));
+}

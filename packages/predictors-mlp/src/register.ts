@@ -1,0 +1,43 @@
+// DI registration: factories 'mlp' and 'hnn' whose options are validated by zod, so a bad
+// config names the field and what it should be.
+import { TOKENS, nn, type DependencyContainer, type PredictorFactory } from '@noether/core';
+import { z } from 'zod';
+import { VectorFieldPredictor, DEFAULT_VECTOR_FIELD, type FieldKind } from './vector-field.js';
+
+export const VectorFieldOptionsSchema = z.strictObject({
+  type: z.string().optional(),
+  dt: z.number({ error: 'dt (integration step per predicted step) must be a positive number, e.g. 0.1' }).positive(),
+  hidden: z.int().positive().default(DEFAULT_VECTOR_FIELD.hidden),
+  stateDim: z.int().positive().default(DEFAULT_VECTOR_FIELD.stateDim),
+  activation: z.enum(nn.ACTIVATIONS).default(DEFAULT_VECTOR_FIELD.activation),
+});
+
+export type VectorFieldOptionsInput = z.input<typeof VectorFieldOptionsSchema>;
+
+function parseOptions(kind: FieldKind, options: Record<string, unknown>) {
+  const r = VectorFieldOptionsSchema.safeParse(options);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(options)'}: ${i.message}`);
+    throw new Error(`invalid options for predictor '${kind}': ${issues.join('; ')}`);
+  }
+  return r.data;
+}
+
+function factory(kind: FieldKind, description: string): PredictorFactory {
+  return {
+    type: kind,
+    description,
+    create: (options) => {
+      const { type: _t, ...o } = parseOptions(kind, options);
+      return new VectorFieldPredictor(kind, o);
+    },
+  };
+}
+
+export const mlpFactory = factory('mlp', 'MLP vector field dx/dt (HNN baseline: 2→200→200→2 tanh), Euler-stepped x + f(x)·dt');
+export const hnnFactory = factory('hnn', 'Hamiltonian NN: symplectic gradient of a learned H, Euler-stepped x + f(x)·dt');
+
+export function register(container: DependencyContainer): void {
+  container.register(TOKENS.PredictorFactory, { useValue: mlpFactory });
+  container.register(TOKENS.PredictorFactory, { useValue: hnnFactory });
+}

@@ -1,0 +1,69 @@
+// State-space predictors of the HNN experiments: a network gives the vector field dx/dt and a step
+// is one explicit Euler step x + f(x)·Δt. 'mlp' reads dx/dt off the network directly (HNN's
+// "baseline"); 'hnn' reads a scalar H off output 0 and follows its symplectic gradient.
+import { tf, nn, type Params, type Predictor, type State, type StepInput } from '@noether/core';
+
+export type FieldKind = 'mlp' | 'hnn';
+
+export interface VectorFieldOptions {
+  /** Integration step Δt of one predicted step. */
+  dt: number;
+  /** Hidden width of both hidden layers (HNN: 200). */
+  hidden: number;
+  /** State dimension (2: q, p). */
+  stateDim: number;
+  activation: nn.Activation;
+}
+
+export const DEFAULT_VECTOR_FIELD: Omit<VectorFieldOptions, 'dt'> = { hidden: 200, stateDim: 2, activation: 'tanh' };
+
+export class VectorFieldPredictor implements Predictor {
+  readonly name: string;
+  readonly tailor = 'all' as const;
+  readonly tailorModes = ['all'] as const;
+  readonly contextLength = 1;
+  readonly spec: nn.MlpSpec;
+  readonly options: VectorFieldOptions;
+
+  constructor(readonly kind: FieldKind, options: Partial<VectorFieldOptions> & { dt: number }) {
+    this.options = { ...DEFAULT_VECTOR_FIELD, ...options };
+    const { dt, hidden, stateDim } = this.options;
+    if (!(dt > 0) || !Number.isFinite(dt)) throw new Error(`dt must be a positive number, got ${dt}`);
+    if (!Number.isInteger(hidden) || hidden < 1) throw new Error(`hidden must be a positive integer, got ${hidden}`);
+    if (kind === 'hnn' && stateDim % 2 !== 0) throw new Error(`an HNN needs an even state dimension (q, p pairs), got ${stateDim}`);
+    this.name = kind;
+    // The HNN net keeps stateDim outputs like the baseline and uses output 0 as H (as the HNN code does).
+    this.spec = { sizes: [stateDim, hidden, hidden, stateDim], activation: this.options.activation, lastBias: false, init: 'orthogonal' };
+  }
+
+  init(seed: number): Params {
+    return nn.initMlp(this.spec, seed);
+  }
+
+  /** The scalar the HNN treats as its Hamiltonian, [B]. */
+  hamiltonian(params: Params, x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.squeeze(tf.slice(nn.mlp(this.spec, params, x), [0, 0], [-1, 1]), [1]));
+  }
+
+  /** dx/dt at states x [B, D], differentiable w.r.t. params and x. */
+  field(params: Params, x: tf.Tensor): tf.Tensor {
+    if (this.kind === 'mlp') return nn.mlp(this.spec, params, x);
+    // H summed over the batch: each row's gradient is that state's own ∂H/∂x (rows are independent).
+    // tf.grads records on any enclosing tape, so the field stays differentiable w.r.t. θ.
+    const [dH] = tf.grads((xx: tf.Tensor) => tf.sum(this.hamiltonian(params, xx)))([x]);
+    const n = this.options.stateDim / 2;
+    const dq = tf.slice(dH!, [0, 0], [-1, n]);
+    const dp = tf.slice(dH!, [0, n], [-1, n]);
+    // dq/dt = ∂H/∂p, dp/dt = −∂H/∂q
+    return tf.concat([dp, tf.neg(dq)], 1);
+  }
+
+  initState(_params: Params, context: tf.Tensor): State {
+    const C = context.shape[1]!;
+    return { obs: tf.reshape(tf.slice(context, [0, C - 1], [-1, 1]), [context.shape[0]!, this.options.stateDim]) };
+  }
+
+  step(params: Params, state: State, _input: StepInput): State {
+    return { obs: tf.add(state.obs, tf.mul(this.field(params, state.obs), this.options.dt)) };
+  }
+}
