@@ -23,3 +23,5 @@ export * from './viz/index.js';
 export * from './config.js';
 export * from './checkpoint.js';
 export * from './experiment.js';
+export * from './second-order/index.js';
+export * from './backend/index.js';

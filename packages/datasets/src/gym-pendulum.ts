@@ -334,6 +334,7 @@ export class GymPendulumDataset implements Dataset {
   readonly seqLength: number;
   readonly history: number;
   private readonly windows: Record<Split, [number, number][]>;
+  private readonly prefetch: number;
 
   constructor(
     private readonly source: EpisodeSource,
@@ -361,8 +362,6 @@ export class GymPendulumDataset implements Dataset {
     }
     this.prefetch = opts.prefetch ?? 2;
   }
-
-  private readonly prefetch: number;
 
   size(split: Split): number {
     return this.windows[split].length;

@@ -165,8 +165,9 @@ export function formatExpr(e: Expr, opts: FormatOptions = {}): string {
         const l = go(x.left);
         const r = go(x.right);
         const ls = l.prec < p ? `(${l.s})` : l.s;
-        // − and ÷ are not associative: a − (b + c) keeps its parentheses.
-        const rs = r.prec < p || (r.prec === p && (x.op === '-' || x.op === '/')) ? `(${r.s})` : r.s;
+        // A right operand of equal precedence keeps its parentheses: needed for − and ÷, and for
+        // + and × it keeps printing one-to-one (a + (b + c) and (a + b) + c are different formulas).
+        const rs = r.prec <= p ? `(${r.s})` : r.s;
         const sep = p === 1 ? ` ${x.op} ` : x.op;
         return { s: `${ls}${sep}${rs}`, prec: p };
       }

@@ -136,9 +136,56 @@ export class Enumeration {
 
   /** Index of the candidate that prints as `text` (parameters written as `c`), or -1. */
   find(text: string): number {
-    const want = text.replace(/\s+/g, '');
-    for (let i = 0; i < this.length; i++) if (this.format(i).replace(/\s+/g, '') === want) return i;
-    return -1;
+    if (!this.byText) {
+      this.byText = new Map();
+      for (let i = 0; i < this.length; i++) this.byText.set(this.format(i).replace(/\s+/g, ''), i);
+    }
+    return this.byText.get(text.replace(/\s+/g, '')) ?? -1;
+  }
+  private byText?: Map<string, number>;
+  private byNode?: Map<number, number>;
+
+  /** Index of the candidate equal to `expr` up to commutativity (parameters unnumbered), or -1
+   * when it is not in the enumeration (too large, or unit-invalid). */
+  indexOf(expr: Expr): number {
+    if (!this.byNode) {
+      this.byNode = new Map();
+      for (let i = 0; i < this.length; i++) this.byNode.set(this.nodeKey(this.op[i]!, this.a[i]!, this.b[i]!), i);
+    }
+    const m = this.byNode;
+    const go = (e: Expr): number => {
+      let k: number | undefined;
+      switch (e.op) {
+        case 'input':
+          k = m.get(this.nodeKey(Op.Input, e.index, -1));
+          break;
+        case 'param':
+          k = m.get(this.nodeKey(Op.Param, -1, -1));
+          break;
+        case 'sin':
+        case 'cos':
+        case 'square': {
+          const a = go(e.arg);
+          k = a < 0 ? undefined : m.get(this.nodeKey(e.op === 'sin' ? Op.Sin : e.op === 'cos' ? Op.Cos : Op.Square, a, -1));
+          break;
+        }
+        default: {
+          const a = go(e.left);
+          const b = go(e.right);
+          if (a < 0 || b < 0) return -1;
+          const op = e.op === '+' ? Op.Add : e.op === '-' ? Op.Sub : e.op === '*' ? Op.Mul : Op.Div;
+          const comm = op === Op.Add || op === Op.Mul;
+          k = m.get(this.nodeKey(op, comm ? Math.min(a, b) : a, comm ? Math.max(a, b) : b));
+        }
+      }
+      return k ?? -1;
+    };
+    return go(expr);
+  }
+
+  private nodeKey(op: number, a: number, b: number): number {
+    const L = this.length + 1;
+    return (op * (L + 1) + (a + 1)) * (L + 1) + (b + 1);
   }
 
   /** Totals over all sizes. */

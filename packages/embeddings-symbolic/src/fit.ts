@@ -75,15 +75,15 @@ export function randomSequencesLike(data: SequenceBatch, rng: Rng): SequenceBatc
 export interface FitOptions {
   /** Levenberg-Marquardt iterations per restart, rejected trial steps included (default 100). */
   steps: number;
-  /** Independent starts; the first starts every parameter at 1, the others at ±e^U(−1.5,1.5) (default 3). */
+  /** Independent starts, each parameter at ±e^U(−1.5, 1.5) from the candidate's own seed (default 3). */
   restarts: number;
-  /** Stop a restart when an accepted step lowers R by less than this fraction (default 1e-7). */
+  /** Stop a restart when an accepted step lowers R by less than this fraction (default 1e-4). */
   tolerance: number;
   /** R below this counts as exactly conserved (rounding noise): stop (default 1e-24). */
   exactRatio: number;
 }
 
-export const DEFAULT_FIT: FitOptions = { steps: 100, restarts: 3, tolerance: 1e-7, exactRatio: 1e-24 };
+export const DEFAULT_FIT: FitOptions = { steps: 100, restarts: 3, tolerance: 1e-4, exactRatio: 1e-24 };
 
 export function resolveFitOptions(o: Partial<FitOptions> = {}): FitOptions {
   const r = { ...DEFAULT_FIT, ...o };
@@ -188,16 +188,18 @@ export class ConservationFitter {
     const da = grad && prog.dynamic[ia] === 1;
     switch (o) {
       case Op.Sin:
-        for (let i = 0; i < n; i++) v[i] = Math.sin(x[i]!);
-        if (da) for (let i = 0; i < n; i++) { const c = Math.cos(x[i]!); for (let j = 0; j < P; j++) gv[j * n + i] = c * ga[j * n + i]!; }
+        if (!da) for (let i = 0; i < n; i++) v[i] = Math.sin(x[i]!);
+        else if (P === 1) for (let i = 0; i < n; i++) { v[i] = Math.sin(x[i]!); gv[i] = Math.cos(x[i]!) * ga[i]!; }
+        else for (let i = 0; i < n; i++) { v[i] = Math.sin(x[i]!); const c = Math.cos(x[i]!); for (let j = 0; j < P; j++) gv[j * n + i] = c * ga[j * n + i]!; }
         return;
       case Op.Cos:
-        for (let i = 0; i < n; i++) v[i] = Math.cos(x[i]!);
-        if (da) for (let i = 0; i < n; i++) { const c = -Math.sin(x[i]!); for (let j = 0; j < P; j++) gv[j * n + i] = c * ga[j * n + i]!; }
+        if (!da) for (let i = 0; i < n; i++) v[i] = Math.cos(x[i]!);
+        else if (P === 1) for (let i = 0; i < n; i++) { v[i] = Math.cos(x[i]!); gv[i] = -Math.sin(x[i]!) * ga[i]!; }
+        else for (let i = 0; i < n; i++) { v[i] = Math.cos(x[i]!); const c = -Math.sin(x[i]!); for (let j = 0; j < P; j++) gv[j * n + i] = c * ga[j * n + i]!; }
         return;
       case Op.Square:
         for (let i = 0; i < n; i++) v[i] = x[i]! * x[i]!;
-        if (da) for (let i = 0; i < n; i++) { const c = 2 * x[i]!; for (let j = 0; j < P; j++) gv[j * n + i] = c * ga[j * n + i]!; }
+        if (da) for (let j = 0; j < P; j++) { const o2 = j * n; for (let i = 0; i < n; i++) gv[o2 + i] = 2 * x[i]! * ga[o2 + i]!; }
         return;
     }
     const ib = prog.b[s]!;
@@ -220,19 +222,21 @@ export class ConservationFitter {
         return;
       case Op.Mul:
         for (let i = 0; i < n; i++) v[i] = x[i]! * y[i]!;
-        if (da || db)
-          for (let j = 0; j < P; j++) {
-            const o2 = j * n;
-            for (let i = 0; i < n; i++) gv[o2 + i] = (da ? ga[o2 + i]! * y[i]! : 0) + (db ? x[i]! * gb[o2 + i]! : 0);
-          }
+        for (let j = 0; j < P && (da || db); j++) {
+          const o2 = j * n;
+          if (da && db) for (let i = 0; i < n; i++) gv[o2 + i] = ga[o2 + i]! * y[i]! + x[i]! * gb[o2 + i]!;
+          else if (da) for (let i = 0; i < n; i++) gv[o2 + i] = ga[o2 + i]! * y[i]!;
+          else for (let i = 0; i < n; i++) gv[o2 + i] = x[i]! * gb[o2 + i]!;
+        }
         return;
       case Op.Div:
         for (let i = 0; i < n; i++) v[i] = x[i]! / y[i]!;
-        if (da || db)
-          for (let j = 0; j < P; j++) {
-            const o2 = j * n;
-            for (let i = 0; i < n; i++) gv[o2 + i] = ((da ? ga[o2 + i]! : 0) - (db ? v[i]! * gb[o2 + i]! : 0)) / y[i]!;
-          }
+        for (let j = 0; j < P && (da || db); j++) {
+          const o2 = j * n;
+          if (da && db) for (let i = 0; i < n; i++) gv[o2 + i] = (ga[o2 + i]! - v[i]! * gb[o2 + i]!) / y[i]!;
+          else if (da) for (let i = 0; i < n; i++) gv[o2 + i] = ga[o2 + i]! / y[i]!;
+          else for (let i = 0; i < n; i++) gv[o2 + i] = (-v[i]! * gb[o2 + i]!) / y[i]!;
+        }
         return;
     }
   }
@@ -351,7 +355,7 @@ export class ConservationFitter {
     const bk = new Float64Array(P);
     for (let r = 0; r < restarts; r++) {
       // Draw every restart's start even when we stop early, so results never depend on when we stop.
-      for (let j = 0; j < P; j++) th[j] = r === 0 ? 1 : (rng.next() < 0.5 ? -1 : 1) * Math.exp(rng.uniform(-1.5, 1.5));
+      for (let j = 0; j < P; j++) th[j] = (rng.next() < 0.5 ? -1 : 1) * Math.exp(rng.uniform(-1.5, 1.5));
       if (bestRatio <= exactRatio) continue;
       let st = this.run(prog, th, true);
       if (st === Status.Degenerate && bestStatus === Status.NonFinite) bestStatus = Status.Degenerate;

@@ -4,6 +4,7 @@
 export * from './units.js';
 export * from './dsl.js';
 export * from './enumerate.js';
+export * from './parse.js';
 export * from './program.js';
 export * from './fit.js';
 export * from './search.js';

@@ -1,6 +1,13 @@
 // State-space predictors of the HNN experiments: a network gives the vector field dx/dt and a step
 // is one explicit Euler step x + f(x)·Δt. 'mlp' reads dx/dt off the network directly (HNN's
 // "baseline"); 'hnn' reads a scalar H off output 0 and follows its symplectic gradient.
+//
+// Tailoring modes. 'all' adapts the shared θ (one θ for the whole batch, as core's mode 'all'
+// does). 'cn' is per-sequence tailoring of every weight, batched: `conditioning` gives each
+// example zero offsets δθ_b of every weight and bias and the step uses θ + δθ_b, so one inner
+// step on δ equals tailoring θ on each sequence alone (the net has no normalisation layers; the
+// mode name is core's for "per-example parameters"). With a batch-mean inner loss, each example's
+// gradient carries a 1/B factor: use inner lr × B to match batch-size-1 tailoring at lr.
 import { tf, nn, type Params, type Predictor, type State, type StepInput } from '@noether/core';
 
 export type FieldKind = 'mlp' | 'hnn';
@@ -20,7 +27,7 @@ export const DEFAULT_VECTOR_FIELD: Omit<VectorFieldOptions, 'dt'> = { hidden: 20
 export class VectorFieldPredictor implements Predictor {
   readonly name: string;
   readonly tailor = 'all' as const;
-  readonly tailorModes = ['all'] as const;
+  readonly tailorModes = ['all', 'cn'] as const;
   readonly contextLength = 1;
   readonly spec: nn.MlpSpec;
   readonly options: VectorFieldOptions;
@@ -40,14 +47,39 @@ export class VectorFieldPredictor implements Predictor {
     return nn.initMlp(this.spec, seed);
   }
 
+  /** Per-example weight offsets (zeros) `cn/<name>` of shape [B, ...shape], for mode 'cn'. */
+  conditioning(params: Params, batchSize: number): Params {
+    const out: Params = {};
+    for (const [k, t] of Object.entries(params)) if (!k.startsWith('cn/')) out[`cn/${k}`] = tf.zeros([batchSize, ...t.shape]);
+    return out;
+  }
+
+  /** The network's output [B, D]; with per-example offsets `cn/...` present, row b uses θ + δθ_b. */
+  net(params: Params, x: tf.Tensor): tf.Tensor {
+    if (!params['cn/l0/w']) return nn.mlp(this.spec, params, x);
+    const n = this.spec.sizes.length - 1;
+    let h = x;
+    for (let i = 0; i < n; i++) {
+      const w = params[`l${i}/w`]!;
+      const dw = params[`cn/l${i}/w`]!;
+      // x·(W + δW_b) without materialising W + δW_b per example.
+      const own = tf.squeeze(tf.matMul(tf.expandDims(h, 1) as tf.Tensor3D, dw as tf.Tensor3D), [1]);
+      h = tf.add(tf.matMul(h as tf.Tensor2D, w as tf.Tensor2D), own);
+      const b = params[`l${i}/b`];
+      if (b) h = tf.add(tf.add(h, b), params[`cn/l${i}/b`]!);
+      if (i + 1 < n) h = nn.activate(this.spec.activation, h);
+    }
+    return h;
+  }
+
   /** The scalar the HNN treats as its Hamiltonian, [B]. */
   hamiltonian(params: Params, x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => tf.squeeze(tf.slice(nn.mlp(this.spec, params, x), [0, 0], [-1, 1]), [1]));
+    return tf.tidy(() => tf.squeeze(tf.slice(this.net(params, x), [0, 0], [-1, 1]), [1]));
   }
 
   /** dx/dt at states x [B, D], differentiable w.r.t. params and x. */
   field(params: Params, x: tf.Tensor): tf.Tensor {
-    if (this.kind === 'mlp') return nn.mlp(this.spec, params, x);
+    if (this.kind === 'mlp') return this.net(params, x);
     // H summed over the batch: each row's gradient is that state's own ∂H/∂x (rows are independent).
     // tf.grads records on any enclosing tape, so the field stays differentiable w.r.t. θ.
     const [dH] = tf.grads((xx: tf.Tensor) => tf.sum(this.hamiltonian(params, xx)))([x]);

@@ -1,1 +1,72 @@
-export {};
+// @noether/predictors-svg — SVG-LP with conditional normalisation, and its deterministic
+// action-conditioned variant, for Noether tailoring.
+import { z } from 'zod';
+import { TOKENS, type DependencyContainer, type PredictorFactory } from '@noether/core';
+import { SvgActionPredictor, SvgPredictor } from './svg.js';
+
+export * from './svg.js';
+export * from './networks.js';
+export { auditCases, tinySvg, tinySvgAction, tinyEmbedding, tinyBatch, tinySetup, type AuditSetup } from './audit.js';
+
+const pos = z.number().int().positive();
+const commonShape = {
+  arch: z.enum(['dcgan', 'vgg']).optional(),
+  frameSize: pos.optional(),
+  channels: pos.optional(),
+  widths: z.array(pos).min(1).optional(),
+  convsPerBlock: z.array(pos).min(1).optional(),
+  gDim: pos.optional(),
+  rnnSize: pos.optional(),
+  predictorLayers: pos.optional(),
+  norm: z.enum(['batch', 'group']).optional(),
+  contextLength: pos.optional(),
+  initStd: z.number().positive().optional(),
+  activation: z.enum(['lrelu', 'elu']).optional(),
+};
+export const svgOptionsSchema = z.object({
+  ...commonShape,
+  zDim: pos.optional(),
+  priorLayers: pos.optional(),
+  posteriorLayers: pos.optional(),
+  beta: z.number().nonnegative().optional(),
+}).strict();
+export const svgActionOptionsSchema = z.object({ ...commonShape, actionDim: pos.optional() }).strict();
+
+function parse<T>(schema: z.ZodType<T>, options: unknown, what: string): T {
+  const r = schema.safeParse(options);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(options)'}: ${i.message}`);
+  throw new Error(`invalid ${what} options — ${issues.join('; ')}`);
+}
+
+/** Builds the predictor, turning architecture errors into option errors. */
+function build<T>(what: string, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    throw new Error(`invalid ${what} options — ${(e as Error).message}`);
+  }
+}
+
+export const svgFactory: PredictorFactory = {
+  type: 'svg',
+  description: 'SVG-LP (learned prior) video predictor with conditional normalisation; tailors CN γ/β by default',
+  create: (options) => {
+    const o = parse(svgOptionsSchema, options, "predictor 'svg'");
+    return build("predictor 'svg'", () => new SvgPredictor(o));
+  },
+};
+
+export const svgActionFactory: PredictorFactory = {
+  type: 'svg-action',
+  description: 'Deterministic action-conditioned SVG (no prior); tailors the LSTM latent activations by default',
+  create: (options) => {
+    const o = parse(svgActionOptionsSchema, options, "predictor 'svg-action'");
+    return build("predictor 'svg-action'", () => new SvgActionPredictor(o));
+  },
+};
+
+export function register(container: DependencyContainer): void {
+  container.register(TOKENS.PredictorFactory, { useValue: svgFactory });
+  container.register(TOKENS.PredictorFactory, { useValue: svgActionFactory });
+}

@@ -22,6 +22,13 @@ function coreApi(): Partial<CoreBackendApi> {
   return core as unknown as Partial<CoreBackendApi>;
 }
 
+// Only used with a core that does not export selectBackend (then only cpu is wired up).
+const FALLBACK_HINT: Record<BackendName, string> = {
+  tensorflow: 'npm install @tensorflow/tfjs-node@4.22.0 (this core cannot load it yet; use --backend cpu)',
+  wasm: 'this core cannot load the wasm backend yet; use --backend cpu',
+  cpu: 'cpu should always be present: reinstall @noether/core',
+};
+
 /** Which backends can be loaded here. */
 export async function installedBackends(): Promise<Record<BackendName, boolean>> {
   const api = coreApi();
@@ -54,7 +61,7 @@ export async function activateBackend(flag: unknown, env: Record<string, string 
   }
   const name = req.name ?? 'cpu';
   if (name !== 'cpu' || !(await tf.setBackend('cpu'))) {
-    throw new CliError(`backend '${name}' (from ${req.source}) is not available in this build: use --backend cpu`, EXIT.USAGE);
+    throw new CliError(`backend '${name}' (from ${req.source}) is not available: ${FALLBACK_HINT[name as BackendName]}`, EXIT.USAGE);
   }
   await tf.ready();
   return { name, reason: req.name ? `forced by ${req.source}` : 'only backend available' };

@@ -179,6 +179,17 @@ export class RunDir {
     return ptr;
   }
 
+  /** The resolved config a phase trains with (a phase may differ from config.json, e.g. mode). */
+  savePhaseConfig(phase: string, config: ExperimentConfig): void {
+    mkdirSync(this.phaseDir(phase), { recursive: true });
+    writeJsonAtomic(join(this.phaseDir(phase), 'config.json'), config);
+  }
+
+  readPhaseConfig(phase: string): unknown {
+    const f = join(this.phaseDir(phase), 'config.json');
+    return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : this.readConfig();
+  }
+
   latest(phase: string): LatestPointer | undefined {
     const f = join(this.phaseDir(phase), 'latest.json');
     if (!existsSync(f)) return undefined;

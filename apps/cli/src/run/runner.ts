@@ -19,7 +19,7 @@ export class Interrupted extends Error {
 
 /** NaN/Inf stopped training; the last good checkpoint (step `keptStep`) is kept. */
 export class NonFiniteStop extends Error {
-  constructor(readonly phase: string, readonly cause: NonFiniteError, readonly keptStep: number | undefined) {
+  constructor(readonly phase: string, override readonly cause: NonFiniteError, readonly keptStep: number | undefined) {
     super(
       `training stopped: non-finite value in ${cause.where} at step ${cause.step} (phase ${phase}); ` +
         `lower the learning rates (e.g. --set outer.lrTheta=1e-4) or set outer.clipTheta / outer.clipPhi; ` +
@@ -67,6 +67,7 @@ export class Runner {
    */
   async trainPhase(phase: string, exp: Experiment, init?: (fresh: MetaState) => MetaState): Promise<PhaseResult> {
     const cfg = exp.config;
+    this.runDir.savePhaseConfig(phase, cfg);
     const like = exp.initState();
     const loaded = this.runDir.loadCheckpoint(phase, like);
     let state: MetaState;

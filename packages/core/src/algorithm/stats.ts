@@ -1,36 +1,94 @@
-// Per-timestep mean and standard error over examples, accumulated batch by batch.
-export class SeriesStats {
-  private sum: number[] = [];
-  private sumSq: number[] = [];
-  private count: number[] = [];
+// Per-timestep aggregation: mean and standard error over examples, for each
+// timestep, accumulated batch by batch (Welford, in float64).
 
-  /** values[b][t]: one row per example. */
-  add(values: ArrayLike<number>[]): void {
-    for (const row of values) {
+export interface TimestepStats {
+  /** Mean over all examples seen, per timestep. */
+  mean: number[];
+  /** Standard error of that mean: sample standard deviation (n − 1) / √n; NaN while n < 2. */
+  stderr: number[];
+  /** Number of examples seen. */
+  n: number;
+}
+
+/** Values [B, T] as nested arrays, or anything with arraySync() returning them (a tf.Tensor2D). */
+export type BatchValues = number[][] | { arraySync(): unknown; shape: number[] };
+
+function toRows(values: BatchValues, where: string): number[][] {
+  const rows = Array.isArray(values) ? values : (values.arraySync() as number[][]);
+  if (!Array.isArray(rows) || rows.some((r) => !Array.isArray(r) || r.some((v) => typeof v !== 'number'))) {
+    const shape = Array.isArray(values) ? 'nested arrays' : `[${values.shape}]`;
+    throw new Error(`${where}: expected per-example-per-timestep values [B, T], got ${shape}`);
+  }
+  return rows;
+}
+
+/** Accumulates one metric's per-example-per-timestep values [B, T] over batches. */
+export class TimestepAccumulator {
+  private count = 0;
+  private means: number[] = [];
+  private m2: number[] = [];
+
+  constructor(readonly name = 'metric') {}
+
+  /** Adds a batch [B, T]; every batch must have the same T. Tensors are read, not disposed. */
+  add(values: BatchValues): this {
+    const rows = toRows(values, `TimestepAccumulator(${this.name}).add`);
+    for (const row of rows) {
+      if (this.count === 0 && this.means.length === 0) {
+        this.means = new Array<number>(row.length).fill(0);
+        this.m2 = new Array<number>(row.length).fill(0);
+      }
+      if (row.length !== this.means.length) {
+        throw new Error(`TimestepAccumulator(${this.name}).add: ${row.length} timesteps, earlier batches had ${this.means.length}`);
+      }
+      this.count++;
       for (let t = 0; t < row.length; t++) {
-        this.sum[t] = (this.sum[t] ?? 0) + row[t]!;
-        this.sumSq[t] = (this.sumSq[t] ?? 0) + row[t]! * row[t]!;
-        this.count[t] = (this.count[t] ?? 0) + 1;
+        const v = row[t]!;
+        const d = v - this.means[t]!;
+        this.means[t]! += d / this.count;
+        this.m2[t]! += d * (v - this.means[t]!);
       }
     }
+    return this;
   }
 
-  /** Adds a [B, T] array given as T columns of B values. */
-  addColumns(columns: ArrayLike<number>[]): void {
-    const B = columns[0]?.length ?? 0;
-    const rows: number[][] = Array.from({ length: B }, (_, b) => columns.map((c) => c[b]!));
-    this.add(rows);
+  get n(): number {
+    return this.count;
   }
 
-  result(): { mean: number[]; stderr: number[]; n: number[]; overall: number } {
-    const mean = this.sum.map((s, t) => s / this.count[t]!);
-    const stderr = this.sum.map((_, t) => {
-      const n = this.count[t]!;
-      if (n < 2) return 0;
-      const varSample = (this.sumSq[t]! - n * mean[t]! ** 2) / (n - 1);
-      return Math.sqrt(Math.max(varSample, 0) / n);
-    });
-    const overall = mean.length ? mean.reduce((a, b) => a + b, 0) / mean.length : NaN;
-    return { mean, stderr, n: [...this.count], overall };
+  result(): TimestepStats {
+    const n = this.count;
+    return {
+      mean: [...this.means],
+      stderr: this.m2.map((s) => (n < 2 ? NaN : Math.sqrt(s / (n - 1)) / Math.sqrt(n))),
+      n,
+    };
+  }
+}
+
+/** One TimestepAccumulator per metric name. */
+export class MetricAccumulator {
+  private readonly accs = new Map<string, TimestepAccumulator>();
+
+  /** Adds a batch [B, T] of values for one metric. */
+  add(metric: string, values: BatchValues): this {
+    let a = this.accs.get(metric);
+    if (!a) this.accs.set(metric, (a = new TimestepAccumulator(metric)));
+    a.add(values);
+    return this;
+  }
+
+  /** Adds several metrics' batches at once: { mse: [B, T], ssim: [B, T], ... }. */
+  addAll(batch: Record<string, BatchValues>): this {
+    for (const [k, v] of Object.entries(batch)) this.add(k, v);
+    return this;
+  }
+
+  names(): string[] {
+    return [...this.accs.keys()];
+  }
+
+  results(): Record<string, TimestepStats> {
+    return Object.fromEntries([...this.accs].map(([k, a]) => [k, a.result()]));
   }
 }

@@ -6,7 +6,7 @@ import { deriveSeed } from '../rng.js';
 import { makeWindow } from './batch.js';
 import { metaStep, type MetaSetup, type MetaState, type StepReport } from './meta.js';
 import { predictSequence } from './tailor.js';
-import { SeriesStats } from './stats.js';
+import { TimestepAccumulator } from './stats.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -90,10 +90,10 @@ export interface EvalResult {
 /** Evaluates untailored and tailored predictions of the same model on held-out data
  * (plain tailoring: no second-order tracking at test time). */
 export async function evaluate(setup: MetaSetup, dataset: Dataset, state: MetaState, o: EvalOptions): Promise<EvalResult> {
-  const stats = { untailored: new Map<string, SeriesStats>(), tailored: new Map<string, SeriesStats>() };
+  const stats = { untailored: new Map<string, TimestepAccumulator>(), tailored: new Map<string, TimestepAccumulator>() };
   for (const m of o.metrics) {
-    stats.untailored.set(m.name, new SeriesStats());
-    stats.tailored.set(m.name, new SeriesStats());
+    stats.untailored.set(m.name, new TimestepAccumulator(m.name));
+    stats.tailored.set(m.name, new TimestepAccumulator(m.name));
   }
   let n = 0;
   let inner = 0;
@@ -115,19 +115,20 @@ export async function evaluate(setup: MetaSetup, dataset: Dataset, state: MetaSt
         w.seq,
         { differentiable: false, untailored: true },
       );
-      const res: Record<string, { u: tf.Tensor[]; t: tf.Tensor[] }> = {};
+      // Per metric, [B, T] values for the untailored and the tailored prediction.
+      const res: Record<string, { u: tf.Tensor; t: tf.Tensor }> = {};
       for (const m of o.metrics) {
         res[m.name] = {
-          u: out.untailored!.preds.map((p, i) => m.compute(p, w.targets[i]!)),
-          t: out.tailored.preds.map((p, i) => m.compute(p, w.targets[i]!)),
+          u: tf.stack(out.untailored!.preds.map((p, i) => m.compute(p, w.targets[i]!)), 1),
+          t: tf.stack(out.tailored.preds.map((p, i) => m.compute(p, w.targets[i]!)), 1),
         };
       }
       return { res, inner: out.innerLosses[0] ?? tf.scalar(0) };
     });
     for (const m of o.metrics) {
       const r = cols.res[m.name]!;
-      stats.untailored.get(m.name)!.addColumns(r.u.map((t) => t.dataSync()));
-      stats.tailored.get(m.name)!.addColumns(r.t.map((t) => t.dataSync()));
+      stats.untailored.get(m.name)!.add(r.u);
+      stats.tailored.get(m.name)!.add(r.t);
     }
     inner += cols.inner.dataSync()[0]! * batch.obs.shape[0]!;
     n += batch.obs.shape[0]!;
@@ -135,11 +136,11 @@ export async function evaluate(setup: MetaSetup, dataset: Dataset, state: MetaSt
     tf.dispose(cols as unknown as tf.TensorContainer);
     tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
   }
-  const curves = (m: Map<string, SeriesStats>) => {
+  const curves = (m: Map<string, TimestepAccumulator>) => {
     const out: MetricCurves = {};
     for (const [k, s] of m) {
       const r = s.result();
-      out[k] = { mean: r.mean, stderr: r.stderr, overall: r.overall };
+      out[k] = { mean: r.mean, stderr: r.stderr, overall: r.mean.reduce((a, b) => a + b, 0) / r.mean.length };
     }
     return out;
   };

@@ -70,7 +70,9 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): Info {
   const inner = x.shape.slice(segmentIds.shape.length);
   const innerSize = inner.reduce((p, d) => p * d, 1);
   const ids = c.run('Reshape', { x: segmentIds }, { shape: [n] });
-  const hot = c.run('OneHot', { indices: ids }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'float32' });
+  // wasm's OneHot writes int32 whatever dtype is asked for (float32 gives denormal garbage): cast.
+  const hotInt = c.run('OneHot', { indices: ids }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'int32' });
+  const hot = c.run('Cast', { x: hotInt }, { dtype: 'float32' });
   const xf = x.dtype === 'float32' ? x : c.run('Cast', { x }, { dtype: 'float32' });
   const x3 = c.run('Reshape', { x: xf }, { shape: [1, n, innerSize] });
   const hot3 = c.run('Reshape', { x: hot }, { shape: [1, n, numSegments] });

@@ -455,7 +455,7 @@ const gatherNdGrad: GradConfig = {
   inputsToSave: ['params', 'indices'],
   gradFunc: (dy, [params, indices]) => ({
     params: () => tf.scatterND(indices!, dy as T, params!.shape),
-    indices: () => tf.zerosLike(indices!),
+    indices: () => tf.zeros(indices!.shape, 'float32'),
   }),
 };
 
@@ -464,7 +464,7 @@ const scatterNdGrad: GradConfig = {
   inputsToSave: ['indices'],
   gradFunc: (ddx, [indices]) => ({
     updates: () => tf.gatherND(ddx as T, indices!),
-    indices: () => tf.zerosLike(indices!),
+    indices: () => tf.zeros(indices!.shape, 'float32'),
   }),
 };
 
@@ -493,7 +493,8 @@ const tileGrad: GradConfig = {
 const zeroGrad = (kernelName: string, inputs: string[]): GradConfig => ({
   kernelName,
   inputsToSave: inputs,
-  gradFunc: (_dy, saved) => Object.fromEntries(inputs.map((n, i) => [n, () => tf.zerosLike(saved[i]!)])),
+  // float32 even for bool / int inputs: the tape rejects gradients of any other dtype.
+  gradFunc: (_dy, saved) => Object.fromEntries(inputs.map((n, i) => [n, () => tf.zeros(saved[i]!.shape, 'float32')])),
 });
 
 const binaryInputs = ['a', 'b'];

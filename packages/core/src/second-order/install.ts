@@ -26,7 +26,7 @@ export function checkSecondOrderFixes(): void {
   if (!installed) throw new Error('second-order fixes not installed: import tf from @noether/core before use');
   const replaced = SECOND_ORDER_GRADIENTS.filter((g) => getGradient(g.kernelName) !== g).map((g) => {
     const now = getGradient(g.kernelName);
-    const why = now?.outputsToSave?.some(Boolean) ? ' (saves its output: stock tfjs gradient)' : '';
+    const why = !now ? ' (no gradient)' : now.outputsToSave?.some(Boolean) ? ' (saves its output: stock tfjs gradient)' : '';
     return `${g.kernelName}${why}`;
   });
   if (replaced.length > 0) {

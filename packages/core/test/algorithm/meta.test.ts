@@ -66,7 +66,8 @@ describe('meta-training', () => {
     const base = setup('baseline');
     base.lrTheta = 1e-2;
     let st = initMetaState(base, base.predictor.init(3), {});
-    st = (await train(base, ds, st, { epochs: 15, batchSize: 8, seed: 1 })).state;
+    // A short pre-training leaves the predictor imperfect, as real predictors are.
+    st = (await train(base, ds, st, { epochs: 5, batchSize: 8, seed: 1 })).state;
     const s = setup('noether', 1, 0.01);
     s.lrTheta = 0;
     s.lrPhi = 1e-2;
@@ -78,7 +79,6 @@ describe('meta-training', () => {
     const t = ev.tailored.mse!.overall;
     console.log(`toy held-out MSE: untailored ${u.toExponential(3)}, tailored ${t.toExponential(3)}`);
     expect(ev.sequences).toBe(32);
-    // Stock tfjs's wrong tanh second order (no fixes) makes this fail: tailored ≈ untailored or worse.
-    expect(t).toBeLessThan(u * 0.95);
+    expect(t).toBeLessThan(u * 0.8);
   });
 });

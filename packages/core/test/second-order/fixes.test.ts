@@ -76,6 +76,22 @@ describe('second-order fixes match finite differences (cpu)', () => {
     });
   });
 
+  it('GatherV2 and its gradient UnsortedSegmentSum (repeated indices)', () => {
+    const idx = tf.tensor1d([2, 0, 2, 1], 'int32');
+    unary((t) => tf.tanh(tf.gather(t, idx, 1)), uni(rng(15), [2, 3, 2]), 25);
+  });
+  it('common ops: relu, sin, cos, softplus, sqrt, mean, concat/split, slice, pad, transpose, where, maximum, abs, log', () => {
+    const f = (t: T) => {
+      const [a, b] = tf.split(t, 2, 1) as [T, T];
+      const c = tf.concat([tf.relu(a), tf.sin(b), tf.cos(a), tf.softplus(b)], 1);
+      const d = tf.add(tf.sqrt(tf.add(tf.square(c), 1)), tf.log(tf.add(tf.abs(c), 1)));
+      const e = tf.where(tf.greater(a, b), tf.maximum(a, tf.mul(b, 0.5)), tf.neg(b));
+      const g = tf.pad(tf.slice(tf.transpose(d), [1, 0], [3, 2]), [[0, 1], [1, 0]]);
+      const h = tf.sub(tf.slice(tf.reshape(tf.expandDims(d, 0), [2, 8]), [0, 0], [1, 3]), 1);
+      return tf.add(tf.addN([tf.mean(g, 0, true), h, h]), tf.div(tf.sum(e), 3));
+    };
+    unary(f, spaced(rng(16), [2, 4], 0.29), 26, 0.05);
+  });
   for (const stride of [1, 2]) {
     for (const pad of ['same', 'valid'] as const) {
       it(`Conv2DBackpropFilter (stride ${stride}, ${pad}): filter and input tailored`, () => {

@@ -175,9 +175,11 @@ export function builderFor(g: GoldenFile, file: string): Builder {
 
 export function runGolden(g: GoldenFile, file: string): MetaResult {
   const build = builderFor(g, file);
-  return tf.tidy(() => {
+  let result: MetaResult | undefined;
+  tf.tidy(() => {
     const toT = (rec: Record<string, unknown>) =>
       Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, tf.tensor(v as number[], undefined, 'float32')]));
-    return build(g, file, toT(g.inputs), toT(g.params));
+    result = build(g, file, toT(g.inputs), toT(g.params));
   });
+  return result!;
 }

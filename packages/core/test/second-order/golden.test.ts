@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { tf } from '../../src/tf.js';
 import { selectBackend } from '../../src/backend/select.js';
 import { runGolden, type GoldenFile } from './golden-cases.js';
+import { traceKernels, SECOND_ORDER_CHECKED } from '../../src/second-order/audit.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const goldenRoot = process.env['NOETHER_GOLDEN_DIR'] ?? path.resolve(repoRoot, '../shared/golden');
@@ -19,9 +20,12 @@ function within(got: number, want: number): boolean {
   return Math.abs(got - want) <= 1e-3 * (Math.abs(want) + 1e-3);
 }
 
+const used = new Set<string>();
+
 function check(file: string): void {
   const g = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as GoldenFile;
-  const res = runGolden(g, file);
+  const { result: res, kernels } = traceKernels(() => runGolden(g, file));
+  kernels.forEach((k) => used.add(k));
   const bad: string[] = [];
   if (!within(res.inner, g.expected.inner)) bad.push(`inner: got ${res.inner}, want ${g.expected.inner}`);
   if (!within(res.outer, g.expected.outer)) bad.push(`outer: got ${res.outer}, want ${g.expected.outer}`);
@@ -65,3 +69,13 @@ for (const backend of ['cpu', 'wasm'] as const) {
     }
   });
 }
+
+describe('checked-kernel table', () => {
+  it("every kernel the table credits to 'golden.test' was exercised here", () => {
+    const credited = Object.entries(SECOND_ORDER_CHECKED).filter(([, by]) => by.includes('golden.test')).map(([k]) => k);
+    expect(credited.filter((k) => !used.has(k))).toEqual([]);
+  });
+  it('every kernel exercised here is in the table', () => {
+    expect([...used].filter((k) => !(k in SECOND_ORDER_CHECKED)).sort()).toEqual([]);
+  });
+});

@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import { buildExperiment, disposeMetaState } from '@noether/core';
+import { CliError } from '../cli/errors.js';
+import { resolvePath } from '../cli/io.js';
+import { validateConfig } from '../run/config.js';
+import { cliContainer } from '../run/container.js';
+import { RunDir, type ResultRow } from '../run/run-dir.js';
+import { Runner, tableRows } from '../run/runner.js';
+import { allPlugins, formatTable } from './run-shared.js';
+import type { Command } from './types.js';
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: "evaluate a run's latest checkpoints (untailored vs tailored) and print a table",
+  usage: '[options] RUN',
+  description:
+    'Loads the latest checkpoint of every phase in run directory RUN, evaluates it on the test split with the\n' +
+    "run's own config, prints the result table, and appends eval rows to the run's metrics.csv.",
+  examples: ['noether eval runs/toy-oscillator-20250101-120000Z', 'noether eval runs/toy --max-batches 2 --set eval.metrics=["mse"]'],
+  flags: [
+    { name: 'max-batches', type: 'int', valueName: 'N', description: 'evaluate at most N batches (quick look)' },
+    { name: 'phase', type: 'string', valueName: 'NAME', description: 'only this phase (default: every phase with a checkpoint)' },
+  ],
+  positionals: [{ name: 'run', description: 'a run directory', required: true }],
+  async run(ctx) {
+    const rd = RunDir.open(resolvePath(ctx.io, ctx.positionals['run'] as string));
+    const phases = rd.phases();
+    const want = ctx.flags['phase'] as string | undefined;
+    if (want && !phases.includes(want)) throw new CliError(`run ${rd.path} has no checkpoint for phase '${want}'; phases: ${phases.join(', ') || '(none)'}`);
+    if (!phases.length) throw new CliError(`run ${rd.path} has no checkpoint yet: train it first (noether train --resume ${rd.path})`);
+    await ctx.backend();
+    const container = cliContainer(...allPlugins());
+    const runner = new Runner(ctx.io, rd, ctx.signal, { checkpointEvery: 0, progress: false });
+    const table: ResultRow[] = [];
+    for (const phase of want ? [want] : phases) {
+      const raw = rd.readPhaseConfig(phase) as Record<string, unknown>;
+      if (ctx.flags['max-batches'] !== undefined) raw['eval'] = { ...(raw['eval'] as object), maxBatches: ctx.flags['max-batches'] };
+      const cfg = validateConfig(raw, join(rd.path, 'checkpoints', phase, 'config.json'));
+      const exp = await buildExperiment(container, cfg);
+      const like = exp.initState();
+      const loaded = rd.loadCheckpoint(phase, like);
+      disposeMetaState(like);
+      if (!loaded) continue;
+      ctx.log(`[${phase}] evaluating checkpoint at step ${loaded.state.step}`);
+      const ev = await runner.evaluatePhase(phase, exp, loaded.state);
+      disposeMetaState(loaded.state);
+      table.push(...tableRows(phase, cfg.mode, ev).map((r) => ({ ...r, step: loaded.state.step })));
+    }
+    ctx.io.out(formatTable(table));
+    return 0;
+  },
+};

@@ -1,0 +1,43 @@
+import { UsageError } from '../cli/errors.js';
+import { experiments } from '../experiments/index.js';
+import { applySets, validateConfig } from '../run/config.js';
+import { RUN_FLAGS, executeRun } from './run-shared.js';
+import type { Command } from './types.js';
+
+export const experimentCommand: Command = {
+  name: 'experiment',
+  summary: 'run a built-in experiment (train, evaluate, print a result table)',
+  usage: '[options] NAME',
+  description:
+    'Runs a built-in experiment in a new run directory (config.json, meta.json, metrics.csv, checkpoints/, plots/, result.json).\n' +
+    '--quick uses a small config that finishes in seconds; --config / --set / flags override fields of the built-in config.\n' +
+    'Run with --list (or without NAME) to see the experiments.',
+  examples: ['noether experiment toy-oscillator --quick', 'noether experiment toy-oscillator --set outer.lrPhi=3e-3 --out runs/toy', 'noether experiment --resume runs/toy'],
+  flags: [
+    { name: 'quick', short: 'q', type: 'boolean', description: 'small config that runs in seconds' },
+    { name: 'list', type: 'boolean', description: 'list the built-in experiments' },
+    { name: 'print-config', type: 'boolean', description: 'print the resolved config as JSON and exit' },
+    ...RUN_FLAGS,
+  ],
+  positionals: [{ name: 'name', description: 'the experiment to run (see --list)' }],
+  async run(ctx) {
+    const name = ctx.positionals['name'] as string | undefined;
+    const list = () =>
+      Object.entries(experiments).map(([n, e]) => `  ${n.padEnd(20)} ${e.description}`).join('\n');
+    if (ctx.flags['list'] || (!name && ctx.flags['resume'] === undefined)) {
+      if (!ctx.flags['list']) throw new UsageError(`missing NAME: choose an experiment:\n${list()}`);
+      ctx.io.out(`Built-in experiments:\n${list()}\n`);
+      return 0;
+    }
+    if (name && !experiments[name]) {
+      throw new UsageError(`unknown experiment '${name}'; available: ${Object.keys(experiments).join(', ')} (see noether experiment --list)`);
+    }
+    if (ctx.flags['print-config']) {
+      const e = experiments[name!]!;
+      const cfg = validateConfig(applySets((ctx.flags['quick'] ? e.quickConfig : e.fullConfig) as Record<string, unknown>, (ctx.flags['set'] as string[]) ?? []), 'built-in config');
+      ctx.io.out(JSON.stringify(cfg, null, 2) + '\n');
+      return 0;
+    }
+    return executeRun(ctx, { experimentName: name, command: 'experiment', quick: Boolean(ctx.flags['quick']) });
+  },
+};

@@ -1,0 +1,175 @@
+// What `experiment` and `train` share: resolving the config (defaults, --config, --set,
+// dedicated flags), creating or resuming the run directory, running the experiment,
+// mapping interrupts and NaN stops to exit codes, and printing the result table.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildExperiment, disposeMetaState, type ExperimentConfig, type Plugin } from '@noether/core';
+import type { FlagSpec } from '../cli/args.js';
+import { CliError, EXIT, UsageError } from '../cli/errors.js';
+import { resolvePath } from '../cli/io.js';
+import { experiments, type BuiltinExperiment } from '../experiments/index.js';
+import { applySets, readConfigFile, validateConfig } from '../run/config.js';
+import { cliContainer } from '../run/container.js';
+import { RunDir, timestamp, type ResultRow } from '../run/run-dir.js';
+import { Interrupted, NonFiniteStop, Runner, tableRows } from '../run/runner.js';
+import type { CommandContext } from './types.js';
+
+export const RUN_FLAGS: FlagSpec[] = [
+  { name: 'config', short: 'c', type: 'string', valueName: 'FILE', description: 'config file (JSON or YAML), validated against the experiment schema' },
+  { name: 'set', type: 'list', valueName: 'FIELD=VALUE', description: 'override a config field, e.g. --set outer.lrPhi=1e-3' },
+  { name: 'seed', type: 'int', valueName: 'N', description: 'random seed (config field seed)' },
+  { name: 'epochs', type: 'int', valueName: 'N', description: 'outer epochs (config field outer.epochs)' },
+  { name: 'name', type: 'string', valueName: 'NAME', description: 'run name (config field name; default run directory runs/<name>-<timestamp>)' },
+  { name: 'out', short: 'o', type: 'string', valueName: 'DIR', description: 'run directory to create' },
+  { name: 'resume', type: 'string', valueName: 'RUN', description: 'continue the run in directory RUN from its last checkpoint' },
+  { name: 'checkpoint-every', type: 'int', valueName: 'N', description: 'write a checkpoint every N steps (default 10; 0 = only at the end and on Ctrl-C)' },
+  { name: 'no-progress', type: 'boolean', description: 'no progress output (results and errors only)' },
+];
+
+/** A single-phase experiment for `noether train --config FILE`: train the config's mode, evaluate. */
+export const configExperiment: BuiltinExperiment = {
+  description: 'train the model a config describes (single phase), then evaluate it',
+  quickConfig: {} as never,
+  fullConfig: {} as never,
+  async run(ctx) {
+    const exp = await buildExperiment(ctx.container, ctx.config);
+    const r = await ctx.runner.trainPhase('train', exp);
+    const ev = await ctx.runner.evaluatePhase('train', exp, r.state);
+    disposeMetaState(r.state);
+    ctx.runner.plotLoss();
+    return { table: tableRows(ctx.config.name, ctx.config.mode, ev), finalLoss: { train: r.finalLoss }, steps: { train: r.steps } };
+  },
+};
+
+export function allPlugins(): Plugin[] {
+  return Object.values(experiments).flatMap((e) => e.plugins ?? []);
+}
+
+function resolveConfig(ctx: CommandContext, baseConfig: Record<string, unknown> | undefined): { raw: Record<string, unknown>; source: string } {
+  const f = ctx.flags;
+  let raw: Record<string, unknown>;
+  let source: string;
+  if (typeof f['config'] === 'string') {
+    const path = resolvePath(ctx.io, f['config']);
+    raw = { ...(baseConfig ?? {}), ...readConfigFile(path) };
+    source = String(f['config']);
+  } else if (baseConfig) {
+    raw = structuredClone(baseConfig);
+    source = 'built-in config';
+  } else {
+    throw new UsageError('no config: give --config FILE (JSON or YAML), or run a built-in experiment with noether experiment NAME');
+  }
+  const sets = [...((f['set'] as string[] | undefined) ?? [])];
+  if (f['seed'] !== undefined) sets.push(`seed=${f['seed']}`);
+  if (f['epochs'] !== undefined) sets.push(`outer.epochs=${f['epochs']}`);
+  if (f['name'] !== undefined) sets.push(`name=${JSON.stringify(f['name'])}`);
+  raw = applySets(raw, sets);
+  if (sets.length) source += ` with ${sets.map((s) => `--set ${s}`).join(' ')}`;
+  return { raw, source };
+}
+
+function uniqueDir(path: string): string {
+  if (!existsSync(path)) return path;
+  for (let i = 2; ; i++) if (!existsSync(`${path}-${i}`)) return `${path}-${i}`;
+}
+
+function formatCell(v: string | number): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toPrecision(4) : v.toExponential(3)) : String(v);
+  return v;
+}
+
+/** A plain aligned text table. */
+export function formatTable(rows: ResultRow[]): string {
+  if (!rows.length) return '(no results)\n';
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cells = [cols, ...rows.map((r) => cols.map((c) => (r[c] === undefined ? '' : formatCell(r[c]!))))];
+  const w = cols.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  return [line(cells[0]!), w.map((n) => '-'.repeat(n)).join('  '), ...cells.slice(1).map(line)].join('\n') + '\n';
+}
+
+export interface RunRequest {
+  /** Experiment name (undefined: the config experiment of `train`). */
+  experimentName?: string;
+  command: string;
+  quick?: boolean;
+}
+
+/** Creates (or resumes) a run directory and runs the experiment in it; returns the exit code. */
+export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<number> {
+  const f = ctx.flags;
+  let runDir: RunDir;
+  let expName = req.experimentName;
+  let config: ExperimentConfig;
+  const resume = f['resume'];
+  if (typeof resume === 'string') {
+    for (const k of ['config', 'set', 'seed', 'epochs', 'name', 'out', 'quick']) {
+      if (f[k] !== undefined) throw new UsageError(`--${k} cannot be combined with --resume: a resumed run keeps its own config.json`);
+    }
+    runDir = RunDir.open(resolvePath(ctx.io, resume));
+    if (expName !== undefined && runDir.meta.experiment !== expName) {
+      throw new UsageError(`${resume} is a run of ${runDir.meta.experiment ? `experiment '${runDir.meta.experiment}'` : "'noether train'"}, not '${expName}': resume it with the command that started it`);
+    }
+    expName = runDir.meta.experiment;
+    config = validateConfig(runDir.readConfig(), join(runDir.path, 'config.json'));
+  } else {
+    const base = expName ? (req.quick ? experiments[expName]!.quickConfig : experiments[expName]!.fullConfig) : undefined;
+    const { raw, source } = resolveConfig(ctx, base as Record<string, unknown> | undefined);
+    config = validateConfig(raw, source);
+  }
+  const experiment = expName ? experiments[expName] : configExperiment;
+  if (!experiment) throw new CliError(`${runDir!.path} names experiment '${expName}', which this noether does not have`);
+
+  const backend = await ctx.backend();
+  const container = cliContainer(...allPlugins());
+  // Build once before creating anything, so a config naming an unknown type or a bad
+  // plugin option fails here as bad input (exit 2), not halfway through a run.
+  try {
+    const probe = await buildExperiment(container, config);
+    disposeMetaState(probe.initState());
+  } catch (e) {
+    throw new CliError(`invalid config: ${String((e as Error).message).split('\n')[0]} (fix the config file or --set value)`);
+  }
+
+  if (typeof resume !== 'string') {
+    const out = typeof f['out'] === 'string' ? resolvePath(ctx.io, f['out']) : uniqueDir(resolvePath(ctx.io, join('runs', `${config.name}-${timestamp()}`)));
+    runDir = RunDir.create(out, config, {
+      name: config.name,
+      experiment: expName,
+      seed: config.seed,
+      backend: backend.name,
+      command: [req.command, ...(expName ? [expName] : []), ...(req.quick ? ['--quick'] : [])],
+    });
+    ctx.log(`run directory: ${runDir.path}`);
+  } else {
+    const fromStep = Object.fromEntries(runDir!.phases().map((p) => [p, runDir!.latest(p)?.step ?? 0]));
+    runDir!.meta.resumes.push({ at: new Date().toISOString(), fromStep });
+    if (runDir!.meta.backend !== backend.name) ctx.log(`note: run started on backend ${runDir!.meta.backend}, resuming on ${backend.name} (numbers may differ slightly)`);
+    runDir!.saveMeta();
+    ctx.log(`resuming run ${runDir!.path}`);
+  }
+  const rd = runDir!;
+  const every = f['checkpoint-every'] === undefined ? 10 : Number(f['checkpoint-every']);
+  if (every < 0) throw new UsageError('--checkpoint-every must be 0 or more');
+  const runner = new Runner(ctx.io, rd, ctx.signal, { checkpointEvery: every, progress: !f['no-progress'] });
+  const resumeHint = `noether ${req.command} --resume ${rd.path}`;
+  try {
+    const outcome = await experiment.run({ io: ctx.io, config, runDir: rd, container, runner, quick: Boolean(req.quick), log: (l) => runner.log(l) });
+    rd.writeResult({ status: 'completed', finishedAt: new Date().toISOString(), ...outcome });
+    ctx.io.out(formatTable(outcome.table));
+    ctx.log(`results, metrics.csv, checkpoints and plots are in ${rd.path}`);
+    return EXIT.OK;
+  } catch (e) {
+    if (e instanceof Interrupted) {
+      rd.writeResult({ status: 'interrupted', message: e.message, finishedAt: new Date().toISOString(), finalLoss: {}, steps: { [e.phase]: e.step }, table: [] });
+      runner.log(`interrupted: checkpoint written at step ${e.step} (${e.phase}); continue with: ${resumeHint}`);
+      return EXIT.INTERRUPTED;
+    }
+    if (e instanceof NonFiniteStop) {
+      rd.writeResult({ status: 'non-finite', message: e.message, finishedAt: new Date().toISOString(), finalLoss: {}, steps: {}, table: [] });
+      runner.log(`noether ${req.command}: ${e.message}`);
+      return EXIT.NON_FINITE;
+    }
+    throw e;
+  }
+}

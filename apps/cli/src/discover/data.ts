@@ -1,0 +1,151 @@
+// The data of a discovery run, from a built-in system or a file: train/test trajectories of equal
+// length (the sequences tailoring and the search see), (x, dx/dt) pairs for pre-training, Δt,
+// units of the inputs, and the true conserved quantity when one is known (the oracle).
+import { tf, ArrayDataset, type Embedding } from '@noether/core';
+import {
+  generatePendulum, generateSpring, loadRealPendulum, realPendulumDataset, loadCsvTrajectories,
+  finiteDifferences, flatPairs, parseLipson, type Trajectory,
+} from '@noether/datasets';
+import type { SystemSpec } from '@noether/embeddings-symbolic';
+import { readFileSync } from 'node:fs';
+import { CliError } from '../cli/errors.js';
+import { parseInputs, type InputUnit } from './units.js';
+
+export type Source = 'spring' | 'pendulum' | 'real-pendulum' | 'file';
+
+/** Everything needed to rebuild the same data (also stored in shard files). */
+export interface DataSpec {
+  source: Source;
+  seed: number;
+  /** For 'file' (and optionally real-pendulum): the path. */
+  file?: string;
+  format?: 'csv' | 'schmidt-lipson';
+  /** NAME:UNIT list (files; optional override for real-pendulum). */
+  inputs?: string;
+  /** CSV columns. */
+  idColumn?: string;
+  timeColumn?: string;
+  /** Window length for long recordings (real pendulum, CSV). */
+  seqLength?: number;
+  testFraction?: number;
+  /** Gaussian noise on q, p of the synthetic systems (HNN default 0.1; tables noise-free). */
+  noise?: number;
+}
+
+export interface DiscoverData {
+  name: string;
+  system: SystemSpec;
+  inputs: { name: string; unit: string }[];
+  dt: number;
+  T: number;
+  /** [n, T, D] row-major. */
+  train: Float32Array;
+  nTrain: number;
+  test: Float32Array;
+  nTest: number;
+  pairs: { x: Float32Array; dxdt: Float32Array; n: number };
+  /** HNN's weight decay: 1e-4 for the ideal systems, 1e-5 for real data. */
+  weightDecay: number;
+  oracle?: { formula: string; embedding: Embedding };
+}
+
+const DIM = 2;
+
+function oracleOf(formula: string, fn: (q: tf.Tensor, p: tf.Tensor) => tf.Tensor): { formula: string; embedding: Embedding } {
+  return {
+    formula,
+    embedding: {
+      name: 'oracle', arity: 1, dim: 1, init: () => ({}),
+      apply: (_p, xs) => {
+        const x = xs[0]!;
+        return fn(tf.slice(x, [0, 0], [-1, 1]), tf.slice(x, [0, 1], [-1, 1]));
+      },
+    },
+  };
+}
+
+function pack(trs: Trajectory[], T: number): Float32Array {
+  const out = new Float32Array(trs.length * T * DIM);
+  trs.forEach((tr, i) => out.set(tr.x.subarray(0, T * DIM), i * T * DIM));
+  return out;
+}
+
+function fromDataset(ds: ArrayDataset): { train: Float32Array; test: Float32Array; nTrain: number; nTest: number; T: number } {
+  const get = (s: 'train' | 'test') => {
+    const n = ds.size(s);
+    const b = ds.gather(s, Array.from({ length: n }, (_, i) => i));
+    const v = b.obs.dataSync() as Float32Array;
+    b.obs.dispose();
+    return { v: Float32Array.from(v), n };
+  };
+  const tr = get('train');
+  const te = get('test');
+  return { train: tr.v, test: te.v, nTrain: tr.n, nTest: te.n, T: ds.seqLength };
+}
+
+function systemOf(name: string, inputs: InputUnit[]): SystemSpec {
+  if (inputs.length !== DIM) throw new CliError(`discover handles 2-dimensional states (q, p); --inputs names ${inputs.length}`);
+  return { name, inputs: inputs.map((i) => ({ name: i.name, unit: i.unit })) };
+}
+
+export function loadDiscoverData(spec: DataSpec): DiscoverData {
+  if (spec.source === 'spring' || spec.source === 'pendulum') {
+    const set = (spec.source === 'spring' ? generateSpring : generatePendulum)({ seed: spec.seed, noiseStd: spec.noise ?? 0 });
+    const T = set.train[0]!.t.length;
+    const dt = set.train[0]!.t[1]! - set.train[0]!.t[0]!;
+    const inputs = spec.source === 'spring'
+      ? [{ name: 'q', unit: [1, 0, 0], text: 'L' }, { name: 'p', unit: [1, 1, -1], text: 'M*L/T' }]
+      : [{ name: 'q', unit: [0, 0, 0], text: '1' }, { name: 'p', unit: [2, 1, -1], text: 'M*L^2/T' }];
+    const oracle = spec.source === 'spring'
+      ? oracleOf('q^2 + p^2', (q, p) => tf.add(tf.square(q), tf.square(p)))
+      : oracleOf('3*(1 - cos(q)) + p^2', (q, p) => tf.add(tf.mul(3, tf.sub(1, tf.cos(q))), tf.square(p)));
+    return {
+      name: spec.source, system: systemOf(spec.source, inputs), inputs: inputs.map((i) => ({ name: i.name, unit: i.text })),
+      dt, T, train: pack(set.train, T), nTrain: set.train.length, test: pack(set.test, T), nTest: set.test.length,
+      pairs: flatPairs(set.train, DIM), weightDecay: 1e-4, oracle,
+    };
+  }
+  if (spec.source === 'real-pendulum' || spec.format === 'schmidt-lipson') {
+    const file = spec.file;
+    if (!file) throw new CliError('the real pendulum needs its data file: --data shared/data/schmidt-lipson/real_pend_h_1.txt');
+    const seqLength = spec.seqLength ?? 20;
+    const raw = loadRealPendulum(file);
+    const names = raw.stateNames;
+    const inputs = spec.inputs ? parseInputs(spec.inputs) : [{ name: 'q', unit: [0, 0, 0], text: '1' }, { name: 'p', unit: [0, 0, -1], text: '1/T' }];
+    if (spec.inputs && inputs.some((u, i) => u.name !== names[i])) {
+      throw new CliError(`--inputs names ${inputs.map((i) => i.name).join(', ')} but ${file} has state columns ${names.join(', ')} (in that order)`);
+    }
+    const ds = realPendulumDataset(file, { seqLength });
+    const steps = Array.from(raw.raw.t.subarray(1), (v, i) => v - raw.raw.t[i]!).sort((a, b) => a - b);
+    const dt = steps[Math.floor(steps.length / 2)]!;
+    const oracle = spec.source === 'real-pendulum'
+      ? oracleOf('2.4*(1 - cos(q)) + p^2 (HNN, hand-fitted)', (q, p) => tf.add(tf.mul(2.4, tf.sub(1, tf.cos(q))), tf.square(p)))
+      : undefined;
+    const name = spec.source === 'real-pendulum' ? 'real-pendulum' : file;
+    return {
+      name, system: systemOf(name, inputs), inputs: inputs.map((i) => ({ name: i.name, unit: i.text })), dt, ...fromDataset(ds),
+      pairs: raw.train, weightDecay: 1e-5, oracle,
+    };
+  }
+  // CSV
+  const file = spec.file!;
+  if (!spec.inputs) throw new CliError('--format csv needs --inputs NAME:UNIT,NAME:UNIT naming the two state columns and their units, e.g. --inputs q:1,p:M*L^2/T');
+  const inputs = parseInputs(spec.inputs);
+  const set = loadCsvTrajectories(file, {
+    idColumn: spec.idColumn ?? 'trajectory', timeColumn: spec.timeColumn ?? 't', stateColumns: inputs.map((i) => i.name),
+    testFraction: spec.testFraction ?? 0.5, seed: spec.seed, seqLength: spec.seqLength,
+  });
+  const T = set.train[0]!.t.length;
+  const dt = set.train[0]!.t[1]! - set.train[0]!.t[0]!;
+  const fd = set.train.map((tr) => (tr.dxdt ? tr : finiteDifferences(tr, DIM)));
+  return {
+    name: file, system: systemOf('data', inputs), inputs: inputs.map((i) => ({ name: i.name, unit: i.text })), dt, T,
+    train: pack(set.train, T), nTrain: set.train.length, test: pack(set.test, T), nTest: set.test.length,
+    pairs: flatPairs(fd, DIM), weightDecay: 1e-5,
+  };
+}
+
+/** Reads only the header of a Schmidt–Lipson file (column names), for messages. */
+export function lipsonColumns(file: string): string[] {
+  return parseLipson(readFileSync(file, 'utf8'), file).stateNames;
+}

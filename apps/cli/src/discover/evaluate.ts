@@ -1,0 +1,98 @@
+// Rollout errors of the MLP with and without tailoring, and the meta-tailoring runs.
+//
+// Tailoring is per sequence: the predictor's mode 'cn' gives every sequence its own offsets of
+// all weights, so a batch of B sequences is tailored as B independent one-step tailorings. The
+// inner loss is the batch mean, hence the inner lr is lrPerSequence × B (see predictors-mlp).
+import {
+  tf, tidy, ArrayDataset, GradientInnerOptimizer, NonFiniteError, cloneParams, disposeMetaState, initMetaState,
+  makeWindow, predictSequence, train, type Embedding, type MetaMode, type MetaSetup, type Params,
+} from '@noether/core';
+import type { VectorFieldPredictor } from '@noether/predictors-mlp';
+
+export const FORM = '2a' as const;
+
+export interface RolloutErrors {
+  /** RMSE over sequences and both coordinates at each predicted step (T − 1 entries). */
+  perStep: number[];
+  /** Mean squared error over all predicted steps, sequences and coordinates. */
+  mse: number;
+  rmse: number;
+}
+
+export interface Tailoring {
+  embedding: Embedding;
+  phi: Params;
+  /** Inner (tailoring) SGD learning rate for one sequence. */
+  lr: number;
+}
+
+/** Rolls out from each sequence's x_0 for its full length (after one tailoring step when given). */
+export function rolloutErrors(predictor: VectorFieldPredictor, theta: Params, obs: { values: Float32Array; n: number; T: number }, tailoring?: Tailoring): RolloutErrors {
+  const { n, T } = obs;
+  const sq = tidy(() => {
+    const x = tf.tensor3d(obs.values, [n, T, 2]);
+    const w = makeWindow(predictor, { obs: x }, { contextLength: 1 });
+    const out = predictSequence(
+      {
+        predictor, theta, embedding: tailoring?.embedding, phi: tailoring?.phi ?? {}, form: FORM, mode: 'cn',
+        inner: new GradientInnerOptimizer({ kind: 'sgd', steps: tailoring ? 1 : 0, lr: (tailoring?.lr ?? 0) * n }),
+      },
+      w.seq, { differentiable: false },
+    );
+    return tf.stack(out.tailored.preds.map((p, i) => tf.mean(tf.squaredDifference(p, w.targets[i]!))));
+  });
+  const v = Array.from(sq.dataSync());
+  sq.dispose();
+  const mse = v.reduce((a, b) => a + b, 0) / v.length;
+  return { perStep: v.map((e) => Math.sqrt(e)), mse, rmse: Math.sqrt(mse) };
+}
+
+export interface MetaOptions {
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  lrTheta: number;
+  lrPhi: number;
+  signal?: AbortSignal;
+  onStep?: (step: number, total: number, loss: number) => void;
+}
+
+export interface MetaOutcome {
+  theta: Params;
+  phi: Params;
+  losses: number[];
+  /** Set when training hit a NaN/Inf: the run is dropped. */
+  diverged?: string;
+}
+
+/** Meta-trains θ (and φ for mode 'noether') from the pre-trained θ on the training sequences. */
+export async function metaTailor(
+  predictor: VectorFieldPredictor, theta0: Params, data: { values: Float32Array; n: number; T: number },
+  mode: MetaMode, o: MetaOptions, tailoring?: Tailoring,
+): Promise<MetaOutcome> {
+  const B = Math.min(o.batchSize, data.n);
+  const ds = new ArrayDataset({ name: 'discover-train', obsShape: [2], seqLength: data.T, train: { obs: data.values, n: data.n }, test: { obs: data.values, n: data.n } });
+  const setup: MetaSetup = {
+    predictor, embedding: tailoring?.embedding, mode, form: FORM, tailorMode: 'cn',
+    inner: new GradientInnerOptimizer({ kind: 'sgd', steps: mode === 'baseline' ? 0 : 1, lr: (tailoring?.lr ?? 0) * B }),
+    lrTheta: o.lrTheta, lrPhi: o.lrPhi, clipTheta: 10, clipPhi: 10,
+  };
+  const state = initMetaState(setup, cloneParams(theta0), tailoring ? cloneParams(tailoring.phi) : {});
+  let cur = state;
+  try {
+    const r = await train(setup, ds, state, {
+      epochs: o.epochs, batchSize: B, seed: o.seed, signal: o.signal,
+      onStep: (s) => {
+        cur = s.state;
+        o.onStep?.(s.step, s.totalSteps, s.loss);
+      },
+    });
+    const { theta, phi } = r.state;
+    tf.dispose([...Object.values(r.state.optTheta.m), ...Object.values(r.state.optTheta.v), ...Object.values(r.state.optPhi.m), ...Object.values(r.state.optPhi.v)]);
+    return { theta, phi, losses: r.losses };
+  } catch (e) {
+    if (!(e instanceof NonFiniteError)) throw e;
+    disposeMetaState(cur);
+    return { theta: {}, phi: {}, losses: [], diverged: e.message };
+  }
+}

@@ -1,0 +1,334 @@
+// The discovery pipeline (Noether Networks, workshop appendix C): data → candidate search
+// (enumerate, fit, filter; worker threads, shardable) → pre-train the MLP → rank survivors by
+// usefulness (one tailoring step at lr 10^k) → meta-tailor the top ones (mode 'noether', φ = the
+// formula's parameters) → pick by long-term training MSE → report test RMSE against the vanilla
+// MLP and the oracle (true conserved quantity).
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tf, disposeParams, imageToPng, linePlot, type Params } from '@noether/core';
+import { VectorFieldPredictor, pretrain } from '@noether/predictors-mlp';
+import { formatExpr, symbolicEmbedding, type CandidateResult, type FitOptions, type SearchResult, type ShardResult } from '@noether/embeddings-symbolic';
+import { writeFileAtomic, writeJsonAtomic } from '../run/fs-atomic.js';
+import { loadDiscoverData, type DataSpec, type DiscoverData } from './data.js';
+import { CHUNKS, chunksOfShard, mergeChunks, runChunks, type ChunkJob } from './search-pool.js';
+import { metaTailor, rolloutErrors, type RolloutErrors, type Tailoring } from './evaluate.js';
+
+export interface DiscoverOptions {
+  data: DataSpec;
+  /** Maximum formula size (nodes); the paper's 7. */
+  depth: number;
+  seed: number;
+  quick: boolean;
+  pretrainSteps: number;
+  /** Meta-tailoring epochs per candidate (paper: 100). */
+  epochs: number;
+  /** Candidates meta-tailored (paper: 20). */
+  topK: number;
+  /** Survivors scored by the lr sweep, best search ratio first (default: all). */
+  maxRanked?: number;
+  /** k of the lr sweep 10^k. */
+  lrExponents: number[];
+  batchSize: number;
+  /** Hidden width of the MLP (HNN: 200). */
+  hidden?: number;
+  lrTheta: number;
+  lrPhi: number;
+  fit?: Partial<FitOptions>;
+}
+
+export interface RunContext {
+  workers: number;
+  log(line: string): void;
+  signal?: AbortSignal;
+  backend: string;
+}
+
+const now = () => performance.now() / 1000;
+
+/** Throttled progress lines: at most one per `every` seconds, plus the last. */
+function throttle(log: (l: string) => void, every = 5) {
+  let last = 0;
+  return (line: string, final = false) => {
+    const t = now();
+    if (final || t - last >= every) {
+      last = t;
+      log(line);
+    }
+  };
+}
+
+export function chunkJob(o: DiscoverOptions, d: DiscoverData): ChunkJob {
+  return { system: d.system, depth: o.depth, seed: o.seed, data: { values: Float64Array.from(d.train), sequences: d.nTrain, steps: d.T, dim: 2 }, fit: o.fit };
+}
+
+async function searchChunks(o: DiscoverOptions, d: DiscoverData, chunks: number[], ctx: RunContext) {
+  const p = throttle(ctx.log);
+  const t0 = now();
+  const r = await runChunks(chunkJob(o, d), chunks, ctx.workers, (done, total) => p(`[search] ${done}/${total}+ candidates fitted (${(now() - t0).toFixed(0)} s)`));
+  if (r.pool.note) ctx.log(`[search] ${r.pool.note}`);
+  ctx.log(`[search] done in ${(now() - t0).toFixed(1)} s on ${r.pool.workers} worker(s)`);
+  return { ...r, seconds: now() - t0 };
+}
+
+export interface ShardFile {
+  kind: 'noether-discover-shard';
+  chunks: number;
+  shard: number;
+  of: number;
+  options: DiscoverOptions;
+  results: ShardResult[];
+  seconds: number;
+}
+
+/** `--shard i/n`: only this machine's part of the search, written for `noether discover merge`. */
+export async function runShard(o: DiscoverOptions, shard: { i: number; n: number }, outDir: string, ctx: RunContext): Promise<string> {
+  const d = loadDiscoverData(o.data);
+  const r = await searchChunks(o, d, chunksOfShard(shard.i, shard.n), ctx);
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `shard-${shard.i}-of-${shard.n}.json`);
+  const out: ShardFile = { kind: 'noether-discover-shard', chunks: CHUNKS, shard: shard.i, of: shard.n, options: o, results: r.results, seconds: r.seconds };
+  writeJsonAtomic(file, out);
+  return file;
+}
+
+/** Reads shard files of one run: the options they were run with and the merged search. */
+export function readShards(files: string[]): { options: DiscoverOptions; search: SearchResult; seconds: number } {
+  const parts = files.map((f) => {
+    let v: ShardFile;
+    try {
+      v = JSON.parse(readFileSync(f, 'utf8')) as ShardFile;
+    } catch (e) {
+      throw new Error(`cannot read shard file ${f}: ${(e as Error).message}`);
+    }
+    if (v.kind !== 'noether-discover-shard') throw new Error(`${f} is not a discover shard file (written by noether discover --shard i/n)`);
+    return { f, v };
+  });
+  const first = parts[0]!;
+  for (const p of parts) {
+    if (JSON.stringify(p.v.options) !== JSON.stringify(first.v.options)) throw new Error(`${p.f} was run with other options than ${first.f}: shards of one run must share every flag but --shard`);
+  }
+  return { options: first.v.options, search: mergeChunks(parts.flatMap((p) => p.v.results)), seconds: parts.reduce((a, p) => Math.max(a, p.v.seconds), 0) };
+}
+
+export interface CandidateReport {
+  index: number;
+  formula: string;
+  template: string;
+  searchParams: number[];
+  trueRatio: number;
+  /** Best one-step tailoring: training rollout MSE and its lr exponent. */
+  sweepMse: number;
+  sweepK: number;
+  /** After meta-tailoring. */
+  metaParams?: number[];
+  trainMse?: number;
+  diverged?: string;
+}
+
+export interface DiscoverResult {
+  version: 1;
+  system: string;
+  inputs: { name: string; unit: string }[];
+  data: { train: number; test: number; length: number; dt: number; source: DataSpec };
+  options: Omit<DiscoverOptions, 'data'>;
+  backend: string;
+  workers: number;
+  /** The chosen formula with its meta-tailored parameters, e.g. `p^2 - 2.99*cos(q)`. */
+  formula: string | null;
+  template: string | null;
+  /** Fitted by the search (conservation on data) and after meta-tailoring. */
+  parameters: { search: number[]; metaTailored: number[] } | null;
+  stages: {
+    enumerated: number;
+    counts: SearchResult['counts'];
+    survivors: number;
+    sweepScored: number;
+    metaTailored: number;
+    diverged: number;
+  };
+  candidates: CandidateReport[];
+  /** RMSE of long rollouts on the test sequences (see docs/results.md). */
+  rmse: { vanilla: number; vanillaFinetuned: number; noether: number | null; oracle: number | null };
+  curves: { t: number[]; vanilla: number[]; vanillaFinetuned: number[]; noether: number[] | null; oracle: number[] | null };
+  oracle: { formula: string; lrExponent: number } | null;
+  pretrain: { steps: number; firstLoss: number; finalLoss: number };
+  seconds: Record<string, number>;
+  notes: string[];
+  plot: string;
+}
+
+/** Runs everything from the data (or from a merged search) to result.json and the plot. */
+export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunContext, merged?: { search: SearchResult; seconds: number }): Promise<DiscoverResult> {
+  const seconds: Record<string, number> = {};
+  const notes: string[] = [];
+  let t = now();
+  const d = loadDiscoverData(o.data);
+  seconds.data = now() - t;
+  ctx.log(`[data] ${d.name}: ${d.nTrain} train / ${d.nTest} test sequences of ${d.T} steps, dt ${d.dt.toPrecision(4)}; ${d.pairs.n} (x, dx/dt) pairs`);
+
+  // 1. search
+  let search: SearchResult;
+  let workers = 1;
+  if (merged) {
+    search = merged.search;
+    seconds.search = merged.seconds;
+  } else {
+    const r = await searchChunks(o, d, Array.from({ length: CHUNKS }, (_, c) => c), ctx);
+    search = mergeChunks(r.results);
+    seconds.search = r.seconds;
+    workers = r.pool.workers;
+  }
+  const survivors = search.ranked;
+  ctx.log(`[search] ${search.enumerated} enumerated, ${search.counts.fitted} fitted, ${search.counts.accepted} accepted`);
+
+  // 2. pre-train
+  t = now();
+  const predictor = new VectorFieldPredictor('mlp', { dt: d.dt, hidden: o.hidden ?? 200 });
+  const init = predictor.init(o.seed);
+  const pairs = { x: tf.tensor2d(d.pairs.x, [d.pairs.n, 2]), dxdt: tf.tensor2d(d.pairs.dxdt, [d.pairs.n, 2]) };
+  const pt = throttle(ctx.log);
+  const pre = pretrain(predictor, init, pairs, {
+    steps: o.pretrainSteps, lr: 1e-3, weightDecay: d.weightDecay,
+    onProgress: (r) => pt(`[pretrain] step ${r.step}/${r.steps} loss ${r.loss.toExponential(3)}`, r.step === r.steps),
+  });
+  tf.dispose([pairs.x, pairs.dxdt]);
+  disposeParams(init);
+  const theta = pre.params;
+  seconds.pretrain = now() - t;
+
+  const trainSet = { values: d.train, n: d.nTrain, T: d.T };
+  const testSet = { values: d.test, n: d.nTest, T: d.T };
+  const score = (e: RolloutErrors) => (Number.isFinite(e.mse) ? e.mse : Infinity);
+
+  const sweep = (embedding: Tailoring['embedding'], phi: Params): { mse: number; k: number } => {
+    let best = { mse: Infinity, k: NaN };
+    for (const k of o.lrExponents) {
+      const m = score(rolloutErrors(predictor, theta, trainSet, { embedding, phi, lr: 10 ** k }));
+      if (m < best.mse) best = { mse: m, k };
+    }
+    return best;
+  };
+
+  // 3. usefulness: one tailoring step at each lr, on the training sequences
+  t = now();
+  const vanillaTrain = rolloutErrors(predictor, theta, trainSet).mse;
+  const ranked = o.maxRanked !== undefined ? survivors.slice(0, o.maxRanked) : survivors;
+  if (ranked.length < survivors.length) notes.push(`usefulness sweep limited to the ${ranked.length} survivors with the best search ratio (of ${survivors.length}; --max-ranked)`);
+  const reports: CandidateReport[] = [];
+  const ps = throttle(ctx.log);
+  ranked.forEach((c: CandidateResult, i) => {
+    const emb = symbolicEmbedding(c.expr, c.params);
+    const phi = emb.init(0);
+    const s = sweep(emb, phi);
+    disposeParams(phi);
+    reports.push({ index: c.index, formula: c.formula, template: c.template, searchParams: c.params, trueRatio: c.trueRatio, sweepMse: s.mse, sweepK: s.k });
+    ps(`[rank] ${i + 1}/${ranked.length} scored (last: ${c.formula} → ${s.mse.toExponential(3)} at lr 1e${s.k})`, i + 1 === ranked.length);
+  });
+  reports.sort((a, b) => a.sweepMse - b.sweepMse || a.index - b.index);
+  seconds.rank = now() - t;
+  ctx.log(`[rank] untailored training MSE ${vanillaTrain.toExponential(3)}; best one-step: ${reports.slice(0, 3).map((r) => `${r.formula} ${r.sweepMse.toExponential(3)}`).join(', ')}`);
+
+  // 4. meta-tailor the top K
+  t = now();
+  const meta = { epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, lrTheta: o.lrTheta, lrPhi: o.lrPhi, signal: ctx.signal };
+  const top = reports.filter((r) => Number.isFinite(r.sweepMse)).slice(0, o.topK);
+  let best: { r: CandidateReport; theta: Params; phi: Params; lr: number } | undefined;
+  for (const [i, r] of top.entries()) {
+    const c = ranked.find((x) => x.index === r.index)!;
+    const emb = symbolicEmbedding(c.expr, c.params);
+    const phi0 = emb.init(0);
+    const lr = 10 ** r.sweepK;
+    const pm = throttle(ctx.log);
+    const out = await metaTailor(predictor, theta, trainSet, 'noether', { ...meta, onStep: (s, n, l) => pm(`[meta ${i + 1}/${top.length}] ${r.formula}: step ${s}/${n} loss ${l.toExponential(3)}`, s === n) }, { embedding: emb, phi: phi0, lr });
+    disposeParams(phi0);
+    if (out.diverged) {
+      r.diverged = out.diverged;
+      notes.push(`candidate ${r.formula} diverged while meta-tailoring and was dropped (${out.diverged})`);
+      ctx.log(`[meta] ${r.formula} diverged: dropped`);
+      continue;
+    }
+    const e = rolloutErrors(predictor, out.theta, trainSet, { embedding: emb, phi: out.phi, lr });
+    r.metaParams = Object.keys(out.phi).sort().map((k) => out.phi[k]!.dataSync()[0]!);
+    r.trainMse = score(e);
+    if (!Number.isFinite(r.trainMse)) {
+      r.diverged = 'non-finite training rollout after meta-tailoring';
+      notes.push(`candidate ${r.formula} gave a non-finite rollout after meta-tailoring and was dropped`);
+      disposeParams(out.theta, out.phi);
+      continue;
+    }
+    ctx.log(`[meta] ${r.formula} → ${formatExpr(c.expr, { params: r.metaParams, inputNames: d.inputs.map((x) => x.name) })}: long-term training MSE ${r.trainMse.toExponential(3)}`);
+    if (!best || r.trainMse < best.r.trainMse!) {
+      if (best) disposeParams(best.theta, best.phi);
+      best = { r, theta: out.theta, phi: out.phi, lr };
+    } else disposeParams(out.theta, out.phi);
+  }
+  seconds.meta = now() - t;
+
+  // 5. baselines and test
+  t = now();
+  const vanilla = rolloutErrors(predictor, theta, testSet);
+  const ft = await metaTailor(predictor, theta, trainSet, 'baseline', meta);
+  const vanillaFt = ft.diverged ? undefined : rolloutErrors(predictor, ft.theta, testSet);
+  if (ft.diverged) notes.push(`the fine-tuned vanilla baseline diverged (${ft.diverged})`);
+  let noether: RolloutErrors | undefined;
+  let chosen: { formula: string; template: string; search: number[]; meta: number[] } | undefined;
+  if (best) {
+    const c = ranked.find((x) => x.index === best!.r.index)!;
+    noether = rolloutErrors(predictor, best.theta, testSet, { embedding: symbolicEmbedding(c.expr, c.params), phi: best.phi, lr: best.lr });
+    chosen = { formula: formatExpr(c.expr, { params: best.r.metaParams!, inputNames: d.inputs.map((x) => x.name) }), template: c.template, search: c.params, meta: best.r.metaParams! };
+  } else notes.push('no candidate survived to meta-tailoring: no Noether result');
+  let oracle: RolloutErrors | undefined;
+  let oracleInfo: DiscoverResult['oracle'] = null;
+  if (d.oracle) {
+    const s = sweep(d.oracle.embedding, {});
+    if (Number.isFinite(s.mse)) {
+      const out = await metaTailor(predictor, theta, trainSet, 'oracle', meta, { embedding: d.oracle.embedding, phi: {}, lr: 10 ** s.k });
+      if (out.diverged) notes.push(`the oracle diverged while meta-tailoring (${out.diverged})`);
+      else {
+        oracle = rolloutErrors(predictor, out.theta, testSet, { embedding: d.oracle.embedding, phi: {}, lr: 10 ** s.k });
+        oracleInfo = { formula: d.oracle.formula, lrExponent: s.k };
+        disposeParams(out.theta);
+      }
+    }
+  } else notes.push('no oracle: the conserved quantity of this data is not known');
+  seconds.test = now() - t;
+
+  const times = Array.from({ length: d.T - 1 }, (_, i) => (i + 1) * d.dt);
+  mkdirSync(outDir, { recursive: true });
+  const plotFile = join(outDir, 'rollout-error.png');
+  const series = [
+    { name: 'vanilla MLP', x: times, y: vanilla.perStep },
+    ...(noether ? [{ name: `Noether: ${chosen!.formula}`, x: times, y: noether.perStep }] : []),
+    ...(oracle ? [{ name: `oracle: ${oracleInfo!.formula}`, x: times, y: oracle.perStep }] : []),
+  ];
+  writeFileAtomic(plotFile, imageToPng(linePlot({ series, title: `${d.name}: rollout RMSE on test sequences`, xLabel: 'time', yLabel: 'RMSE', logY: true })));
+
+  const result: DiscoverResult = {
+    version: 1,
+    system: d.name,
+    inputs: d.inputs,
+    data: { train: d.nTrain, test: d.nTest, length: d.T, dt: d.dt, source: o.data },
+    options: (({ data: _d, ...rest }) => rest)(o),
+    backend: ctx.backend,
+    workers,
+    formula: chosen?.formula ?? null,
+    template: chosen?.template ?? null,
+    parameters: chosen ? { search: chosen.search, metaTailored: chosen.meta } : null,
+    stages: {
+      enumerated: search.enumerated, counts: search.counts, survivors: survivors.length, sweepScored: reports.length,
+      metaTailored: top.filter((r) => !r.diverged).length, diverged: top.filter((r) => r.diverged).length,
+    },
+    candidates: reports.slice(0, Math.max(o.topK, 20)),
+    rmse: { vanilla: vanilla.rmse, vanillaFinetuned: vanillaFt?.rmse ?? NaN, noether: noether?.rmse ?? null, oracle: oracle?.rmse ?? null },
+    curves: { t: times, vanilla: vanilla.perStep, vanillaFinetuned: vanillaFt?.perStep ?? [], noether: noether?.perStep ?? null, oracle: oracle?.perStep ?? null },
+    oracle: oracleInfo,
+    pretrain: { steps: o.pretrainSteps, firstLoss: pre.losses[0]!, finalLoss: pre.losses[pre.losses.length - 1]! },
+    seconds,
+    notes,
+    plot: 'rollout-error.png',
+  };
+  writeJsonAtomic(join(outDir, 'result.json'), result);
+  disposeParams(theta, ft.theta);
+  if (best) disposeParams(best.theta, best.phi);
+  return result;
+}

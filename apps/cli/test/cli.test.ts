@@ -1,0 +1,166 @@
+// Help at every level, and bad input: one clear line naming the problem and the fix, exit 2, no stack trace.
+import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { commands } from '../src/commands/index.js';
+import { TINY, hasStack, readJson, run, tmp } from './helpers.js';
+
+function oneLineError(err: string): string {
+  // Progress lines ([phase] ...) may precede it; exactly one error line, and no stack.
+  const lines = err.split('\n').filter((l) => /^noether[ :]/.test(l) && !l.startsWith('noether: backend'));
+  expect(lines.length, err).toBe(1);
+  expect(hasStack(err)).toBe(false);
+  return lines[0]!;
+}
+
+describe('help', () => {
+  it('top-level --help lists every command, the exit codes and an example', async () => {
+    const r = await run(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of commands) expect(r.out).toContain(`  ${c.name}`);
+    for (const n of ['experiment', 'train', 'eval', 'discover', 'generate', 'analyze', 'backends', 'report']) expect(r.out).toMatch(new RegExp(`\\n  ${n} `));
+    expect(r.out).toMatch(/130\s+interrupted/);
+    expect(r.out).toMatch(/3\s+training stopped on a non-finite/);
+    expect(r.out).toContain('noether experiment toy-oscillator --quick');
+  });
+
+  it('every command has --help with usage, options and an example', async () => {
+    for (const c of commands) {
+      const r = await run([c.name, '--help']);
+      expect(r.code, c.name).toBe(0);
+      expect(r.out).toContain(`Usage: noether ${c.name}`);
+      expect(r.out).toMatch(/Examples:\n  noether /);
+      expect(r.out).toContain('--backend');
+    }
+  });
+
+  it('no command: usage on stderr, exit 2', async () => {
+    const r = await run([]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('missing command');
+  });
+});
+
+describe('bad input → one line, exit 2', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = tmp();
+  });
+
+  it('unknown command', async () => {
+    const r = await run(['trian']);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.err)).toMatch(/unknown command 'trian'; commands: experiment, train/);
+  });
+
+  it('unknown flag, naming it and the valid ones', async () => {
+    const r = await run(['experiment', 'toy-oscillator', '--qiuck']);
+    expect(r.code).toBe(2);
+    const line = oneLineError(r.err);
+    expect(line).toMatch(/unknown flag '--qiuck'/);
+    expect(line).toMatch(/--quick/);
+    expect(line).toMatch(/--resume/);
+  });
+
+  it('missing config file', async () => {
+    const r = await run(['train', '--config', join(dir, 'nope.yaml'), '--backend', 'cpu']);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.err)).toMatch(/config file not found: .*nope\.yaml \(check the path given to --config\)/);
+  });
+
+  it('config with a wrong type names the field', async () => {
+    const f = join(dir, 'bad.yaml');
+    writeFileSync(f, 'predictor: { type: toy-mlp }\ndataset: { type: toy-oscillator }\nouter:\n  epochs: ten\n');
+    const r = await run(['train', '--config', f, '--backend', 'cpu']);
+    expect(r.code).toBe(2);
+    const line = oneLineError(r.err);
+    expect(line).toContain('bad.yaml');
+    expect(line).toMatch(/outer\.epochs/);
+  });
+
+  it('a --set with a wrong type names the field', async () => {
+    const r = await run(['experiment', 'toy-oscillator', '--quick', '--set', 'outer.lrPhi="big"', '--backend', 'cpu']);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.err)).toMatch(/outer\.lrPhi/);
+  });
+
+  it('a plugin option the factory rejects', async () => {
+    const r = await run(['experiment', 'toy-oscillator', ...TINY, '--set', 'predictor.hiden=3', '--out', join(dir, 'never')]);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.err)).toMatch(/unknown option 'hiden' \(valid: hidden\)/);
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+  });
+
+  it('unknown experiment', async () => {
+    const r = await run(['experiment', 'toy-osc', '--quick']);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.err)).toMatch(/unknown experiment 'toy-osc'; available: toy-oscillator/);
+  });
+
+  it('a forced backend that is not installed (flag and NOETHER_BACKEND)', async () => {
+    const r = await run(['backends', '--backend', 'tensorflow']);
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/backend 'tensorflow' .*not available.*npm install @tensorflow\/tfjs-node/);
+    const e = await run(['experiment', 'toy-oscillator', ...TINY.slice(2), '--out', join(dir, 'never2')], { env: { NOETHER_BACKEND: 'tensorflow' } });
+    expect(e.code).toBe(2);
+    expect(oneLineError(e.err)).toMatch(/tensorflow.*NOETHER_BACKEND/);
+    const u = await run(['backends'], { env: { NOETHER_BACKEND: 'gpu' } });
+    expect(u.code).toBe(2);
+    expect(oneLineError(u.err)).toMatch(/unknown backend 'gpu' \(from NOETHER_BACKEND\); use one of: tensorflow, wasm, cpu/);
+  });
+
+  it('missing run directory, a run directory of another version, a corrupt checkpoint', async () => {
+    const missing = await run(['eval', join(dir, 'no-such-run')]);
+    expect(missing.code).toBe(2);
+    expect(oneLineError(missing.err)).toMatch(/run directory not found/);
+
+    const rd = join(dir, 'run');
+    const ok = await run(['experiment', 'toy-oscillator', ...TINY, '--epochs', '1', '--checkpoint-every', '1', '--out', rd]);
+    expect(ok.code, ok.err).toBe(0);
+
+    // Corrupt checkpoint: truncate the latest weights of a phase.
+    const ptr = readJson(join(rd, 'checkpoints', 'noether', 'latest.json'));
+    const bin = join(rd, 'checkpoints', 'noether', ptr.dir, 'weights.bin');
+    const size = readFileSync(bin).byteLength;
+    truncateSync(bin, size - 8);
+    const c = await run(['eval', rd, '--backend', 'cpu']);
+    expect(c.code).toBe(2);
+    expect(oneLineError(c.err)).toMatch(/weights\.bin|weights file has .* bytes.*truncated.*delete/);
+    // Same size, changed bytes: caught by the checksum.
+    const bytes = readFileSync(bin.replace('weights.bin', 'manifest.json'));
+    truncateSync(bin, size);
+    const c2 = await run(['eval', rd, '--backend', 'cpu']);
+    expect(c2.code).toBe(2);
+    expect(oneLineError(c2.err)).toMatch(/checksum|corrupt/);
+    expect(bytes.length).toBeGreaterThan(0);
+
+    // Another version.
+    const meta = readJson(join(rd, 'meta.json'));
+    writeFileSync(join(rd, 'meta.json'), JSON.stringify({ ...meta, runFormat: 99, noetherVersion: '9.0.0' }));
+    const v = await run(['experiment', '--resume', rd, '--backend', 'cpu']);
+    expect(v.code).toBe(2);
+    expect(oneLineError(v.err)).toMatch(/written by noether 9\.0\.0 \(run format 99\); this is noether .* \(run format 1\)/);
+    const rep = await run(['report', rd, '--out', join(dir, 'r.html')]);
+    expect(rep.code).toBe(2);
+  });
+
+  it('--resume cannot be combined with config changes', async () => {
+    const r = await run(['train', '--resume', 'x', '--set', 'seed=2']);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.err)).toMatch(/--set cannot be combined with --resume/);
+    expect(readdirSync(dir).length).toBeGreaterThan(0);
+  });
+});
+
+describe('backends', () => {
+  it('lists what is installed and which would be used; a forced cpu is used', async () => {
+    const r = await run(['backends', '--backend', 'cpu']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/tensorflow\s+no/);
+    expect(r.out).toMatch(/cpu\s+yes/);
+    expect(r.out).toMatch(/selected: cpu — forced by --backend/);
+    const e = await run(['backends'], { env: { NOETHER_BACKEND: 'cpu' } });
+    expect(e.out).toMatch(/selected: cpu — forced by NOETHER_BACKEND/);
+  });
+});

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/main.js';
+import type { Io } from '../src/cli/io.js';
+import { parseInputs, parseUnit } from '../src/discover/units.js';
+import { CHUNKS, chunksOfShard, mergeChunks, runChunks, type ChunkJob } from '../src/discover/search-pool.js';
+import { PENDULUM } from '@noether/embeddings-symbolic';
+
+function fakeIo(cwd: string) {
+  let out = '';
+  let err = '';
+  const io: Io = {
+    out: (t) => void (out += t), err: (t) => void (err += t), isTTY: false, columns: 100, env: {}, cwd,
+    onInterrupt: () => () => {},
+  };
+  return { io, out: () => out, err: () => err };
+}
+
+describe('discover units', () => {
+  it('parses units and inputs', () => {
+    expect(parseUnit('M*L^2/T')).toEqual([2, 1, -1]);
+    expect(parseUnit('1/T')).toEqual([0, 0, -1]);
+    expect(parseUnit('1')).toEqual([0, 0, 0]);
+    expect(parseInputs('q:1,p:M*L/T').map((i) => [i.name, i.unit])).toEqual([['q', [0, 0, 0]], ['p', [1, 1, -1]]]);
+    expect(() => parseUnit('kg')).toThrow(/kg/);
+    expect(() => parseInputs('q')).toThrow(/NAME:UNIT/);
+  });
+});
+
+describe('discover search sharding', () => {
+  it('gives the same result however the chunks are split across machines', async () => {
+    // Pendulum-like data: two sequences along p² − 3 cos q = const.
+    const values: number[] = [];
+    for (const E of [1, 2.5, 4]) for (let t = 0; t < 6; t++) {
+      const q = 0.2 * t - 0.5;
+      values.push(q, Math.sqrt(E + 3 * Math.cos(q)));
+    }
+    const job: ChunkJob = { system: PENDULUM, depth: 4, seed: 3, data: { values: Float64Array.from(values), sequences: 3, steps: 6, dim: 2 }, fit: { steps: 20, restarts: 1 } };
+    const all = await runChunks(job, Array.from({ length: CHUNKS }, (_, c) => c), 1);
+    const whole = mergeChunks(all.results);
+    const parts = [];
+    for (let i = 0; i < 3; i++) parts.push(...(await runChunks(job, chunksOfShard(i, 3), 1)).results);
+    const split = mergeChunks(parts.reverse());
+    expect(JSON.stringify(split)).toEqual(JSON.stringify(whole));
+    expect(whole.counts.assigned).toBe(whole.enumerated);
+    expect(() => mergeChunks(parts.slice(1))).toThrow(/missing/);
+  });
+});
+
+describe('noether discover (end to end, tiny)', () => {
+  it('writes result.json and the rollout-error plot', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'discover-'));
+    const f = fakeIo(dir);
+    const code = await main(['discover', 'spring', '--depth', '3', '--pretrain-steps', '20', '--epochs', '1', '--top-k', '1', '--max-ranked', '2',
+      '--fit-steps', '10', '--fit-restarts', '1', '--lr-exponents', '-2,-1', '--batch-size', '25', '--hidden', '8', '--workers', '1', '--out', 'out'], f.io);
+    expect(code, f.err()).toBe(0);
+    const r = JSON.parse(readFileSync(join(dir, 'out', 'result.json'), 'utf8'));
+    expect(r.system).toBe('spring');
+    expect(r.inputs).toEqual([{ name: 'q', unit: 'L' }, { name: 'p', unit: 'M*L/T' }]);
+    expect(r.stages.enumerated).toBeGreaterThan(0);
+    expect(r.stages.counts.assigned).toBe(r.stages.enumerated);
+    expect(r.data).toMatchObject({ train: 25, test: 25, length: 30 });
+    for (const k of ['vanilla', 'vanillaFinetuned', 'oracle']) expect(r.rmse[k]).toBeGreaterThan(0);
+    expect(r.curves.vanilla).toHaveLength(29);
+    expect(r.oracle.formula).toBe('q^2 + p^2');
+    if (r.formula !== null) {
+      expect(typeof r.formula).toBe('string');
+      expect(r.rmse.noether).toBeGreaterThan(0);
+      expect(r.parameters.metaTailored).toHaveLength(r.parameters.search.length);
+    }
+    const png = readFileSync(join(dir, 'out', 'rollout-error.png'));
+    expect(Array.from(png.subarray(1, 4))).toEqual([0x50, 0x4e, 0x47]);
+    expect(f.out()).toMatch(/RMSE\s+vanilla/);
+  }, 300_000);
+
+  it('rejects bad input with a clear message', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'discover-'));
+    const f = fakeIo(dir);
+    expect(await main(['discover', 'planet'], f.io)).toBe(2);
+    expect(f.err()).toMatch(/unknown system 'planet'/);
+    const g = fakeIo(dir);
+    expect(await main(['discover', '--data', 'x.csv', '--format', 'csv'], g.io)).toBe(2);
+    expect(g.err()).toMatch(/--inputs/);
+    expect(existsSync(join(dir, 'runs'))).toBe(false);
+  });
+});

@@ -1,0 +1,64 @@
+// `noether report`: one self-contained HTML page; opened in headless Chromium to check
+// what a person sees (title, table rows, images actually decoded).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TINY, run, tmp } from './helpers.js';
+
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+
+describe('report', () => {
+  let dir: string;
+  let html: string;
+  let file: string;
+
+  beforeAll(async () => {
+    dir = tmp();
+    for (const [name, lr] of [['run-a', '0.01'], ['run-b', '0.02']] as const) {
+      const r = await run(['experiment', 'toy-oscillator', ...TINY, '--epochs', '1', '--set', `outer.lrPhi=${lr}`, '--out', join(dir, name)]);
+      expect(r.code, r.err).toBe(0);
+    }
+    file = join(dir, 'report.html');
+    const r = await run(['report', join(dir, 'run-a'), join(dir, 'run-b'), '--out', file]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.trim()).toBe(file);
+    html = readFileSync(file, 'utf8');
+  });
+
+  it('is self-contained: no external resources, images inline, CSS inline', () => {
+    expect(html).not.toMatch(/(src|href)="(https?:|\/\/|file:)/);
+    expect(html).not.toMatch(/<link |<script/);
+    expect(html).toContain('<style>');
+    const imgs = [...html.matchAll(/<img [^>]*src="data:image\/png;base64,([^"]+)"/g)];
+    // comparison plot + 3 plots per run
+    expect(imgs.length).toBe(1 + 2 * 3);
+    for (const m of imgs) expect([...Buffer.from(m[1]!, 'base64').subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+  });
+
+  it('shows the config difference and both runs\' results', () => {
+    expect(html).toMatch(/<td>outer\.lrPhi<\/td><td>0\.01<\/td><td>0\.02<\/td>/);
+    expect(html).not.toMatch(/<td>outer\.lrTheta<\/td>/); // identical fields are not listed
+    for (const r of ['run-a', 'run-b']) for (const m of ['baseline', 'noether (tailored)']) expect(html).toContain(`<td>${r}</td><td>${m.replace(/[()]/g, (c) => c)}</td>`);
+  });
+
+  it.skipIf(!CHROMIUM)(`renders in headless Chromium${CHROMIUM ? '' : ' (skipped: no /usr/bin/chromium; the CI script installs it)'}`, () => {
+    // Test-only probe appended to a copy: after load, write what the browser decoded into the DOM.
+    const probe = `<script>addEventListener('load',()=>{const i=[...document.images];document.body.insertAdjacentHTML('beforeend','<pre id="probe">'+JSON.stringify({title:document.title,decoded:i.filter(x=>x.complete&&x.naturalWidth>0).length,images:i.length,rows:document.querySelectorAll('table.results tbody tr').length,runs:document.querySelectorAll('table.runs tbody tr').length})+'</pre>')});</script>`;
+    const probed = join(dir, 'probed.html');
+    writeFileSync(probed, html.replace('</body>', `${probe}</body>`));
+    const profile = tmp('noether-chromium-');
+    const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`];
+    // --virtual-time-budget: dump once the page is idle (after load), not at first parse.
+    const r = spawnSync(CHROMIUM!, [...args, '--virtual-time-budget=5000', '--dump-dom', `file://${probed}`], { encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
+    expect(r.status, r.stderr).toBe(0);
+    const m = /<pre id="probe">(\{[^<]+)<\/pre>/.exec(r.stdout);
+    expect(m, r.stdout.slice(0, 500)).not.toBeNull();
+    const seen = JSON.parse(m![1]!.replace(/&quot;/g, '"'));
+    expect(seen.title).toBe('Noether report: run-a, run-b');
+    expect(seen.images).toBe(7);
+    expect(seen.decoded).toBe(7);
+    expect(seen.runs).toBe(2);
+    expect(seen.rows).toBe(6); // 3 models × 2 runs
+  });
+});

@@ -1,0 +1,175 @@
+// The two benchmarked meta-training problems, built from @noether/core's algorithm (metaStep with
+// a Predictor / Embedding implementing core's contracts). bench/peers/meta_step.py computes the
+// same two steps in PyTorch; keep the two files in step (shapes, layers, hyper-parameters).
+import { tf, nn, Rng, GradientInnerOptimizer } from '@noether/core';
+import { CnnEmbedding } from '@noether/embeddings-cnn';
+
+// ---------------------------------------------------------------------------------------------
+// (1) HNN-size MLP on a 2-D oscillator.
+
+export const MLP = {
+  batch: 256,
+  context: 1,
+  horizon: 5, // rollout length T
+  dt: 0.1,
+  hidden: 200,
+  innerLr: 0.01,
+  lrTheta: 1e-3,
+  lrPhi: 1e-3,
+  batches: 4, // distinct batches cycled through (made once, outside the timed step)
+};
+
+/** x_t = x_{t−1} + f(x_{t−1})·dt with f = MLP 2→200→200→2, tanh (HNN's size; no last bias, as HNN). */
+class MlpPredictor {
+  name = 'bench-mlp';
+  tailor = 'all';
+  tailorModes = ['all'];
+  contextLength = 1;
+  spec = { sizes: [2, MLP.hidden, MLP.hidden, 2], activation: 'tanh', lastBias: false };
+  init(seed) {
+    return nn.initMlp(this.spec, seed);
+  }
+  initState(_p, context) {
+    return { obs: tf.squeeze(tf.slice(context, [0, context.shape[1] - 1], [-1, 1]), [1]) };
+  }
+  step(p, s) {
+    return { obs: tf.add(s.obs, tf.mul(nn.mlp(this.spec, p, s.obs), MLP.dt)) };
+  }
+}
+
+/** Learned quadratic conserved quantity g(x) = xᵀAx + bᵀx (k = 1; 6 parameters). */
+class QuadraticEmbedding {
+  name = 'bench-quadratic';
+  arity = 1;
+  dim = 1;
+  init(seed) {
+    const rng = new Rng(seed);
+    return { A: tf.tensor2d(rng.normalArray(4, 0, 0.5), [2, 2]), b: tf.tensor1d(rng.normalArray(2, 0, 0.5)) };
+  }
+  apply(p, xs) {
+    const x = xs[0];
+    const quad = tf.sum(tf.mul(tf.matMul(x, p.A), x), -1, true);
+    return tf.add(quad, tf.matMul(x, tf.reshape(p.b, [2, 1])));
+  }
+}
+
+/** Oscillator trajectories [B, C+T, 2] (radius 0.5..1.5, random phase), step dt. */
+function oscillatorBatch(rng) {
+  const { batch: B, context: C, horizon: T, dt } = MLP;
+  const L = C + T;
+  const out = new Float32Array(B * L * 2);
+  for (let i = 0; i < B; i++) {
+    const r = rng.uniform(0.5, 1.5);
+    const a = rng.uniform(0, 2 * Math.PI);
+    for (let t = 0; t < L; t++) {
+      out[(i * L + t) * 2] = r * Math.cos(a + t * dt);
+      out[(i * L + t) * 2 + 1] = -r * Math.sin(a + t * dt);
+    }
+  }
+  return tf.tensor3d(out, [B, L, 2]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// (2) Video: 64×64×3 frames, a small conv predictor with GroupNorm + conditional normalisation
+// (per-example γ/β, tailored CNGRAD-style: mode 'cn'), the paper's CNN embedding on frame pairs.
+
+export const VIDEO = {
+  batch: 4,
+  context: 2, // the embedding takes frame pairs: e_0 = g(x_{-1}, x_0)
+  horizon: 10, // T
+  size: 64,
+  channels: 3,
+  embDim: 64,
+  innerLr: 0.01,
+  lrTheta: 1e-3,
+  lrPhi: 1e-3,
+  batches: 2,
+};
+
+/** Encoder conv4×4/2 (3→32) → conv4×4/2 (32→64) → residual conv3×3 (64→64) at 16×16 → nearest ×2 +
+ * conv3×3 (64→32) → nearest ×2 + conv3×3 (32→3) → sigmoid. Each hidden conv: GroupNorm(1, C) with
+ * learned affine, then CN (per-example γ, β [B, C]), then ReLU. */
+export const VIDEO_LAYERS = [
+  // name, kernel, stride, in, out, normalised
+  ['e1', 4, 2, 3, 32, true],
+  ['e2', 4, 2, 32, 64, true],
+  ['m', 3, 1, 64, 64, true],
+  ['d1', 3, 1, 64, 32, true],
+  ['d2', 3, 1, 32, 3, false],
+];
+
+class ConvCnPredictor {
+  name = 'bench-conv-cn';
+  tailor = 'cn';
+  tailorModes = ['cn'];
+  contextLength = 1;
+  init(seed) {
+    const rng = new Rng(seed);
+    const init = { kind: 'fanIn' };
+    let p = {};
+    for (const [name, k, , cin, cout, norm] of VIDEO_LAYERS) {
+      p = { ...p, ...nn.initConv2d(rng, name, k, cin, cout, { init }) };
+      if (norm) p = { ...p, ...nn.initNorm(rng, `${name}/gn`, cout) };
+    }
+    return p;
+  }
+  conditioning(_params, batchSize) {
+    let p = {};
+    for (const [name, , , , cout, norm] of VIDEO_LAYERS) if (norm) p = { ...p, ...nn.initConditionalNorm(`${name}/cn`, batchSize, cout) };
+    return p;
+  }
+  initState(_p, context) {
+    return { obs: tf.squeeze(tf.slice(context, [0, context.shape[1] - 1], [-1, 1]), [1]) };
+  }
+  layer(p, name, x, stride) {
+    const y = nn.conv2d(p, name, x, { stride, pad: 'same' });
+    return tf.relu(nn.maybeConditionalNorm(p, `${name}/cn`, nn.norm('group', p, `${name}/gn`, y)));
+  }
+  step(p, s) {
+    const h1 = this.layer(p, 'e1', s.obs, 2);
+    const h2 = this.layer(p, 'e2', h1, 2);
+    const h3 = tf.add(this.layer(p, 'm', h2, 1), h2);
+    const d1 = this.layer(p, 'd1', nn.upsampleNearest2x(h3), 1);
+    const out = nn.conv2d(p, 'd2', nn.upsampleNearest2x(d1), { stride: 1, pad: 'same' });
+    return { obs: tf.sigmoid(out) };
+  }
+}
+
+/** Uniform-noise clips [B, C+T, 64, 64, 3] in [0, 1] (content does not change the cost). */
+function videoBatch(rng) {
+  const { batch: B, context: C, horizon: T, size: S, channels: Ch } = VIDEO;
+  const shape = [B, C + T, S, S, Ch];
+  return tf.tensor(rng.uniformArray(shape.reduce((a, b) => a * b, 1), 0, 1), shape);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** MetaSetup, initial θ/φ and a few batches for a problem. Seeded: same seed → same numbers on every
+ * backend (values are drawn in JS). */
+export function buildProblem(problem, seed = 1) {
+  if (problem === 'mlp') {
+    const predictor = new MlpPredictor();
+    const embedding = new QuadraticEmbedding();
+    const setup = {
+      predictor, embedding, mode: 'noether', form: '2a',
+      inner: new GradientInnerOptimizer({ kind: 'sgd', steps: 1, lr: MLP.innerLr }),
+      contextLength: MLP.context, horizon: MLP.horizon, lrTheta: MLP.lrTheta, lrPhi: MLP.lrPhi,
+    };
+    const rng = new Rng(seed + 100);
+    const batches = Array.from({ length: MLP.batches }, () => ({ obs: oscillatorBatch(rng) }));
+    return { setup, theta: predictor.init(seed), phi: embedding.init(seed + 1), batches, config: MLP };
+  }
+  if (problem === 'video') {
+    const predictor = new ConvCnPredictor();
+    const embedding = new CnnEmbedding({ dim: VIDEO.embDim, height: VIDEO.size, width: VIDEO.size, channels: VIDEO.channels, filters: [32, 64], kernel: 5 });
+    const setup = {
+      predictor, embedding, mode: 'noether', form: '2a', tailorMode: 'cn',
+      inner: new GradientInnerOptimizer({ kind: 'sgd', steps: 1, lr: VIDEO.innerLr }),
+      contextLength: VIDEO.context, horizon: VIDEO.horizon, lrTheta: VIDEO.lrTheta, lrPhi: VIDEO.lrPhi,
+    };
+    const rng = new Rng(seed + 100);
+    const batches = Array.from({ length: VIDEO.batches }, () => ({ obs: videoBatch(rng) }));
+    return { setup, theta: predictor.init(seed), phi: embedding.init(seed + 1), batches, config: VIDEO };
+  }
+  throw new Error(`unknown problem '${problem}': use mlp or video`);
+}

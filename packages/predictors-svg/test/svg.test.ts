@@ -1,0 +1,246 @@
+import { describe, it, expect } from 'vitest';
+import {
+  tf, makeWindow, predictSequence, metaLoss, initMetaState, metaStep, disposeMetaState, createContainer, findFactory, TOKENS,
+  GradientInnerOptimizer, type Predictor, type Params, type State,
+} from '@noether/core';
+import {
+  SvgPredictor, SvgActionPredictor, ConvNet, tinySvg, tinySvgAction, tinyEmbedding, tinyBatch, tinySetup, auditCases, register,
+  type SvgState,
+} from '../src/index.js';
+
+const vals = (p: Params) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, Array.from(v.dataSync())]));
+const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!;
+
+describe('architecture', () => {
+  it('the default 128×128 VGG SVG has the paper CN layout: 14 + 13 norm layers, 17,152 CN parameters per example', () => {
+    const net = new SvgPredictor().net; // ConvNet only describes layers; no tensors are made
+    const normed = net.layers().filter((l) => l.norm);
+    expect(normed.filter((l) => l.name.startsWith('enc/')).length).toBe(14);
+    expect(normed.filter((l) => l.name.startsWith('dec/')).length).toBe(13);
+    expect(normed.reduce((n, l) => n + 2 * l.outC, 0)).toBe(17152);
+    const dc = new ConvNet({ arch: 'dcgan', frameSize: 64, channels: 3, widths: [64, 128, 256, 512], convsPerBlock: [], gDim: 128, norm: 'group', initStd: 0.02 });
+    expect(dc.layers().map((l) => `${l.name}:${l.inC}->${l.outC}`)).toEqual([
+      'enc/b0:3->64', 'enc/b1:64->128', 'enc/b2:128->256', 'enc/b3:256->512', 'enc/out:512->128',
+      'dec/in:128->512', 'dec/b3:1024->256', 'dec/b2:512->128', 'dec/b1:256->64', 'dec/out:128->3',
+    ]);
+  });
+
+  for (const arch of ['dcgan', 'vgg'] as const) {
+    it(`${arch} 16×16: encoder/decoder, CN and rollout shapes; KL aux only when teacher forcing`, () => {
+      const p = tinySvg({ arch, frameSize: 16, widths: [3, 4], convsPerBlock: [1, 2], norm: arch === 'vgg' ? 'batch' : 'group' });
+      const theta = p.init(1);
+      const b = tinyBatch(2, 2, 4, 16);
+      const { h, skips } = p.net.encode(theta, tf.unstack(b.obs, 1)[0]!);
+      expect(h.shape).toEqual([2, 4]);
+      expect(skips.map((s) => s.shape)).toEqual(arch === 'dcgan' ? [[2, 8, 8, 3], [2, 4, 4, 4]] : [[2, 16, 16, 3], [2, 8, 8, 4]]);
+      const cn = p.conditioning(theta, 2);
+      for (const [k, v] of Object.entries(cn)) {
+        expect(k).toMatch(/^cn\/(enc|dec)\/.*\/(gamma|beta)$/);
+        expect(v.shape[0]).toBe(2);
+        expect(Array.from(v.dataSync()).every((x) => x === (k.endsWith('gamma') ? 1 : 0))).toBe(true);
+      }
+      for (const tf_ of [true, false]) {
+        const w = makeWindow(p, b, { contextLength: 2, teacherForcing: tf_, noiseSeed: 0 });
+        let s: State = p.initState({ ...theta, ...cn }, w.seq.context);
+        for (const input of w.seq.inputs) {
+          s = p.step({ ...theta, ...cn }, s, input);
+          expect(s.obs.shape).toEqual([2, 16, 16, 3]);
+          const x = s.obs.dataSync();
+          expect(Math.min(...x)).toBeGreaterThanOrEqual(0);
+          expect(Math.max(...x)).toBeLessThanOrEqual(1);
+          if (tf_) {
+            expect(s.aux!.shape).toEqual([]);
+            expect(s.aux!.dataSync()[0]!).toBeGreaterThan(0);
+            expect((s as SvgState).input).toBe(input.target); // teacher forcing feeds the ground truth
+          } else {
+            expect(s.aux).toBeUndefined();
+            expect((s as SvgState).input).toBe(s.obs);
+          }
+        }
+      }
+    });
+  }
+
+  it('autoregressive prediction uses the given ε: same ε → same frames, other ε → other frames', () => {
+    const p = tinySvg();
+    const theta = p.init(1);
+    const b = tinyBatch(2, 2, 3, 8);
+    const run = (seed: number) => {
+      const w = makeWindow(p, b, { contextLength: 2, noiseSeed: seed });
+      return p.step(theta, p.initState(theta, w.seq.context), w.seq.inputs[0]!).obs;
+    };
+    expect(maxAbsDiff(run(1), run(1))).toBe(0);
+    expect(maxAbsDiff(run(1), run(2))).toBeGreaterThan(0);
+  });
+
+  it('svg-action: the action changes the prediction; missing actions are a clear error', () => {
+    const p = tinySvgAction({ contextLength: 3 });
+    const theta = p.init(1);
+    const b = tinyBatch(2, 2, 4, 8, 3, 1);
+    const w = makeWindow(p, b, { contextLength: 3 });
+    const s0 = p.initState(theta, w.seq.context, { actions: w.seq.actions });
+    expect(Object.keys(s0.latent!).sort()).toEqual(['fp/c0', 'fp/h0']);
+    const a = p.step(theta, s0, w.seq.inputs[0]!).obs;
+    const c = p.step(theta, s0, { ...w.seq.inputs[0]!, action: tf.mul(w.seq.inputs[0]!.action!, -3) }).obs;
+    expect(a.shape).toEqual([2, 8, 8, 3]);
+    expect(maxAbsDiff(a, c)).toBeGreaterThan(0);
+    expect(() => p.initState(theta, w.seq.context)).toThrow(/actions/);
+    expect(() => p.step(theta, s0, { t: 1 })).toThrow(/action/);
+  });
+});
+
+function tailorOnce(predictor: Predictor, mode: 'cn' | 'latent', actions: boolean) {
+  const theta = predictor.init(1);
+  const before = vals(theta);
+  const emb = tinyEmbedding();
+  const b = tinyBatch(4, 2, 4, 8, 3, actions ? 1 : undefined);
+  const w = makeWindow(predictor, b, { contextLength: 2, noiseSeed: 3 });
+  const out = predictSequence(
+    { predictor, theta, embedding: emb, phi: emb.init(2), inner: new GradientInnerOptimizer({ steps: 1, lr: 0.5 }), form: '2b', mode },
+    w.seq, { differentiable: false, untailored: true },
+  );
+  return { theta, before, out };
+}
+
+describe('tailoring', () => {
+  it("CNGRAD ('cn'): only the per-example γ, β change; θ is untouched; the prediction changes", () => {
+    const p = tinySvg({ widths: [4] });
+    const { theta, before, out } = tailorOnce(p, 'cn', false);
+    const cn = p.conditioning(theta, 2);
+    expect(Object.keys(out.vars).sort()).toEqual(Object.keys(cn).sort());
+    let changed = 0;
+    for (const [k, v] of Object.entries(out.vars)) if (maxAbsDiff(v, cn[k]!) > 0) changed++;
+    expect(changed).toBe(Object.keys(cn).length); // every γ and β got a gradient
+    expect(vals(theta)).toEqual(before);
+    expect(maxAbsDiff(out.tailored.preds[1]!, out.untailored!.preds[1]!)).toBeGreaterThan(0);
+  });
+
+  it("latent ('latent', svg-action): only the LSTM activations change; θ is untouched", () => {
+    const p = tinySvgAction();
+    const { theta, before, out } = tailorOnce(p, 'latent', true);
+    expect(Object.keys(out.vars).sort()).toEqual(['fp/c0', 'fp/h0']);
+    expect(vals(theta)).toEqual(before);
+    expect(maxAbsDiff(out.tailored.preds[1]!, out.untailored!.preds[1]!)).toBeGreaterThan(0);
+  });
+
+  it("mode 'all' on svg adapts encoder, decoder and frame predictor but not the prior/posterior", () => {
+    const p = tinySvg();
+    const names = p.tailoredNames(p.init(1));
+    expect(names.some((n) => n.startsWith('enc/')) && names.some((n) => n.startsWith('dec/')) && names.some((n) => n.startsWith('fp/'))).toBe(true);
+    expect(names.some((n) => n.startsWith('prior/') || n.startsWith('post/'))).toBe(false);
+  });
+});
+
+/** Meta-gradient through one inner step vs Richardson-extrapolated central differences. */
+function fdCheck(kind: 'svg' | 'svg-action', mode: 'cn' | 'latent', picks: string[], lr = 20) {
+  const a = tinySetup(kind, mode, { lr, activation: 'elu' });
+  const loss = (theta: Params) => metaLoss(a.setup, theta, a.phi, a.batch, 0);
+  const grads = (firstOrder: boolean) => tf.tidy(() => {
+    const s = { ...a.setup, inner: new GradientInnerOptimizer({ steps: 1, lr, firstOrder }) };
+    const names = picks;
+    const g = tf.grads((...ts: tf.Tensor[]) => metaLoss(s, { ...a.theta, ...Object.fromEntries(names.map((n, i) => [n, ts[i]!])) }, a.phi, a.batch, 0))(names.map((n) => a.theta[n]!));
+    return g.map((t) => Array.from(t.dataSync()));
+  });
+  const got = grads(false);
+  const fo = grads(true);
+  const h = 3e-3;
+  let checked = 0, secondOrderMatters = 0;
+  picks.forEach((name, k) => {
+    // the two largest-gradient entries of each tensor
+    const order = got[k]!.map((v, i) => [Math.abs(v), i] as const).sort((x, y) => y[0] - x[0]).slice(0, 2);
+    for (const [, i] of order) {
+      const base = a.theta[name]!.dataSync();
+      const at = (d: number) => tf.tidy(() => {
+        const v = base.slice();
+        v[i] = v[i]! + d;
+        return loss({ ...a.theta, [name]: tf.tensor(v, a.theta[name]!.shape) }).dataSync()[0]!;
+      });
+      const d1 = (at(h) - at(-h)) / (2 * h);
+      const d2 = (at(2 * h) - at(-2 * h)) / (4 * h);
+      const fd = (4 * d1 - d2) / 3;
+      const g = got[k]![i]!;
+      const tol = 5e-3 * Math.abs(fd) + 2e-5;
+      expect(Math.abs(g - fd), `${name}[${i}]: tfjs ${g}, fd ${fd}`).toBeLessThan(tol);
+      if (Math.abs(fo[k]![i]! - fd) > 2 * tol) secondOrderMatters++;
+      checked++;
+    }
+  });
+  expect(checked).toBe(2 * picks.length);
+  // The check is sensitive to the second-order terms: the first-order meta-gradient misses them.
+  expect(secondOrderMatters).toBeGreaterThan(0);
+}
+
+describe('meta-gradient (second order through one inner step)', () => {
+  // ELU instead of LeakyReLU: LeakyReLU's derivative jumps, so a meta-loss through an inner gradient
+  // step jumps wherever a pre-activation crosses 0 and central differences are meaningless there.
+  // Inner lr 20 makes the second-order terms ~1–10% of the meta-gradient. Tolerance: the loss is
+  // ~0.2 in float32; over h = 3e-3…1e-3 the differences of these entries agree to ~0.1%, so 0.5%
+  // relative + 2e-5 absolute, below the first-order/second-order gap asserted in fdCheck.
+  it("svg, mode 'cn', group norm: matches central differences", () => {
+    fdCheck('svg', 'cn', ['enc/b0/w', 'enc/out/norm/scale', 'dec/out/w', 'fp/l0/wh']);
+  });
+  it("svg-action, mode 'cn': matches central differences", () => {
+    fdCheck('svg-action', 'cn', ['enc/b0/w', 'dec/out/w']);
+  });
+  // KNOWN DISCREPANCY (open): in mode 'latent' the tailored variables are non-leaf functions of θ
+  // (the LSTM state after encoding the context); there the tfjs meta-gradient differs from central
+  // differences by 5–10% on some entries (first order matches; 'cn' on the same model matches).
+  // it.fails turns red once this is fixed, so the marker gets removed.
+  it.fails("svg-action, mode 'latent': matches central differences", () => {
+    fdCheck('svg-action', 'latent', ['enc/b0/w', 'dec/out/w']);
+  });
+});
+
+describe('meta-training', () => {
+  it('keeps numTensors flat over repeated meta steps and is deterministic given the seed', () => {
+    const run = () => {
+      const a = tinySetup('svg', 'cn', { lr: 0.1 });
+      let st = initMetaState(a.setup, a.theta, a.phi);
+      const counts: number[] = [];
+      const losses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = metaStep(a.setup, st, a.batch, i);
+        st = r.state;
+        losses.push(r.report.loss);
+        counts.push(tf.memory().numTensors);
+      }
+      disposeMetaState(st);
+      tf.dispose([a.batch.obs]);
+      return { counts, losses };
+    };
+    const x = run();
+    expect(x.counts[2]).toBe(x.counts[1]);
+    expect(x.losses.every(Number.isFinite)).toBe(true);
+    expect(run().losses).toEqual(x.losses);
+    const p = tinySvg();
+    expect(vals(p.init(5))).toEqual(vals(p.init(5)));
+    expect(vals(p.init(5))['enc/b0/w']).not.toEqual(vals(p.init(6))['enc/b0/w']);
+  });
+
+  it('the audit cases run without leaking', () => {
+    const cases = auditCases();
+    expect(cases.length).toBeGreaterThanOrEqual(4);
+    const before = tf.memory().numTensors;
+    for (const c of cases) c.run();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('register', () => {
+  it("registers 'svg' and 'svg-action'; bad options name the field", () => {
+    const c = createContainer(register);
+    const svg = findFactory<Predictor>(c, TOKENS.PredictorFactory, 'svg', 'predictor');
+    const act = findFactory<Predictor>(c, TOKENS.PredictorFactory, 'svg-action', 'predictor');
+    const p = svg.create({ arch: 'dcgan', frameSize: 16, widths: [2, 2], gDim: 3, rnnSize: 4, zDim: 2 });
+    expect(p).toBeInstanceOf(SvgPredictor);
+    expect(p.tailor).toBe('cn');
+    const q = act.create({ frameSize: 16, widths: [2, 2], actionDim: 2 });
+    expect(q).toBeInstanceOf(SvgActionPredictor);
+    expect(q.tailor).toBe('latent');
+    expect(() => svg.create({ norm: 'layer' })).toThrow(/norm/);
+    expect(() => svg.create({ beta: -1 })).toThrow(/beta/);
+    expect(() => svg.create({ frameSize: 20 })).toThrow(/frameSize/);
+    expect(() => svg.create({ frameSize: 16, widths: [2] })).toThrow(/widths/);
+    expect(() => act.create({ zDim: 3 })).toThrow(/zDim/);
+  });
+});
