@@ -33,6 +33,7 @@ const HELP = `usage: node bench/meta-step/run.mjs [options]
   --warmup N              excluded steps per peer (default 2)
   --chunk N               steps per turn before the next peer runs (default: mlp 10, video 1)
   --torch-threads N       torch.set_num_threads for 'torch' (default 2)
+  --torch-device D        cpu (default) or cuda
   --profile               afterwards, one tf.profile'd step per tfjs peer: time per kernel
   --python PATH           (default /usr/bin/python3)
   --out FILE              JSON results (default bench/out/meta-step/results.json)`;
@@ -41,7 +42,7 @@ function parseArgs(argv) {
   const o = {
     quick: false, problems: ['mlp', 'video'], peers: ['tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-fix', 'torch'], cap: {}, checkFixes: false,
     mlpSteps: undefined, videoSteps: undefined, cpuVideoSteps: undefined, warmup: 2, chunk: undefined,
-    torchThreads: 2, profile: false, python: '/usr/bin/python3', out: join(OUT_DIR, 'results.json'),
+    torchThreads: 2, torchDevice: 'cpu', profile: false, python: '/usr/bin/python3', out: join(OUT_DIR, 'results.json'),
   };
   const num = (flag, v) => {
     const n = Number(v);
@@ -65,6 +66,7 @@ function parseArgs(argv) {
       case '--warmup': o.warmup = num(a, v()); break;
       case '--chunk': o.chunk = num(a, v()); break;
       case '--torch-threads': o.torchThreads = num(a, v()); break;
+      case '--torch-device': o.torchDevice = v(); break;
       case '--profile': o.profile = true; break;
       case '--check-fixes': o.checkFixes = true; break;
       case '--cap':
@@ -91,6 +93,9 @@ const PEERS = {
   'tfjs-cpu': { kind: 'tfjs', backend: 'cpu' },
   'tfjs-wasm': { kind: 'tfjs', backend: 'wasm' },
   'tfjs-wasm-fix': { kind: 'tfjs', backend: 'wasm', wasmFixes: true },
+  // Native TensorFlow (tfjs-node, or tfjs-node-gpu where CUDA 11.2 + cuDNN 8.1 exist): not
+  // installed here (optional peer dependencies of core), so untested — see bench/README.md.
+  'tfjs-node': { kind: 'tfjs', backend: 'tensorflow' },
   torch: { kind: 'torch' },
   'torch-1t': { kind: 'torch', threads: 1 },
 };
@@ -109,7 +114,7 @@ class Peer {
     } else {
       const threads = spec.threads ?? opts.torchThreads;
       cmd = opts.python;
-      args = [join(root, 'bench/peers/meta_step.py'), '--worker', '--threads', String(threads)];
+      args = [join(root, 'bench/peers/meta_step.py'), '--worker', '--threads', String(threads), '--device', opts.torchDevice];
       // OpenBLAS' own pool and OpenMP spin-waiting oversubscribe a loaded 2-core machine (10× slower
       // steps seen): passive waiting, and BLAS threads = torch threads.
       env = { ...env, OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };

@@ -126,10 +126,55 @@ export function installWasmConvBackpropInputFix(tf) {
   return true;
 }
 
-/** Both fixes; returns the names of the kernels replaced. */
+// 3. Comparisons (Equal, …) with broadcasting. tfjs-backend-wasm 4.22 registers them without
+// full-broadcast support, and its generic broadcasting loop costs ~0.4 s for one [4,32,2,32,2,32]
+// vs [4,32,1,32,1,32] Equal — the mask in the gradient of core's reshape+max 2×2 max-pool
+// (second-order/gradients.ts, minMaxGrad). Broadcast both operands first with the wasm Add kernel
+// (XNNPACK, broadcasting natively; x + 0 is exact), then compare equal shapes.
+const COMPARISONS = ['Equal', 'NotEqual', 'Greater', 'GreaterEqual', 'Less', 'LessEqual'];
+
+export function installWasmComparisonFix(tf) {
+  const add = tf.getKernel('Add', 'wasm');
+  const fill = tf.getKernel('Fill', 'wasm');
+  if (!add || !fill) return false;
+  let any = false;
+  for (const name of COMPARISONS) {
+    const orig = tf.getKernel(name, 'wasm');
+    if (!orig || orig.kernelFunc.isBenchFix) continue;
+    function kernelFunc({ inputs, backend, attrs }) {
+      const { a, b } = inputs;
+      const sa = a.shape.join();
+      const sb = b.shape.join();
+      const size = (t) => t.shape.reduce((x, y) => x * y, 1);
+      if (sa === sb || size(a) === 1 || size(b) === 1 || a.dtype !== 'float32' || b.dtype !== 'float32') {
+        return orig.kernelFunc({ inputs, backend, attrs });
+      }
+      const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+      const zeros = fill.kernelFunc({ backend, attrs: { shape, value: 0, dtype: 'float32' }, inputs: {} });
+      const made = [zeros];
+      const full = (t) => {
+        if (t.shape.join() === shape.join()) return t;
+        const o = add.kernelFunc({ inputs: { a: t, b: zeros }, backend, attrs: {} });
+        made.push(o);
+        return o;
+      };
+      const out = orig.kernelFunc({ inputs: { a: full(a), b: full(b) }, backend, attrs });
+      for (const t of made) backend.disposeData(t.dataId);
+      return out;
+    }
+    kernelFunc.isBenchFix = true;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ ...orig, kernelFunc });
+    any = true;
+  }
+  return any;
+}
+
+/** All fixes; returns the names of the kernels replaced. */
 export function installWasmFixes(tf) {
   const done = [];
   if (installWasmMatMulFix(tf)) done.push('BatchMatMul');
   if (installWasmConvBackpropInputFix(tf)) done.push('Conv2DBackpropInput');
+  if (installWasmComparisonFix(tf)) done.push(...COMPARISONS);
   return done;
 }

@@ -118,6 +118,8 @@ const handlers = {
         const dyShape = tf.conv2d(tf.zeros(c.x), tf.zeros(c.w), c.s, c.pad).shape;
         return { name: `conv2dBackpropInput x${c.x} w${c.w} s${c.s} ${c.pad}`, f: (r) => tf.conv2dTranspose(r(dyShape), r(c.w), c.x, c.s, c.pad) };
       }),
+      { name: 'equal [2,4,2,3,2,5] vs [2,4,1,3,1,5] (max-pool mask)', f: (r) => { const x = tf.round(tf.mul(r([2, 4, 2, 3, 2, 5]), 2)); return tf.cast(tf.equal(x, tf.max(x, [2, 4], true)), 'float32'); } },
+      { name: 'greater [3,1,4] vs [1,5,1]', f: (r) => tf.cast(tf.greater(r([3, 1, 4]), r([1, 5, 1])), 'float32') },
       ...mmCases.map(([a, b, ta, tb]) => ({ name: `matMul ${a}${ta ? 'ᵀ' : ''} · ${b}${tb ? 'ᵀ' : ''}`, f: (r) => tf.matMul(r(a), r(b), ta, tb) })),
     ];
     const runAll = () => {

@@ -34,6 +34,17 @@ def ensure_torch():
         subprocess.run(['apt-get', 'install', '-y', 'libopenblas0-pthread'], check=True, stdout=sys.stderr)
 
 
+def _threads_from_argv():
+    a = sys.argv
+    return a[a.index('--threads') + 1] if '--threads' in a[:-1] else os.environ.get('TORCH_THREADS', '2')
+
+
+# Before torch loads: OpenBLAS' own thread pool and OpenMP spin-waiting oversubscribe a loaded
+# 2-core machine (a 10x slower MLP step was seen); BLAS threads = torch threads, passive waiting.
+_THREADS = _threads_from_argv()
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+os.environ.setdefault('OPENBLAS_NUM_THREADS', _THREADS)
+os.environ.setdefault('OMP_NUM_THREADS', _THREADS)
 ensure_torch()
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -107,7 +118,7 @@ def mlp_init(seed):
     for _ in range(MLP['batches']):
         r = torch.rand(B, 1, generator=g) + 0.5
         a = torch.rand(B, 1, generator=g) * 2 * math.pi
-        t = torch.arange(L).float()[None] * MLP['dt']
+        t = torch.arange(L).float()[None] * MLP['dt']  # noqa: E741
         batches.append(torch.stack([r * torch.cos(a + t), -r * torch.sin(a + t)], -1))
     return th, ph, batches
 
@@ -154,8 +165,8 @@ def video_meta_loss(th, ph, obs):
     cn = {}
     for name, _, _, _, cout, norm in VIDEO_LAYERS:
         if norm:
-            cn[f'{name}/cn/gamma'] = torch.ones(B, cout, requires_grad=True)
-            cn[f'{name}/cn/beta'] = torch.zeros(B, cout, requires_grad=True)
+            cn[f'{name}/cn/gamma'] = torch.ones(B, cout, device=obs.device, requires_grad=True)
+            cn[f'{name}/cn/beta'] = torch.zeros(B, cout, device=obs.device, requires_grad=True)
     names = list(cn.keys())
     preds = video_rollout(th, cn, ctx[-1], T)
     seq = ctx[-2:] + preds
@@ -211,8 +222,9 @@ def video_from_tfjs(payload):
 # ---------------------------------------------------------------------------------------------
 
 class Runner:
-    def __init__(self, problem, seed=1, load=None):
+    def __init__(self, problem, seed=1, load=None, device='cpu'):
         self.problem = problem
+        self.device = torch.device(device)
         if problem == 'mlp':
             self.cfg, self.meta_loss = MLP, mlp_meta_loss
             if load:
@@ -227,9 +239,10 @@ class Runner:
             th, ph, batches = video_from_tfjs(json.load(open(load))) if load else video_init(seed)
         else:
             raise ValueError(f"unknown problem '{problem}': use mlp or video")
-        self.th = {k: v.float().requires_grad_(True) for k, v in th.items()}
-        self.ph = {k: v.float().requires_grad_(True) for k, v in ph.items()}
-        self.batches = batches
+        dev = self.device
+        self.th = {k: v.float().to(dev).requires_grad_(True) for k, v in th.items()}
+        self.ph = {k: v.float().to(dev).requires_grad_(True) for k, v in ph.items()}
+        self.batches = [b.to(dev) for b in batches]
         self.opt_t = torch.optim.Adam(self.th.values(), lr=self.cfg['lrTheta'], betas=(0.9, 0.999), eps=1e-8)
         self.opt_p = torch.optim.Adam(self.ph.values(), lr=self.cfg['lrPhi'], betas=(0.9, 0.999), eps=1e-8)
         self.steps = 0
@@ -248,6 +261,8 @@ class Runner:
             gp = torch.sqrt(sum((p.grad ** 2).sum() for p in self.ph.values()))
         self.opt_t.step()
         self.opt_p.step()
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize()
         report = dict(step=self.steps + 1, loss=loss.item(), gradNormTheta=gt.item(), gradNormPhi=gp.item())
         ms = (time.perf_counter() - t0) * 1000
         cpu_ms = (time.process_time() - c0) * 1000
@@ -255,7 +270,7 @@ class Runner:
         return ms, cpu_ms, report
 
 
-def worker():
+def worker(device):
     runner = None
     for line in sys.stdin:
         if not line.strip():
@@ -265,8 +280,8 @@ def worker():
             c = json.loads(line)
             cmd = c.get('cmd')
             if cmd == 'setup':
-                runner = Runner(c['problem'], c.get('seed', 1), c.get('load'))
-                out = dict(backend='torch', torch=torch.__version__, threads=torch.get_num_threads(),
+                runner = Runner(c['problem'], c.get('seed', 1), c.get('load'), device)
+                out = dict(backend=f'torch/{runner.device.type}', torch=torch.__version__, threads=torch.get_num_threads(),
                            params=dict(theta=sum(p.numel() for p in runner.th.values()),
                                        phi=sum(p.numel() for p in runner.ph.values())))
             elif cmd == 'run':
@@ -295,18 +310,19 @@ def main():
     ap.add_argument('--warmup', type=int, default=3)
     ap.add_argument('--threads', type=int, default=int(os.environ.get('TORCH_THREADS', '2')))
     ap.add_argument('--load', help="initial θ/φ/batches written by the tfjs worker ('dump')")
+    ap.add_argument('--device', default=os.environ.get('TORCH_DEVICE', 'cpu'), help="'cpu' (default) or 'cuda' where a GPU exists")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     if a.worker:
-        worker()
+        worker(a.device)
         return
-    r = Runner(a.problem, 1, a.load)
+    r = Runner(a.problem, 1, a.load, a.device)
     for _ in range(a.warmup):
         r.step()
     times = sorted(r.step()[0] for _ in range(a.steps))  # wall ms
     print(f'{a.problem}: median {times[len(times) // 2]:.1f} ms/step over {a.steps} steps '
-          f'(torch {torch.__version__}, {torch.get_num_threads()} threads)')
+          f'(torch {torch.__version__}, {a.device}, {torch.get_num_threads()} threads)')
 
 
 if __name__ == '__main__':

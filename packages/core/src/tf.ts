@@ -3,8 +3,7 @@
 // second-order fixes are installed after every tfjs import (a late
 // register_all_gradients import would silently undo them).
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
+import './tfjs-extras.js';
 import '@tensorflow/tfjs-backend-cpu';
 import { installSecondOrderFixes } from './second-order/install.js';
 
