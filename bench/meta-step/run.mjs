@@ -25,12 +25,12 @@ const HELP = `usage: node bench/meta-step/run.mjs [options]
                           (default tfjs-cpu,tfjs-wasm,tfjs-wasm-fix,torch; tfjs-wasm-fix = wasm with
                           the bench's BatchMatMul / Conv2DBackpropInput replacements (wasm-fixes.mjs);
                           torch-1t = PyTorch on 1 thread)
-  --cap PEER=N[,PEER=N]   at most N steps (incl. warm-up) for that peer, on every problem
+  --cap PEER[:PROBLEM]=N  at most N steps (incl. warm-up) for that peer (on that problem), comma-separated
   --check-fixes           only check the wasm kernel replacements against the cpu backend
   --mlp-steps N           steps per peer incl. warm-up (default 200)
   --video-steps N         (default 20: a video step takes seconds to minutes)
   --cpu-video-steps N     cap for tfjs-cpu on video (default 3: the JS cpu backend is very slow)
-  --warmup N              excluded steps per peer (default 2)
+  --warmup N              excluded steps per peer (default: mlp 2, video 1)
   --chunk N               steps per turn before the next peer runs (default: mlp 10, video 1)
   --torch-threads N       torch.set_num_threads for 'torch' (default 2)
   --torch-device D        cpu (default) or cuda
@@ -41,7 +41,7 @@ const HELP = `usage: node bench/meta-step/run.mjs [options]
 function parseArgs(argv) {
   const o = {
     quick: false, problems: ['mlp', 'video'], peers: ['tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-fix', 'torch'], cap: {}, checkFixes: false,
-    mlpSteps: undefined, videoSteps: undefined, cpuVideoSteps: undefined, warmup: 2, chunk: undefined,
+    mlpSteps: undefined, videoSteps: undefined, cpuVideoSteps: undefined, warmup: undefined, chunk: undefined,
     torchThreads: 2, torchDevice: 'cpu', profile: false, python: '/usr/bin/python3', out: join(OUT_DIR, 'results.json'),
   };
   const num = (flag, v) => {
@@ -71,9 +71,11 @@ function parseArgs(argv) {
       case '--check-fixes': o.checkFixes = true; break;
       case '--cap':
         for (const kv of v().split(',')) {
-          const [peer, n] = kv.split('=');
+          const [key, n] = kv.split('=');
+          const [peer, problem] = key.split(':');
           if (!PEERS[peer]) throw new Error(`--cap: unknown peer '${peer}' (${Object.keys(PEERS).join(', ')})`);
-          o.cap[peer] = num('--cap', n);
+          if (problem !== undefined && !['mlp', 'video'].includes(problem)) throw new Error(`--cap: unknown problem '${problem}' in '${kv}'`);
+          o.cap[key] = num('--cap', n);
         }
         break;
       case '--python': o.python = v(); break;
@@ -170,6 +172,7 @@ const mb = (b) => (b == null ? '–' : `${(b / 2 ** 20).toFixed(0)}`);
 async function benchProblem(problem, o, workerFile) {
   const total = problem === 'mlp' ? o.mlpSteps : o.videoSteps;
   const chunk = o.chunk ?? (problem === 'mlp' ? 10 : 1);
+  const warmup = o.warmup ?? (problem === 'mlp' ? 2 : 1);
   const dump = join(OUT_DIR, `${problem}-init.json`);
   const log = (s) => console.error(`[bench ${problem}] ${s}`);
   const peers = [];
@@ -180,6 +183,13 @@ async function benchProblem(problem, o, workerFile) {
     const rows = [];
     for (const name of order) {
       const spec = PEERS[name];
+      let steps = name === 'tfjs-cpu' && problem === 'video' ? Math.min(total, o.cpuVideoSteps) : total;
+      if (o.cap[name] !== undefined) steps = Math.min(steps, o.cap[name]);
+      if (o.cap[`${name}:${problem}`] !== undefined) steps = Math.min(steps, o.cap[`${name}:${problem}`]);
+      if (steps === 0) {
+        log(`${name}: skipped (0 steps asked)`);
+        continue;
+      }
       const p = new Peer(name, spec, o, workerFile);
       peers.push(p);
       const setup = spec.kind === 'tfjs'
@@ -188,14 +198,12 @@ async function benchProblem(problem, o, workerFile) {
       if (spec.kind === 'torch' && !dumped) log('no tfjs peer: torch starts from its own random init (no cross-check)');
       const info = await p.call(setup);
       if (spec.kind === 'tfjs') dumped = true;
-      let steps = name === 'tfjs-cpu' && problem === 'video' ? Math.min(total, o.cpuVideoSteps) : total;
-      if (o.cap[name] !== undefined) steps = Math.min(steps, o.cap[name]);
       rows.push({ peer: name, p, info, target: steps, done: 0, times: [], cpu: [], mem: [], first: null });
       log(`${name} ready (${info.backend}${info.threads ? `, ${info.threads} threads` : ''}; θ ${info.params.theta}, φ ${info.params.phi} parameters)`);
     }
     // Warm-up (excluded). Its first step's loss and gradient norms cross-check the implementations.
     for (const r of rows) {
-      const n = Math.min(o.warmup, r.target);
+      const n = Math.min(warmup, r.target);
       if (!n) continue;
       const first = await r.p.call({ cmd: 'run', n: 1 });
       r.first = first.report;
@@ -244,6 +252,10 @@ function table(problem, rows, torchName) {
     '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
+    if (!r.times.length) {
+      lines.push(`| ${problem} | ${r.peer} | 0 | – | – | – | ${r.first ? r.first.loss.toPrecision(6) : '–'} | – | – |`);
+      continue;
+    }
     const med = median(r.times);
     const first = r.mem[0];
     const last = r.mem[r.mem.length - 1];

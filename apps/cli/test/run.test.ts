@@ -20,7 +20,7 @@ describe('experiment toy-oscillator', () => {
     expect(cfg.outer.lrPhi).toBe(0.02); // --set applied
     expect(cfg.outer.epochs).toBe(2); // --epochs applied
     expect(cfg.outer.beta1).toBe(0.9); // defaults resolved
-    expect(cfg.dataset).toEqual({ type: 'toy-oscillator', nTrain: 16, nTest: 8, seqLength: 6 });
+    expect(cfg.dataset).toEqual({ type: 'oscillator', nTrain: 16, nTest: 8, seqLength: 6 });
 
     const meta = readJson(join(out, 'meta.json'));
     expect(meta.seed).toBe(cfg.seed);
@@ -128,9 +128,9 @@ describe('train --config and eval', () => {
         'name: yaml-toy',
         'seed: 3',
         'mode: noether',
-        'predictor: { type: toy-mlp, hidden: 8 }',
-        'embedding: { type: toy-mlp-embedding, hidden: 8, dim: 1 }',
-        'dataset: { type: toy-oscillator, nTrain: 8, nTest: 8, seqLength: 5 }',
+        'predictor: { type: mlp-step, hidden: 8 }',
+        'embedding: { type: mlp-embedding, hidden: 8, dim: 1 }',
+        'dataset: { type: oscillator, nTrain: 8, nTest: 8, seqLength: 5 }',
         'inner: { lr: 0.01 }',
         'outer: { epochs: 2, batchSize: 4, lrTheta: 0.01, lrPhi: 0.01 }',
       ].join('\n'),

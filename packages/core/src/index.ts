@@ -25,3 +25,4 @@ export * from './checkpoint.js';
 export * from './experiment.js';
 export * from './second-order/index.js';
 export * from './backend/index.js';
+export * as examples from './examples/oscillator.js';

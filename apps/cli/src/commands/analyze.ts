@@ -1,15 +1,102 @@
-// Placeholder: the analysis engineer replaces this file with the real command.
-import { CliError, EXIT } from '../cli/errors.js';
+// noether analyze: what a trained Noether embedding learned (paper, Figs. 5 and 6).
+//   gradcam RUN       PCA of the embedding over test frame pairs + Grad-CAM maps of the leading PCs
+//   inner-steps RUN   inner and outer loss against the number of test-time tailoring steps
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { disposeMetaState } from '@noether/core';
+import { gradcam } from '../analyze/gradcam.js';
+import { innerSteps } from '../analyze/inner-steps.js';
+import { loadPhase, pickPhase } from '../analyze/video.js';
+import { CliError, UsageError } from '../cli/errors.js';
+import { resolvePath } from '../cli/io.js';
+import { cliContainer } from '../run/container.js';
+import { RunDir } from '../run/run-dir.js';
+import { allPlugins } from './run-shared.js';
 import type { Command } from './types.js';
+
+const ANALYSES = ['gradcam', 'inner-steps'] as const;
 
 export const analyzeCommand: Command = {
   name: 'analyze',
-  summary: 'analyse a trained embedding (what it conserves) (coming soon)',
-  usage: '[options] RUN',
-  description: 'Analyses the learned conservation law of a run. Not yet available in this build.',
-  examples: ['noether analyze --help'],
-  flags: [],
-  async run() {
-    throw new CliError('noether analyze is not available in this build yet', EXIT.FAILURE);
+  summary: 'analyse a trained embedding: PCA + Grad-CAM maps (Fig. 5), loss vs inner steps (Fig. 6)',
+  usage: '[options] ANALYSIS RUN',
+  description:
+    'ANALYSIS is one of:\n' +
+    "  gradcam      PCA of the learned embedding over consecutive test frame pairs (explained variance per\n" +
+    "               component), then Grad-CAM maps on the embedding's second conv layer for the leading PCA\n" +
+    '               dimensions: RUN/analysis/gradcam-pca.csv, RUN/plots/gradcam-pca.png, RUN/plots/gradcam.png.\n' +
+    '  inner-steps  inner (Noether) and outer (task) loss against the number of plain tailoring steps on the\n' +
+    '               test split: RUN/analysis/inner-steps.csv and RUN/plots/inner-steps.png.\n' +
+    "RUN is a run directory of a video experiment (gym-pendulum, physics101); the 'noether' phase is used unless --phase.",
+  examples: [
+    'noether analyze gradcam runs/gym-pendulum-20250101-120000Z',
+    'noether analyze inner-steps runs/physics101-20250101-120000Z --steps 500 --optimizer adam',
+  ],
+  flags: [
+    { name: 'phase', type: 'string', valueName: 'NAME', description: "phase to analyse (default: 'noether')" },
+    { name: 'dims', type: 'int', valueName: 'N', description: 'gradcam: leading PCA dimensions to map (default 4)' },
+    { name: 'examples', type: 'int', valueName: 'N', description: 'gradcam: test frame pairs shown (default 6)' },
+    { name: 'max-sequences', type: 'int', valueName: 'N', description: 'gradcam: test sequences feeding the PCA (default 32)' },
+    { name: 'steps', type: 'int', valueName: 'N', description: 'inner-steps: inner steps (default 500)' },
+    { name: 'optimizer', type: 'string', valueName: 'KIND', choices: ['sgd', 'adam'], description: 'inner-steps: inner optimiser (default adam)' },
+    { name: 'lr', type: 'number', valueName: 'LR', description: "inner-steps: inner learning rate (default 1e-4 for adam, the run's inner lr for sgd)" },
+    { name: 'max-batches', type: 'int', valueName: 'N', description: 'inner-steps: test batches averaged (default 1)' },
+    { name: 'batch-size', type: 'int', valueName: 'N', description: "inner-steps: test batch size (default: the run's eval batch size)" },
+  ],
+  positionals: [
+    { name: 'analysis', description: `one of: ${ANALYSES.join(', ')}`, required: true },
+    { name: 'run', description: 'a run directory', required: true },
+  ],
+  async run(ctx) {
+    const what = ctx.positionals['analysis'] as string;
+    if (!(ANALYSES as readonly string[]).includes(what)) throw new UsageError(`unknown analysis '${what}'; choose one of: ${ANALYSES.join(', ')}`);
+    const f = ctx.flags;
+    const posInt = (name: string, dflt: number) => {
+      const v = f[name] === undefined ? dflt : Number(f[name]);
+      if (!(Number.isInteger(v) && v >= 1)) throw new UsageError(`--${name} must be a positive integer, got ${f[name]}`);
+      return v;
+    };
+    const rd = RunDir.open(resolvePath(ctx.io, ctx.positionals['run'] as string));
+    const phase = (f['phase'] as string | undefined) ?? pickPhase(rd);
+    if (!phase) throw new CliError(`run ${rd.path} has no phase with a learned embedding (phases: ${rd.phases().join(', ') || 'none'}); run a Noether experiment first`);
+    await ctx.backend();
+    const container = cliContainer(...allPlugins());
+    const loaded = await loadPhase(rd, container, phase);
+    mkdirSync(join(rd.path, 'analysis'), { recursive: true });
+    try {
+      if (what === 'gradcam') {
+        const r = await gradcam(rd, loaded, { dims: posInt('dims', 4), examples: posInt('examples', 6), maxSequences: posInt('max-sequences', 32), log: ctx.log });
+        const dims = Math.min(posInt('dims', 4), r.pca.explained.length);
+        ctx.io.out(
+          `PCA of the '${phase}' embedding over ${r.samples} test frame pairs:\n` +
+            r.pca.explained.slice(0, Math.max(dims, 6)).map((v, i) => `  PC${i + 1}  ${(100 * v).toFixed(2)}% of variance`).join('\n') + '\n' +
+            `Grad-CAM maps of PC1..PC${dims}: ${r.files.filter((x) => x.endsWith('gradcam.png')).join('')}\n`,
+        );
+      } else {
+        const optimizer = ((f['optimizer'] as string | undefined) ?? 'adam') as 'sgd' | 'adam';
+        const lr = f['lr'] !== undefined ? Number(f['lr']) : optimizer === 'adam' ? 1e-4 : loaded.exp.config.inner.lr;
+        if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${f['lr']}`);
+        const steps = posInt('steps', 500);
+        const r = await innerSteps(rd, loaded, {
+          steps, optimizer, lr, maxBatches: posInt('max-batches', 1),
+          batchSize: f['batch-size'] === undefined ? undefined : posInt('batch-size', 1), log: ctx.log,
+        });
+        const best = r.outer.reduce((bi, v, i) => (v < r.outer[bi]! ? i : bi), 0);
+        ctx.io.out(
+          `inner-steps (${steps} ${optimizer} steps, lr ${lr}, ${r.sequences} test sequences, phase '${phase}'):\n` +
+            `  inner loss: ${r.inner[0]!.toExponential(4)} -> ${r.inner[steps]!.toExponential(4)}\n` +
+            `  outer loss: ${r.outer[0]!.toExponential(4)} -> ${r.outer[steps]!.toExponential(4)} (lowest ${r.outer[best]!.toExponential(4)} after ${best} steps)\n` +
+            `  ${r.files.join('\n  ')}\n`,
+        );
+      }
+    } catch (e) {
+      if (e instanceof CliError) throw e;
+      const m = (e as Error).message;
+      if (/supports the 'cnn'|has no learned embedding|does not tailor|arity|test split is empty|non-finite/.test(m)) throw new CliError(m);
+      throw e;
+    } finally {
+      disposeMetaState(loaded.state);
+    }
+    return 0;
   },
 };

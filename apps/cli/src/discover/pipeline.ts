@@ -31,6 +31,8 @@ export interface DiscoverOptions {
   batchSize: number;
   /** Hidden width of the MLP (HNN: 200). */
   hidden?: number;
+  /** Also pre-train the HNN (same net, symplectic gradient of one output) as a baseline. */
+  hnn?: boolean;
   lrTheta: number;
   lrPhi: number;
   fit?: Partial<FitOptions>;
@@ -148,10 +150,10 @@ export interface DiscoverResult {
   };
   candidates: CandidateReport[];
   /** RMSE of long rollouts on the test sequences (see docs/results.md). */
-  rmse: { vanilla: number; vanillaFinetuned: number; noether: number | null; oracle: number | null };
-  curves: { t: number[]; vanilla: number[]; vanillaFinetuned: number[]; noether: number[] | null; oracle: number[] | null };
+  rmse: { vanilla: number; vanillaFinetuned: number; noether: number | null; oracle: number | null; hnn?: number };
+  curves: { t: number[]; vanilla: number[]; vanillaFinetuned: number[]; noether: number[] | null; oracle: number[] | null; hnn?: number[] };
   oracle: { formula: string; lrExponent: number } | null;
-  pretrain: { steps: number; firstLoss: number; finalLoss: number };
+  pretrain: { steps: number; firstLoss: number; finalLoss: number; hnnFinalLoss?: number };
   seconds: Record<string, number>;
   notes: string[];
   plot: string;
@@ -191,10 +193,27 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
     steps: o.pretrainSteps, lr: 1e-3, weightDecay: d.weightDecay,
     onProgress: (r) => pt(`[pretrain] step ${r.step}/${r.steps} loss ${r.loss.toExponential(3)}`, r.step === r.steps),
   });
-  tf.dispose([pairs.x, pairs.dxdt]);
   disposeParams(init);
   const theta = pre.params;
   seconds.pretrain = now() - t;
+
+  // The HNN baseline (Greydanus et al.): same net and training, the field is the symplectic
+  // gradient of output 0; rolled out untailored like the vanilla MLP.
+  let hnn: { predictor: VectorFieldPredictor; theta: Params; finalLoss: number } | undefined;
+  if (o.hnn) {
+    t = now();
+    const hp = new VectorFieldPredictor('hnn', { dt: d.dt, hidden: o.hidden ?? 200 });
+    const hinit = hp.init(o.seed);
+    const ph = throttle(ctx.log);
+    const r = pretrain(hp, hinit, pairs, {
+      steps: o.pretrainSteps, lr: 1e-3, weightDecay: d.weightDecay,
+      onProgress: (x) => ph(`[pretrain hnn] step ${x.step}/${x.steps} loss ${x.loss.toExponential(3)}`, x.step === x.steps),
+    });
+    disposeParams(hinit);
+    hnn = { predictor: hp, theta: r.params, finalLoss: r.losses[r.losses.length - 1]! };
+    seconds.pretrainHnn = now() - t;
+  }
+  tf.dispose([pairs.x, pairs.dxdt]);
 
   const trainSet = { values: d.train, n: d.nTrain, T: d.T };
   const testSet = { values: d.test, n: d.nTest, T: d.T };
@@ -267,6 +286,8 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   // 5. baselines and test
   t = now();
   const vanilla = rolloutErrors(predictor, theta, testSet);
+  const hnnErr = hnn ? rolloutErrors(hnn.predictor, hnn.theta, testSet) : undefined;
+  if (hnn) disposeParams(hnn.theta);
   const ft = await metaTailor(predictor, theta, trainSet, 'baseline', meta);
   const vanillaFt = ft.diverged ? undefined : rolloutErrors(predictor, ft.theta, testSet);
   if (ft.diverged) notes.push(`the fine-tuned vanilla baseline diverged (${ft.diverged})`);
@@ -298,6 +319,7 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   const plotFile = join(outDir, 'rollout-error.png');
   const series = [
     { name: 'vanilla MLP', x: times, y: vanilla.perStep },
+    ...(hnnErr ? [{ name: 'HNN', x: times, y: hnnErr.perStep }] : []),
     ...(noether ? [{ name: `Noether: ${chosen!.formula}`, x: times, y: noether.perStep }] : []),
     ...(oracle ? [{ name: `oracle: ${oracleInfo!.formula}`, x: times, y: oracle.perStep }] : []),
   ];
@@ -319,10 +341,10 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
       metaTailored: top.filter((r) => !r.diverged).length, diverged: top.filter((r) => r.diverged).length,
     },
     candidates: reports.slice(0, Math.max(o.topK, 20)),
-    rmse: { vanilla: vanilla.rmse, vanillaFinetuned: vanillaFt?.rmse ?? NaN, noether: noether?.rmse ?? null, oracle: oracle?.rmse ?? null },
-    curves: { t: times, vanilla: vanilla.perStep, vanillaFinetuned: vanillaFt?.perStep ?? [], noether: noether?.perStep ?? null, oracle: oracle?.perStep ?? null },
+    rmse: { vanilla: vanilla.rmse, vanillaFinetuned: vanillaFt?.rmse ?? NaN, noether: noether?.rmse ?? null, oracle: oracle?.rmse ?? null, ...(hnnErr ? { hnn: hnnErr.rmse } : {}) },
+    curves: { t: times, vanilla: vanilla.perStep, vanillaFinetuned: vanillaFt?.perStep ?? [], noether: noether?.perStep ?? null, oracle: oracle?.perStep ?? null, ...(hnnErr ? { hnn: hnnErr.perStep } : {}) },
     oracle: oracleInfo,
-    pretrain: { steps: o.pretrainSteps, firstLoss: pre.losses[0]!, finalLoss: pre.losses[pre.losses.length - 1]! },
+    pretrain: { steps: o.pretrainSteps, firstLoss: pre.losses[0]!, finalLoss: pre.losses[pre.losses.length - 1]!, ...(hnn ? { hnnFinalLoss: hnn.finalLoss } : {}) },
     seconds,
     notes,
     plot: 'rollout-error.png',

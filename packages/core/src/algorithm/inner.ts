@@ -24,18 +24,31 @@ export const stopGradient = tf.customGrad(((x: tf.Tensor) => ({
   gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
 })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
 
-/** Value and gradients of loss w.r.t. every entry of vars. */
+/**
+ * Value and gradients of loss w.r.t. every entry of vars: the partial derivatives of `loss` as a
+ * function of the tensors it is given.
+ *
+ * The loss is evaluated at fresh identity copies of vars. tfjs finds the path x → y by scanning the
+ * whole active tape, which under an outer gradient scope includes ops recorded *before* this call;
+ * a var derived from θ (latent tailoring) may already have consumers there, e.g. an LSTM state
+ * {h, c} where h = o·tanh(c). Differentiating w.r.t. the var itself would then also count
+ * ∂loss/∂h · ∂h/∂c in c's gradient — but only when a tape is active (meta-training), not at
+ * prediction time. A copy has no earlier consumers; its Identity node links it back to the var,
+ * so the outer (second-order) gradient still flows through the var's construction.
+ */
 export function valueAndGradsOf(loss: (vars: Params) => tf.Scalar, vars: Params): { value: tf.Scalar; grads: Params } {
-  const names = Object.keys(vars);
-  const f = (...ts: tf.Tensor[]) => {
-    const v: Params = {};
-    names.forEach((n, i) => (v[n] = ts[i]!));
-    return loss(v);
-  };
-  const { value, grads } = tf.valueAndGrads(f)(names.map((n) => vars[n]!));
-  const g: Params = {};
-  names.forEach((n, i) => (g[n] = grads[i]!));
-  return { value: value as tf.Scalar, grads: g };
+  return tidy(() => {
+    const names = Object.keys(vars);
+    const f = (...ts: tf.Tensor[]) => {
+      const v: Params = {};
+      names.forEach((n, i) => (v[n] = ts[i]!));
+      return loss(v);
+    };
+    const { value, grads } = tf.valueAndGrads(f)(names.map((n) => tf.clone(vars[n]!)));
+    const g: Params = {};
+    names.forEach((n, i) => (g[n] = grads[i]!));
+    return { value: value as tf.Scalar, grads: g };
+  });
 }
 
 export class GradientInnerOptimizer implements InnerOptimizer {

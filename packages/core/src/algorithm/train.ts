@@ -24,6 +24,13 @@ export interface TrainResult {
   stopped: boolean;
 }
 
+/** Lets the event loop run (signal handlers such as Ctrl-C, I/O): a meta-step is synchronous,
+ * and awaiting a resolved promise alone never yields to them. */
+export function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => void };
+  return new Promise((r) => (g.setImmediate ? g.setImmediate(r) : setTimeout(r, 0)));
+}
+
 /** Batches an epoch would yield, without materialising them. */
 export function stepsPerEpoch(dataset: Dataset, batchSize: number): number {
   return Math.floor(dataset.size('train') / batchSize) || 1;
@@ -57,6 +64,7 @@ export async function train(setup: MetaSetup, dataset: Dataset, state: MetaState
         s = r.state;
         losses.push(r.report.loss);
         if (o.onStep) await o.onStep({ ...r.report, epoch, stepsPerEpoch: spe, totalSteps: total, state: s });
+        await yieldToEventLoop();
       } finally {
         tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
       }

@@ -1,0 +1,216 @@
+// The video experiments end to end on tiny data (16×16 frames, a few steps): gym-pendulum (Fig. 3)
+// and the analyses on its run directory (Figs. 5, 6), physics101 (Fig. 4) on synthetic mp4 clips
+// laid out like the official zip.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readJson, run, tmp } from './helpers.js';
+
+const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const isPng = (f: string) => expect([...readFileSync(f).subarray(0, 8)], f).toEqual(PNG);
+
+/** curves.csv rows as { model, metric, step, mean, stderr }. */
+function curves(runDir: string): { model: string; metric: string; step: number; mean: number; stderr: number }[] {
+  const lines = readFileSync(join(runDir, 'curves.csv'), 'utf8').trim().split('\n');
+  expect(lines[0]).toBe('model,metric,step,mean,stderr');
+  return lines.slice(1).map((l) => {
+    const m = /^"((?:[^"]|"")*)",([^,]+),([^,]+),([^,]+),([^,]+)$/.exec(l)!;
+    return { model: m[1]!, metric: m[2]!, step: Number(m[3]), mean: Number(m[4]), stderr: Number(m[5]) };
+  });
+}
+const curveOf = (rows: ReturnType<typeof curves>, model: string, metric: string) => rows.filter((r) => r.model === model && r.metric === metric).map((r) => r.mean);
+
+// 16×16 frames, 4 history + 2 predicted frames; 2 train windows (batch 2: one step per epoch),
+// 4 test windows. --epochs 1 → SVG 3 epochs (2.5 × 1, rounded), SVG (more steps) 4, Noether 1.
+const TINY_GYM = [
+  '--backend', 'cpu', '--quick', '--no-progress', '--epochs', '1',
+  '--set', 'horizon=2',
+  '--set', 'dataset={"type":"gym-pendulum-pixels","episodes":3,"trainEpisodes":1,"framesPerEpisode":12,"size":16,"supersample":1,"history":4,"future":2,"stride":6,"testStride":6,"seed":3}',
+  '--set', 'predictor={"type":"svg-action","arch":"dcgan","frameSize":16,"channels":3,"widths":[4,8],"gDim":8,"rnnSize":8,"predictorLayers":1,"contextLength":4,"actionDim":1}',
+  '--set', 'embedding={"type":"cnn","dim":4,"height":16,"width":16,"channels":3,"filters":[4,4]}',
+  '--set', 'outer.batchSize=2', '--set', 'eval.batchSize=4',
+];
+
+describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
+  const out = join(tmp('noether-video-'), 'gym');
+  let res: { code: number; out: string; err: string };
+  beforeAll(async () => {
+    res = await run(['experiment', 'gym-pendulum', ...TINY_GYM, '--out', out]);
+  });
+
+  it('trains SVG, continues it, meta-learns the embedding on the frozen SVG, and writes table, CSV and PNGs', () => {
+    expect(res.code, res.err).toBe(0);
+    expect(res.out).toMatch(/model\s+mse\s+ssim/);
+    for (const m of ['SVG \\(3 epochs\\)', 'SVG \\(more steps, 4 epochs\\)', 'Noether untailored \\(= SVG 3 epochs\\)', 'Noether \\(tailored\\)']) {
+      expect(res.out).toMatch(new RegExp(`^${m}\\s+\\d`, 'm'));
+    }
+    // Phase step counts: 1 step per epoch.
+    expect(readJson(join(out, 'checkpoints', 'svg', 'latest.json'))).toMatchObject({ step: 3, done: true });
+    expect(readJson(join(out, 'checkpoints', 'svg-more', 'latest.json'))).toMatchObject({ step: 4, done: true });
+    expect(readJson(join(out, 'checkpoints', 'noether', 'latest.json'))).toMatchObject({ step: 1, done: true });
+    expect(readJson(join(out, 'checkpoints', 'noether', 'config.json')).outer.lrTheta).toBe(0);
+
+    const rows = curves(out);
+    const models = [...new Set(rows.map((r) => r.model))];
+    expect(models).toEqual(['SVG (3 epochs)', 'SVG (more steps, 4 epochs)', 'Noether untailored (= SVG 3 epochs)', 'Noether (tailored)']);
+    for (const m of models) for (const k of ['mse', 'ssim']) expect(rows.filter((r) => r.model === m && r.metric === k).map((r) => r.step)).toEqual([1, 2]);
+    for (const r of rows) {
+      expect(Number.isFinite(r.mean), JSON.stringify(r)).toBe(true);
+      expect(Number.isFinite(r.stderr), JSON.stringify(r)).toBe(true); // 4 test windows: stderr defined
+    }
+    // θ is frozen in the Noether phase: its untailored prediction is the 3-epoch SVG's, exactly.
+    expect(curveOf(rows, 'Noether untailored (= SVG 3 epochs)', 'mse')).toEqual(curveOf(rows, 'SVG (3 epochs)', 'mse'));
+    // Training on changed θ; tailoring changed the prediction.
+    expect(curveOf(rows, 'SVG (more steps, 4 epochs)', 'mse')).not.toEqual(curveOf(rows, 'SVG (3 epochs)', 'mse'));
+    expect(curveOf(rows, 'Noether (tailored)', 'mse')).not.toEqual(curveOf(rows, 'SVG (3 epochs)', 'mse'));
+
+    for (const p of ['fig3-mse', 'fig3-ssim', 'frames', 'loss', 'eval-noether-mse']) isPng(join(out, 'plots', `${p}.png`));
+    const labels = readFileSync(join(out, 'plots', 'frames.txt'), 'utf8');
+    expect(labels).toMatch(/example 1: ground truth\nexample 1: SVG \(more steps\)\nexample 1: Noether \(untailored\)\nexample 1: Noether \(tailored\)\nexample 2: ground truth/);
+    const summary = readJson(join(out, 'video-summary.json'));
+    expect(summary.epochs).toEqual({ svg: 3, svgMore: 4, noether: 1 });
+    expect(summary.testSequences).toBe(4);
+  });
+
+  it('analyze gradcam: PCA explained variance and Grad-CAM grid', async () => {
+    expect(res.code, res.err).toBe(0);
+    const r = await run(['analyze', 'gradcam', out, '--backend', 'cpu', '--dims', '2', '--examples', '2', '--max-sequences', '4']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/PC1\s+[\d.]+% of variance/);
+    const lines = readFileSync(join(out, 'analysis', 'gradcam-pca.csv'), 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('component,variance,explained,cumulative');
+    const rows = lines.slice(1).map((l) => l.split(',').map(Number));
+    expect(rows).toHaveLength(4); // embedding dim 4
+    for (const c of rows) for (const v of c) expect(Number.isFinite(v)).toBe(true);
+    // Sorted, non-negative, summing to 1.
+    for (let i = 1; i < rows.length; i++) expect(rows[i]![1]!).toBeLessThanOrEqual(rows[i - 1]![1]!);
+    expect(rows[rows.length - 1]![3]!).toBeCloseTo(1, 6);
+    isPng(join(out, 'plots', 'gradcam.png'));
+    isPng(join(out, 'plots', 'gradcam-pca.png'));
+    // Grid: 2 rows (examples) × (2 frames + 2 maps) of 16×16 frames at scale 4, pad 2.
+    const png = readFileSync(join(out, 'plots', 'gradcam.png'));
+    expect(png.readUInt32BE(16)).toBe(2 + 4 * (64 + 2));
+    expect(png.readUInt32BE(20)).toBe(2 + 2 * (64 + 2));
+  });
+
+  it('analyze inner-steps: one SGD step at the run\'s inner lr reproduces the evaluated tailored loss', async () => {
+    expect(res.code, res.err).toBe(0);
+    const r = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--steps', '1', '--optimizer', 'sgd']);
+    expect(r.code, r.err).toBe(0);
+    const csv = readFileSync(join(out, 'analysis', 'inner-steps.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('step,inner_loss,outer_loss');
+    const [s0, s1] = csv.slice(1).map((l) => l.split(',').map(Number)) as [number[], number[]];
+    const rows = curves(out);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    // Outer loss = Σ_t MSE over the 4 test windows (one batch): untailored at 0 steps, tailored at 1.
+    expect(s0[2]!).toBeCloseTo(sum(curveOf(rows, 'Noether untailored (= SVG 3 epochs)', 'mse')), 5);
+    expect(s1[2]!).toBeCloseTo(sum(curveOf(rows, 'Noether (tailored)', 'mse')), 5);
+    expect(s1[1]!).not.toBe(s0[1]!);
+
+    const a = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--steps', '4', '--optimizer', 'adam', '--lr', '1e-3']);
+    expect(a.code, a.err).toBe(0);
+    const rowsA = readFileSync(join(out, 'analysis', 'inner-steps.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    expect(rowsA.map((x) => x[0])).toEqual([0, 1, 2, 3, 4]);
+    for (const x of rowsA) expect(x.every(Number.isFinite)).toBe(true);
+    expect(rowsA[4]![1]!).toBeLessThan(rowsA[0]![1]!); // Adam lowers the inner loss
+    isPng(join(out, 'plots', 'inner-steps.png'));
+    expect(a.out).toMatch(/outer loss: \S+ -> \S+ \(lowest \S+ after \d+ steps\)/);
+  });
+
+  it('analyze rejects an unknown analysis and a phase without an embedding', async () => {
+    expect(res.code, res.err).toBe(0);
+    const bad = await run(['analyze', 'nonsense', out, '--backend', 'cpu']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/unknown analysis 'nonsense'; choose one of: gradcam, inner-steps/);
+    const base = await run(['analyze', 'gradcam', out, '--backend', 'cpu', '--phase', 'svg']);
+    expect(base.code).toBe(2);
+    expect(base.err).toMatch(/phase 'svg' has no learned embedding/);
+  });
+});
+
+function hasFfmpeg(): boolean {
+  try {
+    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+    execFileSync('ffprobe', ['-version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const FFMPEG = hasFfmpeg();
+if (!FFMPEG) console.warn('physics101 tests skipped: ffmpeg/ffprobe not installed (apt-get install ffmpeg)');
+
+/** Four synthetic 16-frame clips in the official layout, scenarios/ramp/<object>_<NN>/20_01/<trial>/Kinect_RGB_1.mp4. */
+function syntheticPhys101(): string {
+  const root = tmp('noether-phys101-');
+  const clips = ['p_block_10/20_01/01', 'p_block_10/20_02/02', 'w_block_11/20_01/01', 'rubber_12/20_01/03'];
+  clips.forEach((c, i) => {
+    const dir = join(root, 'scenarios', 'ramp', c);
+    mkdirSync(dir, { recursive: true });
+    // A moving test pattern in a 64×48 frame (non-square, so the centre crop matters).
+    execFileSync('ffmpeg', [
+      '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=64x48:r=30', '-vf', `hue=h=${60 * i}`,
+      '-frames:v', '16', '-pix_fmt', 'yuv420p', join(dir, 'Kinect_RGB_1.mp4'),
+    ]);
+  });
+  return root;
+}
+
+const TINY_PHYS = [
+  '--backend', 'cpu', '--quick', '--no-progress', '--epochs', '1',
+  '--set', 'horizon=4',
+  '--set', 'predictor={"type":"svg","arch":"vgg","frameSize":16,"channels":3,"widths":[4,8],"convsPerBlock":[1,1],"gDim":8,"zDim":4,"rnnSize":8,"predictorLayers":1,"priorLayers":1,"posteriorLayers":1,"contextLength":2}',
+  '--set', 'embedding={"type":"cnn","dim":4,"height":16,"width":16,"channels":3,"filters":[4,4]}',
+  '--set', 'outer.batchSize=2', '--set', 'eval.batchSize=2',
+];
+
+describe.skipIf(!FFMPEG)('experiment physics101 (Fig. 4) on synthetic clips', () => {
+  it('reports MSE, PSNR, SSIM per frame for SVG and the untailored/tailored Noether model; LPIPS skipped with the reason', async () => {
+    const root = syntheticPhys101();
+    const out = join(tmp('noether-video-'), 'phys');
+    const r = await run(['experiment', 'physics101', ...TINY_PHYS, '--set', `dataset={"type":"physics101-ramp","root":${JSON.stringify(root)},"imageSize":16,"seqLength":6,"frameStep":2,"seed":1}`, '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/LPIPS skipped: no weights \(NOETHER_LPIPS_WEIGHTS is not set\)/);
+    expect(r.err).toMatch(/Physics 101 ramp: 3 train, 1 test clips/);
+    expect(r.out).toMatch(/model\s+mse\s+psnr\s+ssim/);
+    for (const m of ['SVG', 'Noether \\(untailored\\)', 'Noether \\(tailored\\)']) expect(r.out).toMatch(new RegExp(`^${m}\\s+\\d`, 'm'));
+    const rows = curves(out);
+    for (const m of ['SVG', 'Noether (untailored)', 'Noether (tailored)']) {
+      for (const k of ['mse', 'psnr', 'ssim']) {
+        const c = rows.filter((x) => x.model === m && x.metric === k);
+        expect(c.map((x) => x.step)).toEqual([3, 4, 5, 6]); // frames after the 2 context frames
+        for (const x of c) expect(Number.isFinite(x.mean)).toBe(true);
+      }
+    }
+    // Untailored and tailored come from the same θ; tailoring moved the prediction.
+    expect(curveOf(rows, 'Noether (tailored)', 'mse')).not.toEqual(curveOf(rows, 'Noether (untailored)', 'mse'));
+    for (const p of ['fig4-mse', 'fig4-psnr', 'fig4-ssim', 'frames']) isPng(join(out, 'plots', `${p}.png`));
+    const cfg = readJson(join(out, 'config.json'));
+    expect(cfg.noether).toEqual({ form: '2b', tailor: 'cn' });
+    expect(cfg.inner).toMatchObject({ optimizer: 'sgd', steps: 1, lr: 1e-4 });
+    expect(readJson(join(out, 'video-summary.json')).notes[0]).toMatch(/LPIPS skipped/);
+  });
+
+  it('a bad LPIPS weights folder is a clear error', async () => {
+    const root = syntheticPhys101();
+    const r = await run(['experiment', 'physics101', ...TINY_PHYS, '--set', `dataset={"type":"physics101-ramp","root":${JSON.stringify(root)},"imageSize":16,"seqLength":6}`, '--out', join(tmp(), 'p')], { env: { NOETHER_LPIPS_WEIGHTS: join(root, 'nope') } });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/manifest\.json not found.*NOETHER_LPIPS_WEIGHTS=/);
+  });
+});
+
+describe('experiment physics101 without data', () => {
+  it('says where to get Physics 101 and the expected layout', async () => {
+    const r = await run(['experiment', 'physics101', '--quick', '--backend', 'cpu', '--out', join(tmp(), 'p')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/phys101\.csail\.mit\.edu/);
+    expect(r.err).toMatch(/scenarios\/ramp\/<object>_<NN>\/20_01\|20_02\/<trial>\/Kinect_RGB_1\.mp4/);
+    expect(r.err).toMatch(/--set dataset\.root=DIR/);
+    const empty = tmp('noether-empty-');
+    const r2 = await run(['experiment', 'physics101', '--quick', '--backend', 'cpu', '--set', `dataset.root=${JSON.stringify(empty)}`, '--out', join(tmp(), 'p')]);
+    expect(r2.code).toBe(2);
+    expect(r2.err).toMatch(/no ramp folder under .*phys101\.csail\.mit\.edu/);
+    expect(existsSync(join(tmp(), 'p'))).toBe(false);
+  });
+});
