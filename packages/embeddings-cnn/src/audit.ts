@@ -8,7 +8,7 @@ import { CnnEmbedding } from './embedding.js';
  * at second order. */
 export function auditCases(): { name: string; run: () => void }[] {
   return (['2a', '2b'] as NoetherForm[]).map((form) => ({
-    name: `embeddings-cnn/cnn-8x8/form-${form}`,
+    name: `embeddings-cnn/cnn/8x8-form-${form}`,
     run: () => tf.tidy(() => {
       const emb = new CnnEmbedding({ dim: 4, height: 8, width: 8, channels: 3, filters: [2, 3] });
       const phi = emb.init(1);

@@ -72,7 +72,7 @@ describe('CnnEmbedding', () => {
 
   it('the second-order audit cases run', () => {
     const cases = auditCases();
-    expect(cases.map((c) => c.name)).toEqual(['embeddings-cnn/cnn-8x8/form-2a', 'embeddings-cnn/cnn-8x8/form-2b']);
+    expect(cases.map((c) => c.name)).toEqual(['embeddings-cnn/cnn/8x8-form-2a', 'embeddings-cnn/cnn/8x8-form-2b']);
     const before = tf.memory().numTensors;
     for (const c of cases) c.run();
     expect(tf.memory().numTensors).toBe(before);

@@ -10,3 +10,4 @@ export * from './fit.js';
 export * from './search.js';
 export * from './tf-embedding.js';
 export * from './tailoring.js';
+export { auditCases } from './audit.js';

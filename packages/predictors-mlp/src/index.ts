@@ -3,3 +3,4 @@
 export * from './vector-field.js';
 export * from './pretrain.js';
 export * from './register.js';
+export { auditCases } from './audit.js';

@@ -11,6 +11,9 @@ import { initMlp, mlp, type MlpSpec } from '../nn/mlp.js';
 import type { Activation } from '../nn/activations.js';
 import { z } from 'zod';
 import { validate } from '../config.js';
+import { metaStepAuditCase, type AuditCase } from '../algorithm/audit-case.js';
+import { GradientInnerOptimizer } from '../algorithm/inner.js';
+import type { MetaSetup } from '../algorithm/meta.js';
 
 export const OSCILLATOR_DT = 0.1;
 
@@ -109,3 +112,17 @@ export const oscillatorPlugin: Plugin = (c) => {
   c.register(TOKENS.EmbeddingFactory, { useValue: embedding });
   c.register(TOKENS.EmbeddingFactory, { useValue: energy });
 };
+
+/** Second-order audit entries for the example models. */
+export function auditCases(): AuditCase[] {
+  const ds = oscillatorDataset({ nTrain: 3, nTest: 1, seqLength: 3, seed: 2 });
+  const make = (embedding: Embedding, mode: 'noether' | 'oracle') => () => {
+    const predictor = new MlpStepPredictor(2, 5);
+    const setup: MetaSetup = { predictor, embedding, mode, inner: new GradientInnerOptimizer({ lr: 0.1 }), form: '2a', lrTheta: 1, lrPhi: 1 };
+    return { setup, theta: predictor.init(1), phi: mode === 'noether' ? embedding.init(2) : {}, batch: ds.gather('train', [0, 1, 2]) };
+  };
+  return [
+    metaStepAuditCase('core/mlp-step+mlp-embedding/all', make(new MlpEmbedding(2, 4, 2), 'noether')),
+    metaStepAuditCase('core/oscillator-energy/oracle', make(oscillatorEnergy, 'oracle')),
+  ];
+}

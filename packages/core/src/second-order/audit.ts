@@ -37,6 +37,7 @@ export async function traceKernelsAsync<R>(fn: () => Promise<R>): Promise<{ resu
 
 // Kernels run under the finite-difference meta-gradient checks (fixes.test.ts) ...
 const IN_FIXES_TEST = [
+  'Pack', 'Unpack', 'SquaredDifference', 'Rsqrt',
   'Abs', 'Add', 'AddN', 'AvgPool', 'AvgPoolGrad', 'BatchMatMul', 'Cast', 'Concat', 'Conv2D',
   'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Cos', 'Cumsum', 'DepthwiseConv2dNative',
   'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Elu', 'EluGrad', 'Equal',

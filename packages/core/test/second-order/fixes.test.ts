@@ -92,6 +92,14 @@ describe('second-order fixes match finite differences (cpu)', () => {
     };
     unary(f, spaced(rng(16), [2, 4], 0.29), 26, 0.05);
   });
+  it('stack/unstack (Pack, Unpack), squaredDifference and rsqrt (norm layers, rollouts, MSE)', () => {
+    const f = (t: T) => {
+      const [a, b, c] = tf.unstack(t, 1) as [T, T, T];
+      const s = tf.stack([tf.squaredDifference(a, b), tf.rsqrt(tf.add(tf.square(c), 0.5))], 1);
+      return tf.mul(s, tf.sum(t, 1, true));
+    };
+    unary(f, uni(rng(27), [2, 3, 2]), 28, 0.05);
+  });
   for (const stride of [1, 2]) {
     for (const pad of ['same', 'valid'] as const) {
       it(`Conv2DBackpropFilter (stride ${stride}, ${pad}): filter and input tailored`, () => {
