@@ -1,10 +1,8 @@
 // Bundles the tfjs benchmark worker, with @noether/core and @noether/embeddings-cnn taken from
 // source (the '@noether/source' condition, as the tests do) and tfjs from its ES-module build (the
 // 'module' field, as vitest / vite do), into bench/out/meta-step/worker-tfjs.mjs.
-// Why not `import '@noether/core'` from dist: core's tf.ts deep-imports
-// '@tensorflow/tfjs-core/dist/register_all_gradients', an extensionless ES module inside a package
-// Node treats as CommonJS, so `node -e "import('@noether/core')"` fails (ERR_MODULE_NOT_FOUND);
-// vitest and bundlers resolve it. Bundling also makes the bench independent of stale dist/ folders.
+// Why bundle rather than import core's dist/: no build step, and no stale dist/ (the bench measures
+// the source as it is). (Until 0efcf1f core's dist/ could not be imported by plain Node at all.)
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';

@@ -19,17 +19,18 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
 
 const HELP = `usage: node bench/meta-step/run.mjs [options]
-  --quick                 few steps (mlp 30, video 4; cpu video 2)
+  --quick                 few steps (mlp 20, video 3; caps tfjs-cpu:mlp=5, tfjs-wasm:video=2)
   --problems LIST         mlp,video (default both)
   --peers LIST            tfjs-cpu,tfjs-wasm,tfjs-wasm-fix,torch,torch-1t
-                          (default tfjs-cpu,tfjs-wasm,tfjs-wasm-fix,torch; tfjs-wasm-fix = wasm with
-                          the bench's BatchMatMul / Conv2DBackpropInput replacements (wasm-fixes.mjs);
+                          (default tfjs-cpu,tfjs-wasm,tfjs-wasm-fix,torch,torch-1t; tfjs-wasm-fix = wasm with
+                          the bench's BatchMatMul / Conv2DBackpropInput / comparison replacements (wasm-fixes.mjs);
                           torch-1t = PyTorch on 1 thread)
-  --cap PEER[:PROBLEM]=N  at most N steps (incl. warm-up) for that peer (on that problem), comma-separated
+  --cap PEER[:PROBLEM]=N  at most N steps (incl. warm-up) for that peer (on that problem), comma-separated;
+                          default tfjs-cpu:mlp=12,tfjs-wasm:mlp=30,tfjs-wasm:video=3 (the slow peers)
   --check-fixes           only check the wasm kernel replacements against the cpu backend
   --mlp-steps N           steps per peer incl. warm-up (default 200)
-  --video-steps N         (default 20: a video step takes seconds to minutes)
-  --cpu-video-steps N     cap for tfjs-cpu on video (default 3: the JS cpu backend is very slow)
+  --video-steps N         (default 7: a video step takes seconds to minutes)
+  --cpu-video-steps N     cap for tfjs-cpu on video (default 0 = skipped: one step takes > 6 min)
   --warmup N              excluded steps per peer (default: mlp 2, video 1)
   --chunk N               steps per turn before the next peer runs (default: mlp 10, video 1)
   --torch-threads N       torch.set_num_threads for 'torch' (default 2)
@@ -40,7 +41,7 @@ const HELP = `usage: node bench/meta-step/run.mjs [options]
 
 function parseArgs(argv) {
   const o = {
-    quick: false, problems: ['mlp', 'video'], peers: ['tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-fix', 'torch'], cap: {}, checkFixes: false,
+    quick: false, problems: ['mlp', 'video'], peers: ['tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-fix', 'torch', 'torch-1t'], cap: undefined, checkFixes: false,
     mlpSteps: undefined, videoSteps: undefined, cpuVideoSteps: undefined, warmup: undefined, chunk: undefined,
     torchThreads: 2, torchDevice: 'cpu', profile: false, python: '/usr/bin/python3', out: join(OUT_DIR, 'results.json'),
   };
@@ -70,6 +71,7 @@ function parseArgs(argv) {
       case '--profile': o.profile = true; break;
       case '--check-fixes': o.checkFixes = true; break;
       case '--cap':
+        o.cap ??= {};
         for (const kv of v().split(',')) {
           const [key, n] = kv.split('=');
           const [peer, problem] = key.split(':');
@@ -85,9 +87,10 @@ function parseArgs(argv) {
   }
   for (const p of o.problems) if (!['mlp', 'video'].includes(p)) throw new Error(`--problems: unknown problem '${p}' (mlp, video)`);
   for (const p of o.peers) if (!PEERS[p]) throw new Error(`--peers: unknown peer '${p}' (${Object.keys(PEERS).join(', ')})`);
-  o.mlpSteps ??= o.quick ? 30 : 200;
-  o.videoSteps ??= o.quick ? 4 : 20;
-  o.cpuVideoSteps ??= o.quick ? 2 : 3;
+  o.mlpSteps ??= o.quick ? 20 : 200;
+  o.videoSteps ??= o.quick ? 3 : 7;
+  o.cpuVideoSteps ??= 0;
+  o.cap ??= o.quick ? { 'tfjs-cpu:mlp': 5, 'tfjs-wasm:video': 2 } : { 'tfjs-cpu:mlp': 12, 'tfjs-wasm:mlp': 30, 'tfjs-wasm:video': 3 };
   return o;
 }
 

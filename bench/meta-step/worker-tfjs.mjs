@@ -9,12 +9,10 @@
 import { createInterface } from 'node:readline';
 import { writeFileSync, renameSync } from 'node:fs';
 import * as core from '@noether/core';
-// selectBackend is not re-exported from core's index (yet): same module, by path (bundled).
-import { selectBackend } from '../../packages/core/src/backend/index.ts';
 import { buildProblem } from './problems.mjs';
 import { installWasmFixes } from './wasm-fixes.mjs';
 
-const { tf, initMetaState, metaStep } = core;
+const { tf, initMetaState, metaStep, selectBackend } = core;
 
 function encodeParams(p) {
   const out = {};

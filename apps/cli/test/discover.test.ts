@@ -54,7 +54,7 @@ describe('noether discover (end to end, tiny)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'discover-'));
     const f = fakeIo(dir);
     const code = await main(['discover', 'spring', '--depth', '3', '--pretrain-steps', '20', '--epochs', '1', '--top-k', '1', '--max-ranked', '2',
-      '--fit-steps', '10', '--fit-restarts', '1', '--lr-exponents', '-2,-1', '--batch-size', '25', '--hidden', '8', '--workers', '1', '--out', 'out'], f.io);
+      '--fit-steps', '10', '--fit-restarts', '1', '--lr-exponents', '-2,-1', '--batch-size', '25', '--hidden', '8', '--hnn', '--workers', '1', '--out', 'out'], f.io);
     expect(code, f.err()).toBe(0);
     const r = JSON.parse(readFileSync(join(dir, 'out', 'result.json'), 'utf8'));
     expect(r.system).toBe('spring');
@@ -62,8 +62,10 @@ describe('noether discover (end to end, tiny)', () => {
     expect(r.stages.enumerated).toBeGreaterThan(0);
     expect(r.stages.counts.assigned).toBe(r.stages.enumerated);
     expect(r.data).toMatchObject({ train: 25, test: 25, length: 30 });
-    for (const k of ['vanilla', 'vanillaFinetuned', 'oracle']) expect(r.rmse[k]).toBeGreaterThan(0);
+    for (const k of ['vanilla', 'vanillaFinetuned', 'oracle', 'hnn']) expect(r.rmse[k]).toBeGreaterThan(0);
     expect(r.curves.vanilla).toHaveLength(29);
+    expect(r.curves.hnn).toHaveLength(29);
+    expect(r.rmse.hnn).not.toBe(r.rmse.vanilla);
     expect(r.oracle.formula).toBe('q^2 + p^2');
     if (r.formula !== null) {
       expect(typeof r.formula).toBe('string');
@@ -72,7 +74,7 @@ describe('noether discover (end to end, tiny)', () => {
     }
     const png = readFileSync(join(dir, 'out', 'rollout-error.png'));
     expect(Array.from(png.subarray(1, 4))).toEqual([0x50, 0x4e, 0x47]);
-    expect(f.out()).toMatch(/RMSE\s+vanilla/);
+    expect(f.out()).toMatch(/RMSE\s+vanilla.*HNN \d/);
   }, 300_000);
 
   it('rejects bad input with a clear message', async () => {

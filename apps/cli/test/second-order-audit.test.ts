@@ -5,7 +5,7 @@
 // covered by one of its cases.
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { auditSecondOrder, createContainer, examples, listFactories, tf, TOKENS, type AuditCase, type Plugin } from '@noether/core';
+import { auditSecondOrder, createContainer, examples, listFactories, selectBackend, tf, TOKENS, type AuditCase, type Plugin } from '@noether/core';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const packages = readdirSync(`${root}packages`).filter((p) => p !== 'core');
@@ -39,6 +39,15 @@ describe('second-order audit of every shipped model', () => {
         expect(kernels.length).toBeGreaterThan(3);
         expect(unchecked, `kernels without a checked second-order gradient in ${k.name}`).toEqual([]);
         expect(tf.memory().numTensors).toBe(before);
+      });
+      // Every kernel a model needs to train must exist on wasm (the fast CPU backend).
+      it(`${k.name}: a meta-step runs on wasm`, async () => {
+        await selectBackend({ backend: 'wasm', quiet: true });
+        try {
+          k.run();
+        } finally {
+          await selectBackend({ backend: 'cpu', quiet: true });
+        }
       });
     }
   }
