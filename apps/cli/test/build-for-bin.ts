@@ -17,14 +17,14 @@ function newest(dir: string): number {
 }
 
 export default function setup(): void {
-  const tsc = join(root, 'node_modules', '.bin', 'tsc');
   for (const p of PACKAGES) {
     const dir = join(root, p);
     const built = existsSync(join(dir, 'dist', 'index.js')) ? statSync(join(dir, 'dist', 'index.js')).mtimeMs : 0;
     const src = Math.max(newest(join(dir, 'src')), statSync(join(dir, 'package.json')).mtimeMs, statSync(join(dir, 'tsconfig.json')).mtimeMs);
     if (src <= built) continue;
     try {
-      execFileSync(tsc, ['-p', join(dir, 'tsconfig.json')], { cwd: root, stdio: 'pipe' });
+      // The package's own build script: core's also bundles tfjs registrations plain tsc does not emit.
+      execFileSync('npm', ['run', 'build'], { cwd: dir, stdio: 'pipe' });
     } catch (e) {
       const out = String((e as { stdout?: Buffer }).stdout ?? '') + String((e as { stderr?: Buffer }).stderr ?? '');
       throw new Error(`building ${p} for the bin tests failed (fix it, or run npm run build):\n${out.slice(0, 2000)}`);

@@ -14,11 +14,11 @@ import { installWasmMatMulTranspose } from '../discover/wasm-matmul.js';
 const SYSTEMS = ['spring', 'pendulum', 'real-pendulum'] as const;
 const REAL_PENDULUM_FILE = 'shared/data/schmidt-lipson/real_pend_h_1.txt';
 
-/** --quick: the same depth (the laws need 7 nodes) with fewer fit steps, a capped sweep, fewer epochs. */
 // The lr sweep reaches down to 10^-5: our inner loss (form 2a summed over the rollout, per
-// trajectory) is larger than the paper's, so its useful lrs (~10^-4 for spring) sit below the
+// trajectory) is larger than the paper's, so its useful lrs (10^-5 to 10^-4 here) sit below the
 // paper's k ∈ {−3, …, 1}; at 10^-3 one step already overshoots (docs/results.md).
-export const QUICK = { pretrainSteps: 400, epochs: 3, topK: 2, maxRanked: 6, fitSteps: 120, fitRestarts: 2, lrExponents: [-4.5, -4, -3.5, -3] };
+/** --quick: the same depth (the laws need 7 nodes) with fewer fit steps, a capped sweep, fewer epochs. */
+export const QUICK = { pretrainSteps: 400, epochs: 3, topK: 2, maxRanked: 6, fitSteps: 120, fitRestarts: 2, lrExponents: [-5, -4.5, -4, -3.5] };
 export const FULL = { pretrainSteps: 2000, epochs: 100, topK: 20, fitSteps: 300, fitRestarts: 3, lrExponents: [-5, -4.5, -4, -3.5, -3, -2.5, -2, -1.5, -1, -0.5, 0, 0.5, 1] };
 
 /** The bundled real-pendulum file: shared/data/... in the working directory or the nearest parent that has it. */
