@@ -8,6 +8,7 @@ import { commands } from './commands/index.js';
 import { GLOBAL_FLAGS, type CommandContext } from './commands/types.js';
 import { activateBackend, type BackendInfo } from './run/backend.js';
 import { cliVersion } from './run/versions.js';
+import { tf } from '@noether/core';
 
 const TOP_FLAGS = [...GLOBAL_FLAGS, { name: 'version', short: 'V', type: 'boolean' as const, description: 'print the version' }];
 
@@ -25,6 +26,9 @@ function splitGlobal(argv: readonly string[]): { global: string[]; command?: str
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  // tfjs's own notices (the "install tfjs-node" banner, kernel re-registration) are noise for
+  // CLI users; PROD silences only tfjs's console warnings. NOETHER_DEBUG keeps them.
+  if (!io.env['NOETHER_DEBUG']) tf.env().set('PROD', true);
   let cmdName: string | undefined;
   const controller = new AbortController();
   let interrupts = 0;
