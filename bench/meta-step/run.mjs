@@ -19,15 +19,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
 
 const HELP = `usage: node bench/meta-step/run.mjs [options]
-  --quick                 few steps (mlp 20, video 3; caps tfjs-cpu:mlp=5, tfjs-wasm:video=2)
+  --quick                 few steps (mlp 20, video 3; caps tfjs-cpu:mlp=5, tfjs-wasm-stock:video=2)
   --problems LIST         mlp,video (default both)
-  --peers LIST            tfjs-cpu,tfjs-wasm,tfjs-wasm-fix,torch,torch-1t
-                          (default tfjs-cpu,tfjs-wasm,tfjs-wasm-fix,torch,torch-1t; tfjs-wasm-fix = wasm with
-                          the bench's BatchMatMul / Conv2DBackpropInput / comparison replacements (wasm-fixes.mjs);
-                          torch-1t = PyTorch on 1 thread)
+  --peers LIST            tfjs-cpu,tfjs-wasm,tfjs-wasm-stock,torch,torch-1t,tfjs-node
+                          (default tfjs-cpu,tfjs-wasm-stock,tfjs-wasm,torch,torch-1t; tfjs-wasm = wasm as core
+                          selects it, with core's kernel replacements (BatchMatMul, Conv2DBackpropInput, Tanh,
+                          comparisons: packages/core/src/backend/wasm-kernels.ts); tfjs-wasm-stock = tfjs-backend-wasm's
+                          own kernels; torch-1t = PyTorch on 1 thread)
   --cap PEER[:PROBLEM]=N  at most N steps (incl. warm-up) for that peer (on that problem), comma-separated;
-                          default tfjs-cpu:mlp=12,tfjs-wasm:mlp=30,tfjs-wasm:video=3 (the slow peers)
-  --check-fixes           only check the wasm kernel replacements against the cpu backend
+                          default tfjs-cpu:mlp=12,tfjs-wasm-stock:mlp=30,tfjs-wasm-stock:video=3 (the slow peers)
+  --check-fixes           only check core's wasm kernel replacements against the cpu backend, at bench sizes
   --mlp-steps N           steps per peer incl. warm-up (default 200)
   --video-steps N         (default 7: a video step takes seconds to minutes)
   --cpu-video-steps N     cap for tfjs-cpu on video (default 0 = skipped: one step takes > 6 min)
@@ -41,7 +42,7 @@ const HELP = `usage: node bench/meta-step/run.mjs [options]
 
 function parseArgs(argv) {
   const o = {
-    quick: false, problems: ['mlp', 'video'], peers: ['tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-fix', 'torch', 'torch-1t'], cap: undefined, checkFixes: false,
+    quick: false, problems: ['mlp', 'video'], peers: ['tfjs-cpu', 'tfjs-wasm-stock', 'tfjs-wasm', 'torch', 'torch-1t'], cap: undefined, checkFixes: false,
     mlpSteps: undefined, videoSteps: undefined, cpuVideoSteps: undefined, warmup: undefined, chunk: undefined,
     torchThreads: 2, torchDevice: 'cpu', profile: false, python: '/usr/bin/python3', out: join(OUT_DIR, 'results.json'),
   };
@@ -90,14 +91,14 @@ function parseArgs(argv) {
   o.mlpSteps ??= o.quick ? 20 : 200;
   o.videoSteps ??= o.quick ? 3 : 7;
   o.cpuVideoSteps ??= 0;
-  o.cap ??= o.quick ? { 'tfjs-cpu:mlp': 5, 'tfjs-wasm:video': 2 } : { 'tfjs-cpu:mlp': 12, 'tfjs-wasm:mlp': 30, 'tfjs-wasm:video': 3 };
+  o.cap ??= o.quick ? { 'tfjs-cpu:mlp': 5, 'tfjs-wasm-stock:video': 2 } : { 'tfjs-cpu:mlp': 12, 'tfjs-wasm-stock:mlp': 30, 'tfjs-wasm-stock:video': 3 };
   return o;
 }
 
 const PEERS = {
   'tfjs-cpu': { kind: 'tfjs', backend: 'cpu' },
   'tfjs-wasm': { kind: 'tfjs', backend: 'wasm' },
-  'tfjs-wasm-fix': { kind: 'tfjs', backend: 'wasm', wasmFixes: true },
+  'tfjs-wasm-stock': { kind: 'tfjs', backend: 'wasm', stockWasm: true },
   // Native TensorFlow (tfjs-node, or tfjs-node-gpu where CUDA 11.2 + cuDNN 8.1 exist): not
   // installed here (optional peer dependencies of core), so untested — see bench/README.md.
   'tfjs-node': { kind: 'tfjs', backend: 'tensorflow' },
@@ -196,7 +197,7 @@ async function benchProblem(problem, o, workerFile) {
       const p = new Peer(name, spec, o, workerFile);
       peers.push(p);
       const setup = spec.kind === 'tfjs'
-        ? { cmd: 'setup', problem, backend: spec.backend, wasmFixes: !!spec.wasmFixes, dump: dumped ? undefined : dump }
+        ? { cmd: 'setup', problem, backend: spec.backend, stockWasm: !!spec.stockWasm, dump: dumped ? undefined : dump }
         : { cmd: 'setup', problem, load: dumped ? dump : undefined };
       if (spec.kind === 'torch' && !dumped) log('no tfjs peer: torch starts from its own random init (no cross-check)');
       const info = await p.call(setup);
@@ -284,7 +285,7 @@ async function main() {
   const startLoad = loadavg();
   const workerFile = await bundleWorker({ quiet: false });
   if (o.checkFixes) {
-    const p = new Peer('tfjs-wasm-fix', PEERS['tfjs-wasm-fix'], o, workerFile);
+    const p = new Peer('tfjs-wasm', PEERS['tfjs-wasm'], o, workerFile);
     try {
       await p.call({ cmd: 'setup', problem: 'mlp', backend: 'wasm' });
       const { cases } = await p.call({ cmd: 'check-fixes' });
@@ -292,9 +293,9 @@ async function main() {
       for (const c of cases) {
         const ok = c.maxAbsErr <= 1e-5 * Math.max(1, c.maxAbs);
         if (!ok) bad++;
-        console.log(`${ok ? 'ok  ' : 'FAIL'} ${c.name}: max |wasm-fix − cpu| ${c.maxAbsErr.toExponential(2)} (max |value| ${c.maxAbs.toFixed(2)})`);
+        console.log(`${ok ? 'ok  ' : 'FAIL'} ${c.name}: max |wasm − cpu| ${c.maxAbsErr.toExponential(2)} (max |value| ${c.maxAbs.toFixed(2)})`);
       }
-      if (bad) throw new Error(`${bad} wasm kernel replacement(s) disagree with the cpu backend`);
+      if (bad) throw new Error(`${bad} of core's wasm kernel replacement(s) disagree with the cpu backend`);
     } finally {
       await p.quit();
     }

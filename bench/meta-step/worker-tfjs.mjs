@@ -1,8 +1,9 @@
 // One tfjs benchmark process (one backend, one problem), driven by run.mjs over stdin/stdout:
 // one JSON command per line in, one JSON reply per line out. The PyTorch peer
 // (bench/peers/meta_step.py --worker) speaks the same protocol.
-//   {"cmd":"setup","problem":"mlp"|"video","backend":"cpu"|"wasm","seed":1,"dump":"path?","wasmFixes":false}
-//   {"cmd":"check-fixes"}         → fixed wasm kernels vs the cpu backend (max abs error)
+//   {"cmd":"setup","problem":"mlp"|"video","backend":"cpu"|"wasm","seed":1,"dump":"path?","stockWasm":false}
+//     stockWasm: put tfjs-backend-wasm's own kernels back in place of core's replacements
+//   {"cmd":"check-fixes"}         → core's replaced wasm kernels vs the cpu backend (max abs error)
 //   {"cmd":"run","n":5}            → per-step ms, last loss / grad norms, RSS, numTensors
 //   {"cmd":"profile"}              → one step under tf.profile: time per kernel
 //   {"cmd":"quit"}
@@ -10,9 +11,11 @@ import { createInterface } from 'node:readline';
 import { writeFileSync, renameSync } from 'node:fs';
 import * as core from '@noether/core';
 import { buildProblem } from './problems.mjs';
-import { installWasmFixes } from './wasm-fixes.mjs';
 
-const { tf, initMetaState, metaStep, selectBackend } = core;
+const { tf, initMetaState, metaStep, selectBackend, registerWasmKernels, restoreStockWasmKernels, WASM_REPLACED_KERNELS } = core;
+
+let stockKernels = [];
+const restoredStock = (k) => stockKernels.includes(k);
 
 function encodeParams(p) {
   const out = {};
@@ -47,8 +50,10 @@ function oneStep() {
 const handlers = {
   async setup(c) {
     await selectBackend({ backend: c.backend, quiet: true });
-    if (c.wasmFixes && tf.getBackend() !== 'wasm') throw new Error('the wasm kernel fixes need the wasm backend');
-    const fixed = c.wasmFixes ? installWasmFixes(tf) : [];
+    if (c.stockWasm && tf.getBackend() !== 'wasm') throw new Error('stockWasm needs the wasm backend');
+    if (c.stockWasm) stockKernels = restoreStockWasmKernels();
+    // Which of core's wasm kernel replacements are active (selectBackend registers them).
+    const fixed = tf.getBackend() === 'wasm' ? WASM_REPLACED_KERNELS.filter((k) => !restoredStock(k)) : [];
     const built = buildProblem(c.problem, c.seed ?? 1);
     if (c.dump) {
       // Initial θ, φ and the batches, so the PyTorch peer starts from identical numbers.
@@ -101,7 +106,8 @@ const handlers = {
     return { wall, kernelMs: kernels.reduce((s, k) => s + k.ms, 0), calls: info.kernels.length, kernels };
   },
   async 'check-fixes'() {
-    // Each case on cpu (stock kernels) and on wasm with the fixes; forward values of the replaced kernels.
+    // Each case on cpu and on wasm with core's replaced kernels, at bench sizes; forward values.
+    // (The unit tests are packages/core/test/backend/wasm-kernels.test.ts.)
     const cases = [];
     const convCases = [
       { x: [2, 64, 64, 3], w: [4, 4, 3, 8], s: 2, pad: 'same' },
@@ -118,6 +124,7 @@ const handlers = {
       }),
       { name: 'equal [2,4,2,3,2,5] vs [2,4,1,3,1,5] (max-pool mask)', f: (r) => { const x = tf.round(tf.mul(r([2, 4, 2, 3, 2, 5]), 2)); return tf.cast(tf.equal(x, tf.max(x, [2, 4], true)), 'float32'); } },
       { name: 'greater [3,1,4] vs [1,5,1]', f: (r) => tf.cast(tf.greater(r([3, 1, 4]), r([1, 5, 1])), 'float32') },
+      { name: 'tanh [256,200] (N(0, 2))', f: (r) => tf.tanh(tf.mul(r([256, 200]), 2)) },
       ...mmCases.map(([a, b, ta, tb]) => ({ name: `matMul ${a}${ta ? 'ᵀ' : ''} · ${b}${tb ? 'ᵀ' : ''}`, f: (r) => tf.matMul(r(a), r(b), ta, tb) })),
     ];
     const runAll = () => {
@@ -129,7 +136,7 @@ const handlers = {
     await tf.setBackend('cpu');
     const ref = runAll();
     await tf.setBackend('wasm');
-    installWasmFixes(tf);
+    registerWasmKernels();
     const got = runAll();
     await tf.setBackend(prev);
     const flat = (v) => (Array.isArray(v) ? v.flat(Infinity) : [v]);

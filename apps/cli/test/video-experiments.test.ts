@@ -211,9 +211,9 @@ describe('experiment physics101 without data', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/phys101\.csail\.mit\.edu/);
     expect(r.err).toMatch(/scenarios\/ramp\/<object>_<NN>\/20_01\|20_02\/<trial>\/Kinect_RGB_1\.mp4/);
-    expect(r.err).toMatch(/--set dataset\.root=DIR/);
+    expect(r.err).toMatch(/--data DIR/);
     const empty = tmp('noether-empty-');
-    const r2 = await run(['experiment', 'physics101', '--quick', '--backend', 'cpu', '--set', `dataset.root=${JSON.stringify(empty)}`, '--out', join(tmp(), 'p')]);
+    const r2 = await run(['experiment', 'physics101', '--quick', '--backend', 'cpu', '--data', empty, '--out', join(tmp(), 'p')]);
     expect(r2.code).toBe(2);
     expect(r2.err).toMatch(/no ramp folder under .*phys101\.csail\.mit\.edu/);
     expect(existsSync(join(tmp(), 'p'))).toBe(false);

@@ -114,9 +114,9 @@ export async function innerSteps(runDir: RunDir, loaded: LoadedPhase, o: InnerSt
   writeFileAtomic(csv, ['step,inner_loss,outer_loss', ...inner.map((v, k) => `${k},${v},${outer[k]}`)].join('\n') + '\n');
   files.push(csv);
   const x = inner.map((_, k) => k);
-  const title = `${o.steps} ${o.optimizer} steps, lr ${o.lr}, ${n} test sequences`;
+  const title = `${o.steps} ${o.optimizer} steps, lr ${o.lr}, ${n} seqs`;
   const img = stackImages([
-    linePlot({ title: `inner (Noether) loss: ${title}`, xLabel: 'inner steps', yLabel: 'inner loss', series: [{ name: 'inner loss', x, y: inner }] }),
+    linePlot({ title: `inner loss, ${title}`, xLabel: 'inner steps', yLabel: 'inner loss', series: [{ name: 'inner loss', x, y: inner }] }),
     linePlot({ title: 'outer (task) loss of the tailored prediction', xLabel: 'inner steps', yLabel: 'sum over t of MSE', series: [{ name: 'outer loss', x, y: outer, color: [0.839, 0.153, 0.157] }] }),
   ]);
   files.push(runDir.writePlot('inner-steps', imageToPng(img)));

@@ -1,4 +1,6 @@
+import { LPIPS_WEIGHTS_ENV } from '@noether/metrics';
 import { UsageError } from '../cli/errors.js';
+import { resolvePath } from '../cli/io.js';
 import { experiments } from '../experiments/index.js';
 import { applySets, validateConfig } from '../run/config.js';
 import { RUN_FLAGS, executeRun } from './run-shared.js';
@@ -12,11 +14,13 @@ export const experimentCommand: Command = {
     'Runs a built-in experiment in a new run directory (config.json, meta.json, metrics.csv, checkpoints/, plots/, result.json).\n' +
     '--quick uses a small config that finishes in seconds; --config / --set / flags override fields of the built-in config.\n' +
     'Run with --list (or without NAME) to see the experiments.',
-  examples: ['noether experiment toy-oscillator --quick', 'noether experiment toy-oscillator --set outer.lrPhi=3e-3 --out runs/toy', 'noether experiment --resume runs/toy'],
+  examples: ['noether experiment toy-oscillator --quick', 'noether experiment physics101 --data ~/phys101 --lpips-weights ~/lpips-alex', 'noether experiment toy-oscillator --set outer.lrPhi=3e-3 --out runs/toy', 'noether experiment --resume runs/toy'],
   flags: [
     { name: 'quick', short: 'q', type: 'boolean', description: 'small config that runs in seconds' },
     { name: 'list', type: 'boolean', description: 'list the built-in experiments' },
     { name: 'print-config', type: 'boolean', description: 'print the resolved config as JSON and exit' },
+    { name: 'data', type: 'string', valueName: 'DIR', description: 'dataset folder, for experiments that read one (physics101); same as --set dataset.root=DIR' },
+    { name: 'lpips-weights', type: 'string', valueName: 'DIR', description: 'converted LPIPS weights (manifest.json + weights.bin); same as NOETHER_LPIPS_WEIGHTS=DIR' },
     ...RUN_FLAGS,
   ],
   positionals: [{ name: 'name', description: 'the experiment to run (see --list)' }],
@@ -32,6 +36,9 @@ export const experimentCommand: Command = {
     if (name && !experiments[name]) {
       throw new UsageError(`unknown experiment '${name}'; available: ${Object.keys(experiments).join(', ')} (see noether experiment --list)`);
     }
+    // Shorthands: --data sets dataset.root (before any explicit --set, which wins); --lpips-weights the env var.
+    if (typeof ctx.flags['data'] === 'string') ctx.flags['set'] = [`dataset.root=${JSON.stringify(resolvePath(ctx.io, ctx.flags['data']))}`, ...((ctx.flags['set'] as string[]) ?? [])];
+    if (typeof ctx.flags['lpips-weights'] === 'string') ctx.io.env[LPIPS_WEIGHTS_ENV] = resolvePath(ctx.io, ctx.flags['lpips-weights']);
     if (ctx.flags['print-config']) {
       const e = experiments[name!]!;
       const cfg = validateConfig(applySets((ctx.flags['quick'] ? e.quickConfig : e.fullConfig) as Record<string, unknown>, (ctx.flags['set'] as string[]) ?? []), 'built-in config');

@@ -4,7 +4,9 @@
 // 2 loaded cores). Pre-training and meta-tailoring the 200-wide MLP are made of such products, so
 // the wasm BatchMatMul kernel is wrapped: transposed operands are transposed by the Transpose
 // kernel first. Same products, same gradients (the op-level gradient is unchanged: only the
-// kernel a product runs on). Belongs in core's registerWasmKernels; kept here until it moves.
+// kernel a product runs on). Skipped when core's registerWasmKernels already replaces
+// BatchMatMul (WASM_REPLACED_KERNELS, newer core): then this file can go.
+import * as core from '@noether/core';
 import { tf } from '@noether/core';
 
 type Info = tf.TensorInfo;
@@ -15,6 +17,8 @@ let installed = false;
 /** Wraps the wasm BatchMatMul kernel (idempotent); false when the wasm backend is not registered. */
 export function installWasmMatMulTranspose(): boolean {
   if (installed) return true;
+  const replaced = (core as unknown as { WASM_REPLACED_KERNELS?: readonly string[] }).WASM_REPLACED_KERNELS;
+  if (replaced?.includes('BatchMatMul')) return (installed = true);
   const orig = tf.getKernel('BatchMatMul', 'wasm');
   const transpose = tf.getKernel('Transpose', 'wasm');
   if (!orig || !transpose) return false;

@@ -17,7 +17,7 @@ import type { BuiltinExperiment } from './types.js';
 
 export const PHYS101_HELP =
   'download phys101_v1.0.zip from http://phys101.csail.mit.edu (the data set has no licence: never ship it), unzip it, ' +
-  'and give the folder with --set dataset.root=DIR; expected layout DIR/scenarios/ramp/<object>_<NN>/20_01|20_02/<trial>/Kinect_RGB_1.mp4 ' +
+  'and give the folder with --data DIR (or --set dataset.root=DIR); expected layout DIR/scenarios/ramp/<object>_<NN>/20_01|20_02/<trial>/Kinect_RGB_1.mp4 ' +
   '(e.g. DIR/scenarios/ramp/p_block_10/20_01/05/Kinect_RGB_1.mp4); decoding needs ffmpeg and ffprobe';
 
 /** The first n clips of each split of a Physics 101 data set (quick runs); decoding stays lazy. */
@@ -111,7 +111,7 @@ const common = {
 };
 
 export const physics101: BuiltinExperiment = {
-  description: 'Fig. 4: Physics 101 ramp videos (--set dataset.root=DIR); SVG vs Noether (CN tailoring); MSE/PSNR/SSIM/LPIPS per frame',
+  description: 'Fig. 4: Physics 101 ramp videos (--data DIR); SVG vs Noether (CN tailoring); MSE/PSNR/SSIM/LPIPS per frame',
   quickConfig: {
     ...common,
     predictor: { type: 'svg', arch: 'vgg', frameSize: 32, channels: 3, widths: [8, 16, 32], convsPerBlock: [1, 1, 1], gDim: 32, zDim: 8, rnnSize: 32, predictorLayers: 1, priorLayers: 1, posteriorLayers: 1, contextLength: 2 },

@@ -1,21 +1,44 @@
-// Kernels that training needs and tfjs-backend-wasm 4.22 lacks, composed from the wasm backend's
-// own kernels (so they run on XNNPACK / the wasm heap, not as JS loops). Registered by
-// registerWasmKernels(); the wasm kernels they compose are looked up when they run.
+// wasm kernels registered by core, composed from the wasm backend's own kernels (so they run on
+// XNNPACK / the wasm heap, not as JS loops):
+// - added: kernels training needs and tfjs-backend-wasm 4.22 lacks;
+// - replaced: kernels wasm has but runs as scalar loops on paths that meta-training hits (measured in
+//   bench/meta-step, see bench/README.md). A replacement keeps the original kernel to call into.
+// Only forward kernels change: gradients are registered by kernel name, so the second-order fixes
+// (second-order/gradients.ts) apply unchanged. Registered by registerWasmKernels().
 import { tf } from '../tf.js';
 
 type Info = tf.TensorInfo;
 type KernelArgs = { inputs: Record<string, Info>; backend: unknown; attrs?: Record<string, unknown> };
 
+type KernelFunc = (args: KernelArgs) => Info;
+type WasmBackend = { disposeData(id: object): unknown; write(values: Float32Array, shape: number[], dtype: string): object };
+
+/** The stock wasm kernels that core replaced, by name (what the replacements call into). */
+const ORIGINALS = new Map<string, KernelFunc>();
+
 /** Runs wasm kernels by name and disposes every intermediate but the one returned. */
 class Composer {
   private readonly made: Info[] = [];
-  constructor(private readonly backend: { disposeData(id: object): unknown }) {}
+  constructor(private readonly backend: WasmBackend) {}
   run(name: string, inputs: Record<string, Info>, attrs: Record<string, unknown> = {}): Info {
     const k = tf.getKernel(name, 'wasm');
     if (!k) throw new Error(`wasm backend has no '${name}' kernel, needed to compose another kernel`);
-    const out = k.kernelFunc({ inputs, backend: this.backend, attrs } as never) as Info;
-    this.made.push(out);
-    return out;
+    return this.keep(k.kernelFunc({ inputs, backend: this.backend, attrs } as never) as Info);
+  }
+  /** Runs the stock wasm kernel `name` (not core's replacement of it). */
+  orig(name: string, inputs: Record<string, Info>, attrs: Record<string, unknown> = {}): Info {
+    const f = ORIGINALS.get(name) ?? (tf.getKernel(name, 'wasm')?.kernelFunc as KernelFunc | undefined);
+    if (!f) throw new Error(`wasm backend has no '${name}' kernel`);
+    return this.keep(f({ inputs, backend: this.backend, attrs }));
+  }
+  /** A float32 scalar on the wasm heap (disposed with the other intermediates). */
+  scalar(v: number): Info {
+    const dataId = this.backend.write(new Float32Array([v]), [], 'float32');
+    return this.keep({ dataId, shape: [], dtype: 'float32' } as Info);
+  }
+  private keep(t: Info): Info {
+    this.made.push(t);
+    return t;
   }
   /** Disposes every intermediate except `keep` and returns it. */
   done(keep: Info): Info {
@@ -108,6 +131,142 @@ function logSoftmax({ inputs, backend, attrs }: KernelArgs): Info {
   return c.done(c.run('Sub', { a: shifted, b: l }));
 }
 
+// ---- Replacements of stock wasm kernels ----------------------------------------------------------
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+// BatchMatMul: wasm uses XNNPACK only when neither operand is transposed and both batch sizes are 1
+// (batch_mat_mul_impl.cc); otherwise a scalar strided triple loop. Every matMul gradient is
+// transposed (dA = dy·Bᵀ, dB = Aᵀ·dy). So: materialise transposes with the Transpose kernel, and
+// fold a batched A against an unbatched B into one [batch·M, K] @ [K, N] product.
+function batchMatMul({ inputs, backend, attrs }: KernelArgs): Info {
+  let { a, b } = inputs as { a: Info; b: Info };
+  const at = attrs as { transposeA: boolean; transposeB: boolean };
+  const c = new Composer(backend as never);
+  const swapLast = (x: Info) => {
+    const r = x.shape.length;
+    const perm = Array.from({ length: r }, (_, i) => (i < r - 2 ? i : i === r - 2 ? r - 1 : r - 2));
+    return c.run('Transpose', { x }, { perm });
+  };
+  if (at.transposeA) a = swapLast(a);
+  if (at.transposeB) b = swapLast(b);
+  const plain = { ...at, transposeA: false, transposeB: false };
+  const batchA = prod(a.shape.slice(0, -2));
+  const batchB = prod(b.shape.slice(0, -2));
+  if (batchB === 1 && batchA > 1) {
+    const [m, k] = a.shape.slice(-2) as [number, number];
+    const n = b.shape[b.shape.length - 1]!;
+    const a2 = c.run('Reshape', { x: a }, { shape: [batchA * m, k] });
+    const b2 = c.run('Reshape', { x: b }, { shape: [k, n] });
+    const o = c.orig('BatchMatMul', { a: a2, b: b2 }, plain);
+    // Reshape shares o's buffer (adds a reference), so disposing o leaves the data to the result.
+    return c.done(c.run('Reshape', { x: o }, { shape: [...a.shape.slice(0, -2), m, n] }));
+  }
+  return c.done(c.orig('BatchMatMul', { a, b }, plain));
+}
+
+// Conv2DBackpropInput: wasm runs a scalar 7-deep loop (kernels/Conv2DBackpropInput.cc). dx is a
+// stride-1 correlation of the stride-dilated dy with the spatially flipped filter, in/out channels
+// swapped, padded by (k − 1 − pad_before): one XNNPACK Conv2D. Dilation = reshape, zero PadV2, reshape.
+function conv2DBackpropInput(args: KernelArgs): Info {
+  const { inputs, backend, attrs } = args;
+  const { dy, filter } = inputs as { dy: Info; filter: Info };
+  const a = attrs as {
+    strides: number | [number, number];
+    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+    dataFormat?: string;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    inputShape: [number, number, number, number];
+  };
+  const stock = () => ORIGINALS.get('Conv2DBackpropInput')!(args);
+  if ((a.dataFormat && a.dataFormat !== 'NHWC') || dy.dtype !== 'float32') return stock();
+  const info = tf.backend_util.computeConv2DInfo(
+    a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad as 'same', a.dimRoundingMode,
+  );
+  const { strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: kh, filterWidth: kw } = info;
+  const [n, , , co] = dy.shape as [number, number, number, number];
+  const top = kh - 1 - info.padInfo.top;
+  const left = kw - 1 - info.padInfo.left;
+  // The dilated dy is oh·sh rows (its last sh − 1 rows zeros); negative padding = rows to cut.
+  const bottom = h - oh * sh - top + kh - 1;
+  const right = w - ow * sw - left + kw - 1;
+  if (top < 0 || left < 0 || bottom < -(sh - 1) || right < -(sw - 1)) return stock();
+  const c = new Composer(backend as never);
+  let d = dy;
+  if (sh > 1 || sw > 1) {
+    const r6 = c.run('Reshape', { x: dy }, { shape: [n, oh, 1, ow, 1, co] });
+    const p6 = c.run('PadV2', { x: r6 }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+    d = c.run('Reshape', { x: p6 }, { shape: [n, oh * sh, ow * sw, co] });
+    if (bottom < 0 || right < 0) {
+      d = c.run('Slice', { x: d }, { begin: [0, 0, 0, 0], size: [n, oh * sh + Math.min(0, bottom), ow * sw + Math.min(0, right), co] });
+    }
+  }
+  const flipped = c.run('Reverse', { x: filter }, { dims: [0, 1] });
+  const wT = c.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+  const pad = [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]];
+  return c.done(c.run('Conv2D', { x: d, filter: wT }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] }));
+}
+
+// Comparisons: wasm registers them without full broadcasting, and its generic broadcasting path is
+// slow (~0.4 s for the [4,32,2,32,2,32] vs [4,32,1,32,1,32] Equal in the gradient of core's
+// reshape+max max-pool, minMaxGrad). Broadcast both operands with the XNNPACK Add kernel first
+// (x + 0 is exact, -0 aside, which compares equal), then compare equal shapes.
+const COMPARISONS = ['Equal', 'NotEqual', 'Greater', 'GreaterEqual', 'Less', 'LessEqual'] as const;
+
+function comparison(name: string): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { a, b } = inputs as { a: Info; b: Info };
+    const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+    if (same || prod(a.shape) === 1 || prod(b.shape) === 1 || a.dtype !== 'float32' || b.dtype !== 'float32') {
+      return ORIGINALS.get(name)!(args);
+    }
+    const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const c = new Composer(backend as never);
+    const zeros = c.run('Fill', {}, { shape, value: 0, dtype: 'float32' });
+    const full = (t: Info) => (t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]) ? t : c.run('Add', { a: t, b: zeros }));
+    return c.done(c.orig(name, { a: full(a), b: full(b) }, attrs));
+  };
+}
+
+// Tanh: wasm calls scalar libm tanh (kernels/Tanh.cc, ~14× slower than its XNNPACK Sigmoid).
+// tanh(x) = 2σ(2x) − 1 = σ(2x) − σ(−2x) is accurate to ~2e-7 absolute but loses relative accuracy near 0
+// (cancellation), so near 0 it is blended with the Taylor series x − x³/3 + 2x⁵/15 (relative error
+// < 2e-6 for |x| ≤ √2·c): y = big + w·(small − big), w = clip(2 − x²/c², 0, 1) (1 for |x| ≤ c, 0 for
+// |x| ≥ √2·c, where 2σ(2x) − 1 is within 2e-6 relative). Only multiply/add/clip/sigmoid kernels, all
+// XNNPACK or vectorised: comparisons and Select are slow on wasm.
+const TANH_C = 0.125;
+function tanh(args: KernelArgs): Info {
+  const { inputs, backend } = args;
+  const { x } = inputs as { x: Info };
+  if (x.dtype !== 'float32') return ORIGINALS.get('Tanh')!(args);
+  const c = new Composer(backend as never);
+  const k = (v: number) => c.scalar(v);
+  const two = k(2);
+  // 2σ(2x) − 1 written as σ(2x) − σ(−2x): odd, so it saturates to exactly −1 as well as 1.
+  const sig = (f: number) => c.run('Sigmoid', { x: c.run('Multiply', { a: x, b: k(f) }) });
+  const big = c.run('Sub', { a: sig(2), b: sig(-2) });
+  // The series only where w > 0: clipping keeps it finite (0·∞ would be NaN in the blend) while NaN
+  // still reaches the output through `big`.
+  const xs = c.run('ClipByValue', { x }, { clipValueMin: -2 * TANH_C, clipValueMax: 2 * TANH_C });
+  const x2 = c.run('Square', { x: xs });
+  // small = x + x·x²·(−1/3 + 2x²/15)
+  const poly = c.run('Add', { a: c.run('Multiply', { a: x2, b: k(2 / 15) }), b: k(-1 / 3) });
+  const small = c.run('Add', { a: xs, b: c.run('Multiply', { a: c.run('Multiply', { a: xs, b: x2 }), b: poly }) });
+  const w = c.run('ClipByValue', { x: c.run('Add', { a: c.run('Multiply', { a: x2, b: k(-1 / (TANH_C * TANH_C)) }), b: two }) }, { clipValueMin: 0, clipValueMax: 1 });
+  const blend = c.run('Multiply', { a: w, b: c.run('Sub', { a: small, b: big }) });
+  return c.done(c.run('Add', { a: big, b: blend }));
+}
+
+/** Stock wasm kernels core replaces (see the comments above each replacement). */
+const WASM_REPLACEMENTS: Record<string, KernelFunc> = {
+  BatchMatMul: batchMatMul,
+  Conv2DBackpropInput: conv2DBackpropInput,
+  Tanh: tanh,
+  ...Object.fromEntries(COMPARISONS.map((n) => [n, comparison(n)])),
+};
+
 const WASM_KERNELS: Record<string, (args: KernelArgs) => Info> = {
   Conv2DBackpropFilter: conv2DBackpropFilter,
   UnsortedSegmentSum: unsortedSegmentSum,
@@ -117,14 +276,46 @@ const WASM_KERNELS: Record<string, (args: KernelArgs) => Info> = {
 
 /** Kernel names this module adds to the wasm backend. */
 export const WASM_ADDED_KERNELS = Object.keys(WASM_KERNELS);
+/** Stock wasm kernels this module replaces with faster compositions. */
+export const WASM_REPLACED_KERNELS = Object.keys(WASM_REPLACEMENTS);
 
-/** Registers the missing wasm kernels (idempotent; never replaces a kernel wasm itself has). */
-export function registerWasmKernels(): string[] {
-  const added: string[] = [];
+const ours = new Set<unknown>([...Object.values(WASM_KERNELS), ...Object.values(WASM_REPLACEMENTS)]);
+
+/**
+ * Registers core's wasm kernels (idempotent): the missing ones (never replacing a kernel wasm itself
+ * has), and, unless `replace` is false, the replacements of slow stock kernels (the stock kernel is
+ * kept for them to call into). Returns the names registered by this call. Needs the wasm backend's
+ * kernels registered (import '@tensorflow/tfjs-backend-wasm' first).
+ */
+export function registerWasmKernels(opts: { replace?: boolean } = {}): string[] {
+  const done: string[] = [];
   for (const [kernelName, fn] of Object.entries(WASM_KERNELS)) {
     if (tf.getKernel(kernelName, 'wasm')) continue;
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: fn as never });
-    added.push(kernelName);
+    done.push(kernelName);
   }
-  return added;
+  if (opts.replace === false) return done;
+  for (const [kernelName, fn] of Object.entries(WASM_REPLACEMENTS)) {
+    const stock = tf.getKernel(kernelName, 'wasm');
+    if (!stock || ours.has(stock.kernelFunc)) continue; // wasm lacks it (nothing to speed up), or done
+    ORIGINALS.set(kernelName, stock.kernelFunc as unknown as KernelFunc);
+    // unregister first: registerKernel warns when it replaces
+    tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ ...stock, kernelFunc: fn as never });
+    done.push(kernelName);
+  }
+  return done;
+}
+
+/** Puts the stock wasm kernels back in place of core's replacements (for comparisons, e.g. bench --stock-wasm). */
+export function restoreStockWasmKernels(): string[] {
+  const done: string[] = [];
+  for (const [kernelName, stock] of ORIGINALS) {
+    const cur = tf.getKernel(kernelName, 'wasm');
+    if (!cur || !ours.has(cur.kernelFunc)) continue;
+    tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ ...cur, kernelFunc: stock as never });
+    done.push(kernelName);
+  }
+  return done;
 }

@@ -1,9 +1,9 @@
-// The kernels added to the wasm backend must agree with the cpu backend's.
+// The kernels core adds to, or replaces in, the wasm backend must agree with the cpu backend's.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { tf } from '../../src/tf.js';
 import { Rng } from '../../src/rng.js';
 import { selectBackend } from '../../src/backend/select.js';
-import { WASM_ADDED_KERNELS } from '../../src/backend/wasm-kernels.js';
+import { WASM_ADDED_KERNELS, WASM_REPLACED_KERNELS, registerWasmKernels } from '../../src/backend/wasm-kernels.js';
 
 type T = tf.Tensor;
 
@@ -96,5 +96,139 @@ describe('wasm kernels added by core', () => {
       return tf.grad((k: T) => tf.sum(tf.square(tf.grad(inner)(k))))(uni(8, [3, 3, 2, 2]));
     };
     await agree(f, 2e-4);
+  });
+});
+
+/** wasm heap buffers (tensors and kernel intermediates); an intermediate left undisposed shows here. */
+const wasmDataIds = () => (tf.findBackend('wasm') as unknown as { numDataIds(): number }).numDataIds();
+
+/**
+ * Runs fn on cpu and wasm and compares: |wasm − cpu| ≤ rtol · max|cpu| (reordered float32 sums), or
+ * per element ≤ rtol · |cpu| when `elementwise`. No tensor and no wasm buffer may be left behind.
+ */
+async function agreeRel(fn: () => T, rtol: number, elementwise = false): Promise<void> {
+  const before = tf.memory().numTensors;
+  const c = await on('cpu', fn);
+  const ids = wasmDataIds();
+  const w = await on('wasm', fn);
+  expect(wasmDataIds()).toBe(ids);
+  expect(tf.memory().numTensors).toBe(before);
+  expect(w.shape).toEqual(c.shape);
+  const scale = Math.max(...Array.from(c.values, Math.abs));
+  expect(scale).toBeGreaterThan(0);
+  let bad = 0;
+  let worst = 0;
+  c.values.forEach((v, i) => {
+    const d = Math.abs(v - w.values[i]!);
+    const tol = rtol * (elementwise ? Math.abs(v) : scale);
+    worst = Math.max(worst, d / (elementwise ? Math.abs(v) || 1 : scale));
+    if (!(d <= tol)) bad++;
+  });
+  expect(bad, `worst relative error ${worst.toExponential(2)}`).toBe(0);
+}
+
+describe('wasm kernels replaced by core', () => {
+  it('are registered in place of the stock kernels, idempotently', () => {
+    expect(WASM_REPLACED_KERNELS).toEqual(
+      expect.arrayContaining(['BatchMatMul', 'Conv2DBackpropInput', 'Tanh', 'Equal', 'Greater', 'Less']),
+    );
+    const before = WASM_REPLACED_KERNELS.map((k) => tf.getKernel(k, 'wasm')!.kernelFunc);
+    expect(registerWasmKernels()).toEqual([]);
+    expect(WASM_REPLACED_KERNELS.map((k) => tf.getKernel(k, 'wasm')!.kernelFunc)).toEqual(before);
+  });
+
+  // Random shapes (seeded), every transpose combination, batched/unbatched operands (the fold of a
+  // batched A against an unbatched B) and batch broadcasting.
+  const r = new Rng(21);
+  const dim = () => 1 + r.int(9);
+  const mm: Array<[number[], number[]]> = [];
+  for (let i = 0; i < 4; i++) mm.push([[dim(), dim()], []]);
+  mm.push([[3, dim(), dim()], []], [[2, 3, dim(), dim()], []], [[1, dim(), dim()], [3]], [[3, dim(), dim()], [3]], [[1, dim(), dim()], [1]]);
+  for (const [[...aDims], bBatch] of mm) {
+    const [m, k] = aDims.slice(-2) as [number, number];
+    const n = dim();
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        const aShape = [...aDims.slice(0, -2), ...(ta ? [k, m] : [m, k])];
+        const bShape = [...bBatch, ...(tb ? [n, k] : [k, n])];
+        it(`BatchMatMul matches cpu: [${aShape}]${ta ? 'ᵀ' : ''} · [${bShape}]${tb ? 'ᵀ' : ''}`, async () => {
+          await agreeRel(() => tf.matMul(uni(31, aShape), uni(32, bShape), ta, tb), 1e-5);
+        });
+      }
+    }
+  }
+
+  const convCases: Array<{ x: number[]; w: number[]; s: number; pad: 'same' | 'valid' | number }> = [
+    { x: [2, 8, 8, 3], w: [4, 4, 3, 5], s: 2, pad: 'same' },
+    { x: [2, 7, 9, 4], w: [3, 3, 4, 2], s: 1, pad: 'same' },
+    { x: [1, 9, 7, 3], w: [5, 5, 3, 4], s: 1, pad: 'same' },
+    { x: [1, 8, 8, 2], w: [3, 3, 2, 3], s: 1, pad: 'valid' },
+    { x: [2, 9, 8, 3], w: [3, 3, 3, 4], s: 2, pad: 'valid' },
+    { x: [1, 15, 13, 3], w: [4, 4, 3, 4], s: 2, pad: 'same' },
+    { x: [1, 10, 11, 2], w: [2, 3, 2, 3], s: 2, pad: 'valid' },
+    { x: [1, 8, 8, 2], w: [3, 3, 2, 2], s: 2, pad: 1 },
+  ];
+  for (const cc of convCases) {
+    it(`Conv2DBackpropInput matches cpu: x [${cc.x}], filter [${cc.w}], stride ${cc.s}, pad ${cc.pad}`, async () => {
+      const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(cc.x) as tf.Tensor4D, tf.zeros(cc.w) as tf.Tensor4D, cc.s, cc.pad).shape);
+      await agreeRel(
+        () => tf.conv2dTranspose(uni(41, dyShape) as tf.Tensor4D, uni(42, cc.w) as tf.Tensor4D, cc.x as [number, number, number, number], cc.s, cc.pad),
+        1e-5,
+      );
+    });
+  }
+
+  // Values rounded to a coarse grid so that equality is often true.
+  const grid = (seed: number, shape: number[]) => tf.round(tf.mul(uni(seed, shape), 2));
+  const cmps: Array<[string, (a: T, b: T) => T]> = [
+    ['Equal', tf.equal], ['NotEqual', tf.notEqual], ['Greater', tf.greater],
+    ['GreaterEqual', tf.greaterEqual], ['Less', tf.less], ['LessEqual', tf.lessEqual],
+  ];
+  for (const [name, op] of cmps) {
+    for (const [sa, sb] of [[[2, 4, 2, 3, 2, 5], [2, 4, 1, 3, 1, 5]], [[3, 1, 4], [1, 5, 1]], [[4, 3], [3]], [[6], [6]]]) {
+      it(`${name} matches cpu exactly: [${sa}] vs [${sb}]`, async () => {
+        await agreeRel(() => tf.add(tf.cast(op(grid(51, sa!), grid(52, sb!)), 'float32'), 0.5), 0);
+      });
+    }
+  }
+  it('max-pool mask (the broadcast Equal in the Max gradient) matches cpu', async () => {
+    await agreeRel(() => tf.grad((t: T) => tf.sum(tf.mul(tf.max(t, [2, 4]), uni(54, [2, 4, 3, 5]))))(grid(53, [2, 4, 2, 3, 2, 5])), 0);
+  });
+
+  it('Tanh matches cpu per element to 1e-5 relative, also near 0 and in saturation', async () => {
+    const vals: number[] = [];
+    for (const e of [-30, -12, -8, -6, -4, -3, -2, -1]) for (const m of [1, 1.7, 3.3, 7.9]) vals.push(m * 10 ** e, -m * 10 ** e);
+    for (let v = -0.25; v <= 0.25; v += 0.0037) vals.push(v); // around the blend of the two forms
+    for (let v = -12; v <= 12; v += 0.173) vals.push(v);
+    vals.push(20, -20, 100, -100, 1e30, -1e30);
+    await agreeRel(() => tf.tanh(tf.tensor1d(vals)), 1e-5, true);
+    await agreeRel(() => tf.tanh(tf.mul(uni(61, [7, 33]), 5)), 1e-5, true);
+    await tf.setBackend('wasm');
+    expect(tf.tidy(() => Array.from(tf.tanh(tf.tensor1d([0, -0, Infinity, -Infinity])).dataSync()))).toEqual([0, 0, 1, -1]);
+    expect(tf.tidy(() => Number.isNaN(tf.tanh(tf.scalar(NaN)).dataSync()[0]))).toBe(true);
+  });
+
+  // The gradient registrations are by kernel name, so the replacements change no gradient: the
+  // second-order paths through them agree with the cpu backend.
+  it('second-order gradient through matMul + tanh (MLP) agrees between wasm and cpu', async () => {
+    const f = () => {
+      const x = uni(71, [6, 3]);
+      const w2 = uni(73, [5, 2]);
+      const inner = (w1: T) => tf.sum(tf.square(tf.matMul(tf.tanh(tf.matMul(x, w1)), w2)));
+      return tf.grad((w1: T) => tf.sum(tf.square(tf.grad(inner)(w1))))(uni(72, [3, 5]));
+    };
+    await agreeRel(f, 1e-5);
+  });
+
+  it('second-order gradient through conv2d stride 2 + max-pool agrees between wasm and cpu', async () => {
+    const f = () => {
+      const x = uni(81, [2, 8, 8, 2]);
+      const inner = (k: T) => {
+        const y = tf.tanh(tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, 2, 'same'));
+        return tf.sum(tf.square(tf.max(tf.reshape(y, [2, 2, 2, 2, 2, 3]), [2, 4])));
+      };
+      return tf.grad((k: T) => tf.sum(tf.square(tf.grad(inner)(k))))(uni(82, [3, 3, 2, 3]));
+    };
+    await agreeRel(f, 1e-5);
   });
 });
