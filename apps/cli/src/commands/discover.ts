@@ -9,7 +9,6 @@ import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import type { Command, CommandContext } from './types.js';
 import type { DataSpec } from '../discover/data.js';
 import { readShards, runDiscover, runShard, type DiscoverOptions, type DiscoverResult } from '../discover/pipeline.js';
-import { installWasmMatMulTranspose } from '../discover/wasm-matmul.js';
 
 const SYSTEMS = ['spring', 'pendulum', 'real-pendulum'] as const;
 const REAL_PENDULUM_FILE = 'shared/data/schmidt-lipson/real_pend_h_1.txt';
@@ -162,7 +161,6 @@ export const discoverCommand: Command = {
   async run(ctx) {
     const args = (ctx.positionals['args'] as string[] | undefined) ?? [];
     const backend = await ctx.backend();
-    if (backend.name === 'wasm') installWasmMatMulTranspose();
     const workers = positiveInt(ctx, 'workers', availableParallelism());
     const rc = { workers, log: ctx.log, signal: ctx.signal, backend: backend.name };
     const shardFlag = ctx.flags['shard'] as string | undefined;
