@@ -3,35 +3,38 @@
 // a meta-step traced this way lists forward, backward and backward-of-backward kernels alike.
 import { engine } from '@tensorflow/tfjs-core';
 
-/** Runs fn and returns its result with the set of kernel names it dispatched. */
-export function traceKernels<R>(fn: () => R): { result: R; kernels: Set<string> } {
+/** Starts recording kernel names into `kernels`; returns the function that stops it. */
+function startTrace(kernels: Set<string>): () => void {
   const e = engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
-  const kernels = new Set<string>();
   const original = e.runKernel;
   e.runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
     kernels.add(name);
     return original.call(this, name, ...rest);
   };
+  return () => {
+    e.runKernel = original;
+  };
+}
+
+/** Runs fn and returns its result with the set of kernel names it dispatched. */
+export function traceKernels<R>(fn: () => R): { result: R; kernels: Set<string> } {
+  const kernels = new Set<string>();
+  const stop = startTrace(kernels);
   try {
     return { result: fn(), kernels };
   } finally {
-    e.runKernel = original;
+    stop();
   }
 }
 
 /** Async variant (the trace also sees kernels of other work interleaved while fn awaits). */
 export async function traceKernelsAsync<R>(fn: () => Promise<R>): Promise<{ result: R; kernels: Set<string> }> {
-  const e = engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
   const kernels = new Set<string>();
-  const original = e.runKernel;
-  e.runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
-    kernels.add(name);
-    return original.call(this, name, ...rest);
-  };
+  const stop = startTrace(kernels);
   try {
     return { result: await fn(), kernels };
   } finally {
-    e.runKernel = original;
+    stop();
   }
 }
 
