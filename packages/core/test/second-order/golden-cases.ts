@@ -35,6 +35,14 @@ export const ACTIVATIONS: Record<string, (z: T) => T> = {
   sin: (z) => tf.sin(z),
   square: (z) => tf.mul(z, z),
   sqrt: (z) => tf.sqrt(tf.add(tf.mul(z, z), 1)),
+  // Not in the shipped set; for other case sets of the same form (torch's definitions).
+  cos: (z) => tf.cos(z),
+  silu: (z) => tf.mul(z, tf.sigmoid(z)),
+  swish: (z) => tf.mul(z, tf.sigmoid(z)),
+  softsign: (z) => tf.div(z, tf.add(tf.abs(z), 1)),
+  leaky_relu: (z) => tf.leakyRelu(z, 0.01),
+  selu: (z) => tf.selu(z),
+  linear: (z) => z,
 };
 
 // The spec texts each builder implements, with the varying part replaced by a placeholder.
@@ -156,16 +164,25 @@ const buildLstm: Builder = (g, file, inp, params) => {
 };
 
 /** The builder for a golden file, or an error saying why none fits. */
+/** A spec with its case-specific parts (activation and its note, tailored list, flattened size)
+ * replaced by placeholders, so cases of the same form with other values use the same builder. */
+function normalise(spec: string): string {
+  return spec
+    .replace(/act=(?:[a-z0-9_]+|<ACT>)(?: \((?:[^()]|\([^()]*\))*\))?/, 'act=<ACT>')
+    .replace(/tailor \[[^\]]*\]/, 'tailor <LIST>')
+    .replace(/\[B,\d+\]/g, '[B,<N>]');
+}
+
 export function builderFor(g: GoldenFile, file: string): Builder {
   const spec = g.spec ?? '';
-  const act = /act=([a-z0-9_]+) /.exec(spec)?.[1] ?? /^mlp_([a-z0-9]+)\.json$/.exec(file)?.[1];
-  if (act && spec === MLP_SPEC.replace('<ACT>', act)) {
+  const act = /act=([a-z0-9_]+)/.exec(spec)?.[1] ?? /^mlp_([a-z0-9_]+)\.json$/.exec(file)?.[1];
+  if (act && normalise(spec) === normalise(MLP_SPEC)) {
     const fn = ACTIVATIONS[act];
     if (!fn) throw new Error(`${file}: unknown activation '${act}' (known: ${Object.keys(ACTIVATIONS).join(', ')})`);
     return buildMlp(fn);
   }
   const list = /tailor (\[[^\]]*\])/.exec(spec)?.[1];
-  if (list && spec === CONV_SPEC.replace('<LIST>', list)) {
+  if (list && normalise(spec) === normalise(CONV_SPEC)) {
     const adapted = g.adapted ?? (JSON.parse(list.replace(/'/g, '"')) as string[]);
     return buildConv(adapted);
   }

@@ -71,7 +71,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
 }
 
 describe('checked-kernel table', () => {
-  it("every kernel the table credits to 'golden.test' was exercised here", () => {
+  // The credit table describes the shipped case set; another set (NOETHER_GOLDEN_DIR) may use fewer kernels.
+  it.skipIf(process.env['NOETHER_GOLDEN_DIR'] !== undefined)("every kernel the table credits to 'golden.test' was exercised here (shipped case set)", () => {
     const credited = Object.entries(SECOND_ORDER_CHECKED).filter(([, by]) => by.includes('golden.test')).map(([k]) => k);
     expect(credited.filter((k) => !used.has(k))).toEqual([]);
   });
