@@ -1,6 +1,6 @@
 // @noether/embeddings-cnn — the paper's CNN conservation embedding over frame pairs.
 import { z } from 'zod';
-import { TOKENS, type DependencyContainer, type EmbeddingFactory } from '@noether/core';
+import { TOKENS, validate, type DependencyContainer, type EmbeddingFactory } from '@noether/core';
 import { CnnEmbedding } from './embedding.js';
 
 export * from './embedding.js';
@@ -16,18 +16,10 @@ export const cnnEmbeddingOptionsSchema = z.object({
   kernel: pos.optional(),
 }).strict();
 
-/** Validates factory options; errors name the offending field. */
-export function parseOptions<T>(schema: z.ZodType<T>, options: unknown, what: string): T {
-  const r = schema.safeParse(options);
-  if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(options)'}: ${i.message}`);
-  throw new Error(`invalid ${what} options — ${issues.join('; ')}`);
-}
-
 export const cnnEmbeddingFactory: EmbeddingFactory = {
   type: 'cnn',
   description: 'CNN over two stacked frames: Conv5×5(32)-ReLU-MaxPool, Conv5×5(64)-ReLU-MaxPool, FC to dim (paper: 64)',
-  create: (options) => new CnnEmbedding(parseOptions(cnnEmbeddingOptionsSchema, options, "embedding 'cnn'")),
+  create: (options) => new CnnEmbedding(validate(cnnEmbeddingOptionsSchema, options, "embedding 'cnn' options", 'embedding')),
 };
 
 export function register(container: DependencyContainer): void {

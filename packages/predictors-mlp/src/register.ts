@@ -1,6 +1,6 @@
 // DI registration: factories 'mlp' and 'hnn' whose options are validated by zod, so a bad
 // config names the field and what it should be.
-import { TOKENS, nn, type DependencyContainer, type PredictorFactory } from '@noether/core';
+import { TOKENS, nn, validate, type DependencyContainer, type PredictorFactory } from '@noether/core';
 import { z } from 'zod';
 import { VectorFieldPredictor, DEFAULT_VECTOR_FIELD, type FieldKind } from './vector-field.js';
 
@@ -14,21 +14,12 @@ export const VectorFieldOptionsSchema = z.strictObject({
 
 export type VectorFieldOptionsInput = z.input<typeof VectorFieldOptionsSchema>;
 
-function parseOptions(kind: FieldKind, options: Record<string, unknown>) {
-  const r = VectorFieldOptionsSchema.safeParse(options);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(options)'}: ${i.message}`);
-    throw new Error(`invalid options for predictor '${kind}': ${issues.join('; ')}`);
-  }
-  return r.data;
-}
-
 function factory(kind: FieldKind, description: string): PredictorFactory {
   return {
     type: kind,
     description,
     create: (options) => {
-      const { type: _t, ...o } = parseOptions(kind, options);
+      const { type: _t, ...o } = validate(VectorFieldOptionsSchema, options, `predictor '${kind}' options`, 'predictor');
       return new VectorFieldPredictor(kind, o);
     },
   };

@@ -1,7 +1,7 @@
 // @noether/predictors-svg — SVG-LP with conditional normalisation, and its deterministic
 // action-conditioned variant, for Noether tailoring.
 import { z } from 'zod';
-import { TOKENS, type DependencyContainer, type PredictorFactory } from '@noether/core';
+import { TOKENS, validate, type DependencyContainer, type PredictorFactory } from '@noether/core';
 import { SvgActionPredictor, SvgPredictor } from './svg.js';
 
 export * from './svg.js';
@@ -32,13 +32,6 @@ export const svgOptionsSchema = z.object({
 }).strict();
 export const svgActionOptionsSchema = z.object({ ...commonShape, actionDim: pos.optional() }).strict();
 
-function parse<T>(schema: z.ZodType<T>, options: unknown, what: string): T {
-  const r = schema.safeParse(options);
-  if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(options)'}: ${i.message}`);
-  throw new Error(`invalid ${what} options — ${issues.join('; ')}`);
-}
-
 /** Builds the predictor, turning architecture errors into option errors. */
 function build<T>(what: string, make: () => T): T {
   try {
@@ -52,7 +45,7 @@ export const svgFactory: PredictorFactory = {
   type: 'svg',
   description: 'SVG-LP (learned prior) video predictor with conditional normalisation; tailors CN γ/β by default',
   create: (options) => {
-    const o = parse(svgOptionsSchema, options, "predictor 'svg'");
+    const o = validate(svgOptionsSchema, options, "predictor 'svg' options", 'predictor');
     return build("predictor 'svg'", () => new SvgPredictor(o));
   },
 };
@@ -61,7 +54,7 @@ export const svgActionFactory: PredictorFactory = {
   type: 'svg-action',
   description: 'Deterministic action-conditioned SVG (no prior); tailors the LSTM latent activations by default',
   create: (options) => {
-    const o = parse(svgActionOptionsSchema, options, "predictor 'svg-action'");
+    const o = validate(svgActionOptionsSchema, options, "predictor 'svg-action' options", 'predictor');
     return build("predictor 'svg-action'", () => new SvgActionPredictor(o));
   },
 };
