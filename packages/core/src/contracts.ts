@@ -79,11 +79,18 @@ export interface InnerResult {
   losses: tf.Scalar[];
 }
 
+export interface InnerMinimizeOptions {
+  differentiable: boolean;
+  /** Called with each iterate's inner loss (step 0 = the untailored vars) before the update is
+   * applied, e.g. to record a learning curve over many test-time steps; throwing stops the loop. */
+  onStep?: (step: number, loss: tf.Scalar) => void;
+}
+
 export interface InnerOptimizer {
   readonly options: InnerOptimizerOptions;
   /** Minimises loss(vars). With differentiable = true the result stays connected to vars and to
    * everything loss depends on, so an outer gradient flows through the update (second order). */
-  minimize(loss: (vars: Params) => tf.Scalar, vars: Params, opts: { differentiable: boolean }): InnerResult;
+  minimize(loss: (vars: Params) => tf.Scalar, vars: Params, opts: InnerMinimizeOptions): InnerResult;
 }
 
 export type Split = 'train' | 'test';

@@ -2,8 +2,8 @@
 // test split, with plain tailoring (no second-order tracking), e.g. 500 Adam steps at lr 1e-4.
 import { join } from 'node:path';
 import {
-  adamInit, adamStep, deriveSeed, imageToPng, linePlot, makeWindow, mseTaskLoss, noetherLoss, tailorable, tf, tidy, unstackTime, valueAndGradsOf,
-  type AdamState, type InnerOptimizerKind, type Params,
+  GradientInnerOptimizer, deriveSeed, imageToPng, linePlot, makeWindow, mseTaskLoss, noetherLoss, tailorable, tf, tidy, unstackTime,
+  type InnerOptimizerKind, type Params,
 } from '@noether/core';
 import { writeFileAtomic } from '../run/fs-atomic.js';
 import type { RunDir } from '../run/run-dir.js';
@@ -56,47 +56,27 @@ export async function innerSteps(runDir: RunDir, loaded: LoadedPhase, o: InnerSt
         w.seq,
       );
       const context = unstackTime(w.seq.context);
-      let vars: Params = v0;
-      let adam: AdamState | undefined = o.optimizer === 'adam' ? adamInit(v0) : undefined;
-      for (let k = 0; k <= o.steps; k++) {
-        const last = k === o.steps;
-        const r = tidy(() => {
-          let task: tf.Scalar | undefined;
-          const loss = (v: Params) => {
-            const preds = run(v).preds;
-            // The task loss of the same rollout, kept out of the gradient scope's cleanup.
-            task = tf.keep(mseTaskLoss(preds, w.targets));
-            return noetherLoss(emb, state.phi, context, preds, setup.form);
-          };
-          if (last) {
-            const value = loss(vars);
-            return { value, task: task!, next: undefined, m: undefined, v: undefined };
-          }
-          const { value, grads } = valueAndGradsOf(loss, vars);
-          if (adam) {
-            const s = adamStep(vars, grads, adam, { lr: o.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
-            return { value, task: task!, next: s.params, m: s.state.m, v: s.state.v };
-          }
-          const next: Params = {};
-          for (const [name, t] of Object.entries(vars)) next[name] = tf.sub(t, tf.mul(grads[name]!, o.lr));
-          return { value, task: task!, next, m: undefined, v: undefined };
-        });
-        const iv = r.value.dataSync()[0]!;
-        const ov = r.task.dataSync()[0]!;
-        tf.dispose([r.value, r.task]);
+      // The task loss of each rollout the inner loss sees, kept out of the optimiser's cleanup.
+      let task: tf.Scalar | undefined;
+      const loss = (v: Params) => {
+        const preds = run(v).preds;
+        task?.dispose();
+        task = tf.keep(mseTaskLoss(preds, w.targets));
+        return noetherLoss(emb, state.phi, context, preds, setup.form);
+      };
+      const record = (k: number, value: tf.Scalar) => {
+        const iv = value.dataSync()[0]!;
+        const ov = task!.dataSync()[0]!;
         if (!Number.isFinite(iv) || !Number.isFinite(ov)) throw new Error(`inner-steps: non-finite loss at step ${k} (inner ${iv}, outer ${ov}): lower --lr`);
         inner[k]! += iv * B;
         outer[k]! += ov * B;
-        if (r.next) {
-          if (vars !== v0) for (const t of Object.values(vars)) t.dispose();
-          if (adam) {
-            for (const t of [...Object.values(adam.m), ...Object.values(adam.v)]) t.dispose();
-            adam = { step: adam.step + 1, m: r.m!, v: r.v! };
-          }
-          vars = r.next;
-        }
-        if (nb === 0 && (k % every === 0 || last)) o.log?.(`[inner-steps] batch ${nb + 1} step ${k}/${o.steps}: inner ${iv.toExponential(4)}  outer ${ov.toExponential(4)}`);
-      }
+        if (nb === 0 && (k % every === 0 || k === o.steps)) o.log?.(`[inner-steps] batch ${nb + 1} step ${k}/${o.steps}: inner ${iv.toExponential(4)}  outer ${ov.toExponential(4)}`);
+      };
+      // Plain tailoring (nothing to differentiate through), then the loss after the last step.
+      const opt = new GradientInnerOptimizer({ kind: o.optimizer, steps: o.steps, lr: o.lr });
+      const r = opt.minimize(loss, v0, { differentiable: false, onStep: record });
+      tf.dispose(r.losses);
+      record(o.steps, tidy(() => loss(r.vars)));
     } finally {
       tf.engine().endScope();
       tf.dispose([batch.obs, batch.actions].filter((x) => x) as tf.Tensor[]);

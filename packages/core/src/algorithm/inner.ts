@@ -4,7 +4,7 @@
 // gradient of the update direction; plain mode (prediction) records nothing.
 import { tf } from '../tf.js';
 import { tidy } from '../params.js';
-import type { InnerOptimizer, InnerOptimizerOptions, InnerResult } from '../contracts.js';
+import type { InnerMinimizeOptions, InnerOptimizer, InnerOptimizerOptions, InnerResult } from '../contracts.js';
 import type { Params } from '../params.js';
 import { adamInit, adamStep, type AdamState } from './adam.js';
 
@@ -60,7 +60,7 @@ export class GradientInnerOptimizer implements InnerOptimizer {
     }
   }
 
-  minimize(loss: (vars: Params) => tf.Scalar, vars: Params, opts: { differentiable: boolean }): InnerResult {
+  minimize(loss: (vars: Params) => tf.Scalar, vars: Params, opts: InnerMinimizeOptions): InnerResult {
     const o = this.options;
     const cut = !opts.differentiable || o.firstOrder;
     let cur = vars;
@@ -79,6 +79,16 @@ export class GradientInnerOptimizer implements InnerOptimizer {
         for (const [n, t] of Object.entries(cur)) upd[n] = tf.sub(t, tf.mul(g[n]!, o.lr));
         return { value, upd, m: {} as Params, v: {} as Params };
       });
+      try {
+        opts.onStep?.(k, next.value);
+      } catch (e) {
+        // A throwing hook leaks nothing: free what the loop holds, never the caller's vars.
+        const mine = [...losses, next.value, ...Object.values(next.upd), ...Object.values(next.m), ...Object.values(next.v)];
+        if (cur !== vars) mine.push(...Object.values(cur));
+        if (adam) mine.push(...Object.values(adam.m), ...Object.values(adam.v));
+        tf.dispose(mine);
+        throw e;
+      }
       if (!opts.differentiable) {
         // Nothing flows back through plain tailoring: free each iterate as soon as it is replaced,
         // so memory stays flat over hundreds of test-time steps.

@@ -51,6 +51,25 @@ describe('inner optimiser', () => {
     }
   });
 
+  it('onStep sees each iterate\'s loss, and a throwing hook stops the loop without leaking', () => {
+    const x = tf.tensor1d([2]);
+    const w = tf.tensor1d([0]);
+    for (const kind of ['sgd', 'adam'] as const) {
+      const seen: [number, number][] = [];
+      const opt = new GradientInnerOptimizer({ kind, steps: 3, lr: 0.1 });
+      const r = opt.minimize(quad(x), { w }, { differentiable: false, onStep: (k, l) => seen.push([k, l.dataSync()[0]!]) });
+      expect(seen).toEqual(r.losses.map((l, k) => [k, l.dataSync()[0]!]));
+      tf.dispose([...Object.values(r.vars), ...r.losses]);
+      const before = tf.memory().numTensors;
+      const stop = (k: number) => {
+        if (k === 2) throw new Error('stop at 2');
+      };
+      expect(() => opt.minimize(quad(x), { w }, { differentiable: false, onStep: stop })).toThrow('stop at 2');
+      expect(tf.memory().numTensors).toBe(before);
+      expect(w.dataSync()[0]).toBe(0);
+    }
+  });
+
   it('stopGradient is the identity with zero gradient', () => {
     const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(stopGradient(x), x)))(tf.tensor1d([3]));
     expect(g.dataSync()[0]).toBe(3);
