@@ -1,6 +1,7 @@
-// Bundles the tfjs benchmark worker, with @noether/core and @noether/embeddings-cnn taken from
-// source (the '@noether/source' condition, as the tests do) and tfjs from its ES-module build (the
-// 'module' field, as vitest / vite do), into bench/out/meta-step/worker-tfjs.mjs.
+// Bundles the tfjs benchmark worker, with @noether/core, @noether/embeddings-cnn and
+// @noether/predictors-svg taken from source (the '@noether/source' condition, as the tests do) and
+// tfjs from its ES-module build (the 'module' field, as vitest / vite do), into
+// bench/out/meta-step/worker-tfjs.mjs.
 // Why bundle rather than import core's dist/: no build step, and no stale dist/ (the bench measures
 // the source as it is). (Until 0efcf1f core's dist/ could not be imported by plain Node at all.)
 import { copyFileSync, mkdirSync } from 'node:fs';

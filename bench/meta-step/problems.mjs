@@ -1,8 +1,10 @@
-// The two benchmarked meta-training problems, built from @noether/core's algorithm (metaStep with
-// a Predictor / Embedding implementing core's contracts). bench/peers/meta_step.py computes the
-// same two steps in PyTorch; keep the two files in step (shapes, layers, hyper-parameters).
-import { tf, nn, Rng, GradientInnerOptimizer } from '@noether/core';
+// The three benchmarked meta-training problems, built from @noether/core's algorithm (metaStep with
+// a Predictor / Embedding implementing core's contracts; for svg, the real SVG-LP of
+// @noether/predictors-svg). bench/peers/meta_step.py (+ svg_lp.py) computes the same steps in
+// PyTorch; keep the files in step (shapes, layers, hyper-parameters).
+import { tf, nn, Rng, GradientInnerOptimizer, makeWindow } from '@noether/core';
 import { CnnEmbedding } from '@noether/embeddings-cnn';
+import { svgFactory } from '@noether/predictors-svg';
 
 // ---------------------------------------------------------------------------------------------
 // (1) HNN-size MLP on a 2-D oscillator.
@@ -136,17 +138,71 @@ class ConvCnPredictor {
 }
 
 /** Uniform-noise clips [B, C+T, 64, 64, 3] in [0, 1] (content does not change the cost). */
-function videoBatch(rng) {
-  const { batch: B, context: C, horizon: T, size: S, channels: Ch } = VIDEO;
+function videoBatch(rng, cfg = VIDEO) {
+  const { batch: B, context: C, horizon: T, size: S, channels: Ch } = cfg;
   const shape = [B, C + T, S, S, Ch];
   return tf.tensor(rng.uniformArray(shape.reduce((a, b) => a * b, 1), 0, 1), shape);
 }
 
 // ---------------------------------------------------------------------------------------------
+// (3) SVG-LP (Denton & Fergus 2018) from @noether/predictors-svg: DCGAN-64 encoder/decoder with skips
+// (widths 64, 128, 256, 512: the package default for 64×64), GroupNorm(1, C) + CN after every norm
+// layer, frame-predictor LSTM (2 layers) and posterior / learned-prior Gaussian LSTMs (1 layer
+// each), the SVG-LP paper's g 128, z 10, rnn 256 (physics101.ts has no 64×64 preset). Trained as
+// physics101 trains it: teacher forcing with the β-weighted KL term, Noether form 2(b), one inner
+// SGD step on the CN γ/β only (mode 'cn', lr 1e-4), outer Adam 1e-4, φ clipped at 1000.
+
+export const SVG = {
+  batch: 4,
+  context: 2,
+  // T. The most that fits wasm: the second-order tape holds ~1.2 GB of tensors per predicted frame
+  // (peak 2.0 GB at T = 1, 3.2 GB at T = 2, RSS 3.6 GB); T = 3 overflows wasm32's 4 GiB heap.
+  horizon: 2,
+  size: 64,
+  channels: 3,
+  gDim: 128,
+  zDim: 10,
+  rnnSize: 256,
+  predictorLayers: 2,
+  priorLayers: 1,
+  posteriorLayers: 1,
+  beta: 1e-4, // physics101's (the package default)
+  embDim: 64,
+  innerLr: 1e-4, // physics101's inner lr
+  lrTheta: 1e-4,
+  lrPhi: 1e-4,
+  clipPhi: 1000,
+  batches: 2,
+};
+
+export function svgPredictorOptions(cfg = SVG) {
+  return {
+    arch: 'dcgan', frameSize: cfg.size, channels: cfg.channels, gDim: cfg.gDim, zDim: cfg.zDim, rnnSize: cfg.rnnSize,
+    predictorLayers: cfg.predictorLayers, priorLayers: cfg.priorLayers, posteriorLayers: cfg.posteriorLayers,
+    contextLength: cfg.context, beta: cfg.beta,
+  };
+}
+
+/** The posterior noise ε [T, B, z] that metaStep's window draws for meta-step `step` (noiseSeed =
+ * the step counter, from 0): taken from core's own makeWindow, so the PyTorch peer gets the same ε. */
+export function svgNoise(built, step) {
+  return tf.tidy(() => {
+    const { setup, batches } = built;
+    const w = makeWindow(setup.predictor, batches[step % batches.length], {
+      contextLength: setup.contextLength, horizon: setup.horizon, teacherForcing: setup.teacherForcing, noiseSeed: step,
+    });
+    return tf.stack(w.seq.inputs.map((i) => i.noise));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export const PROBLEMS = ['mlp', 'video', 'svg'];
 
 /** MetaSetup, initial θ/φ and a few batches for a problem. Seeded: same seed → same numbers on every
- * backend (values are drawn in JS). */
-export function buildProblem(problem, seed = 1) {
+ * backend (values are drawn in JS). `overrides` (svg only): SVG fields to change, e.g.
+ * { horizon: 1, innerLr: 0.01 }. */
+export function buildProblem(problem, seed = 1, overrides = {}) {
   if (problem === 'mlp') {
     const predictor = new MlpPredictor();
     const embedding = new QuadraticEmbedding();
@@ -171,5 +227,18 @@ export function buildProblem(problem, seed = 1) {
     const batches = Array.from({ length: VIDEO.batches }, () => ({ obs: videoBatch(rng) }));
     return { setup, theta: predictor.init(seed), phi: embedding.init(seed + 1), batches, config: VIDEO };
   }
-  throw new Error(`unknown problem '${problem}': use mlp or video`);
+  if (problem === 'svg') {
+    const cfg = { ...SVG, ...overrides };
+    const predictor = svgFactory.create(svgPredictorOptions(cfg));
+    const embedding = new CnnEmbedding({ dim: cfg.embDim, height: cfg.size, width: cfg.size, channels: cfg.channels, filters: [32, 64], kernel: 5 });
+    const setup = {
+      predictor, embedding, mode: 'noether', form: '2b', tailorMode: 'cn', teacherForcing: true,
+      inner: new GradientInnerOptimizer({ kind: 'sgd', steps: 1, lr: cfg.innerLr }),
+      contextLength: cfg.context, horizon: cfg.horizon, lrTheta: cfg.lrTheta, lrPhi: cfg.lrPhi, clipPhi: cfg.clipPhi,
+    };
+    const rng = new Rng(seed + 100);
+    const batches = Array.from({ length: cfg.batches }, () => ({ obs: videoBatch(rng, cfg) }));
+    return { setup, theta: predictor.init(seed), phi: embedding.init(seed + 1), batches, config: cfg };
+  }
+  throw new Error(`unknown problem '${problem}': use mlp, video or svg`);
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Benchmark (not a test): one meta-training step — outer Adam through one differentiable inner SGD
-// step on the Noether loss — for the HNN-size MLP and the 64×64 video model, tfjs (cpu, wasm) vs the
-// PyTorch peer (bench/peers/meta_step.py). Each peer is its own process, fed steps in small chunks
-// in rotating order, so slow drifts of machine load hit every peer alike; warm-up is excluded.
+// step on the Noether loss — for the HNN-size MLP, the 64×64 video model and SVG-LP (64×64), tfjs
+// (cpu, wasm) vs the PyTorch peer (bench/peers/meta_step.py). Each peer is its own process, fed
+// steps in small chunks in rotating order, so slow drifts of machine load hit every peer alike;
+// warm-up is excluded.
 //
 //   npm run bench -- --quick                 # a few minutes
 //   npm run bench                            # the full run (see bench/README.md)
@@ -15,25 +16,35 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { bundleWorker, OUT_DIR } from './bundle.mjs';
 
+const PROBLEMS = ['mlp', 'video', 'svg']; // as problems.mjs (not imported here: it pulls in tfjs)
+
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
 
 const HELP = `usage: node bench/meta-step/run.mjs [options]
-  --quick                 few steps (mlp 20, video 3; caps tfjs-cpu:mlp=5, tfjs-wasm-stock:video=2)
-  --problems LIST         mlp,video (default both)
+  --quick                 few steps (mlp 20, video 3, svg 2; caps tfjs-cpu:mlp=5, tfjs-wasm-stock:video=2,
+                          tfjs-wasm-stock:svg=0)
+  --problems LIST         mlp,video,svg (default all three)
   --peers LIST            tfjs-cpu,tfjs-wasm,tfjs-wasm-stock,torch,torch-1t,tfjs-node
                           (default tfjs-cpu,tfjs-wasm-stock,tfjs-wasm,torch,torch-1t; tfjs-wasm = wasm as core
                           selects it, with core's kernel replacements (BatchMatMul, Conv2DBackpropInput, Tanh,
                           comparisons: packages/core/src/backend/wasm-kernels.ts); tfjs-wasm-stock = tfjs-backend-wasm's
                           own kernels; torch-1t = PyTorch on 1 thread)
   --cap PEER[:PROBLEM]=N  at most N steps (incl. warm-up) for that peer (on that problem), comma-separated;
-                          default tfjs-cpu:mlp=12,tfjs-wasm-stock:mlp=30,tfjs-wasm-stock:video=3 (the slow peers)
+                          default tfjs-cpu:mlp=12,tfjs-wasm-stock:mlp=30,tfjs-wasm-stock:video=3,tfjs-wasm-stock:svg=2
+                          (the slow peers)
   --check-fixes           only check core's wasm kernel replacements against the cpu backend, at bench sizes
   --mlp-steps N           steps per peer incl. warm-up (default 200)
   --video-steps N         (default 7: a video step takes seconds to minutes)
   --cpu-video-steps N     cap for tfjs-cpu on video (default 0 = skipped: one step takes > 6 min)
-  --warmup N              excluded steps per peer (default: mlp 2, video 1)
-  --chunk N               steps per turn before the next peer runs (default: mlp 10, video 1)
+  --svg-steps N           (default 5)
+  --cpu-svg-steps N       cap for tfjs-cpu on svg (default 0 = skipped, as for video)
+  --svg-horizon T         predicted frames of the svg problem (default 2, after 2 context frames: T = 3 overflows
+                          wasm's 4 GiB heap; larger T is for torch alone or tfjs-node)
+  --svg-inner-lr X        inner SGD lr of the svg problem (default 1e-4, physics101's; a larger one makes
+                          the second-order path weigh more in the agreement check)
+  --warmup N              excluded steps per peer (default: mlp 2, video and svg 1)
+  --chunk N               steps per turn before the next peer runs (default: mlp 10, video and svg 1)
   --torch-threads N       torch.set_num_threads for 'torch' (default 2)
   --torch-device D        cpu (default) or cuda
   --profile               afterwards, one tf.profile'd step per tfjs peer: time per kernel
@@ -42,8 +53,9 @@ const HELP = `usage: node bench/meta-step/run.mjs [options]
 
 function parseArgs(argv) {
   const o = {
-    quick: false, problems: ['mlp', 'video'], peers: ['tfjs-cpu', 'tfjs-wasm-stock', 'tfjs-wasm', 'torch', 'torch-1t'], cap: undefined, checkFixes: false,
-    mlpSteps: undefined, videoSteps: undefined, cpuVideoSteps: undefined, warmup: undefined, chunk: undefined,
+    quick: false, problems: [...PROBLEMS], peers: ['tfjs-cpu', 'tfjs-wasm-stock', 'tfjs-wasm', 'torch', 'torch-1t'], cap: undefined, checkFixes: false,
+    mlpSteps: undefined, videoSteps: undefined, cpuVideoSteps: undefined, svgSteps: undefined, cpuSvgSteps: undefined,
+    svgHorizon: undefined, svgInnerLr: undefined, warmup: undefined, chunk: undefined,
     torchThreads: 2, torchDevice: 'cpu', profile: false, python: '/usr/bin/python3', out: join(OUT_DIR, 'results.json'),
   };
   const num = (flag, v) => {
@@ -65,6 +77,10 @@ function parseArgs(argv) {
       case '--mlp-steps': o.mlpSteps = num(a, v()); break;
       case '--video-steps': o.videoSteps = num(a, v()); break;
       case '--cpu-video-steps': o.cpuVideoSteps = num(a, v()); break;
+      case '--svg-steps': o.svgSteps = num(a, v()); break;
+      case '--cpu-svg-steps': o.cpuSvgSteps = num(a, v()); break;
+      case '--svg-horizon': o.svgHorizon = num(a, v()); if (o.svgHorizon < 1) throw new Error('--svg-horizon must be ≥ 1'); break;
+      case '--svg-inner-lr': o.svgInnerLr = Number(v()); if (!(o.svgInnerLr >= 0)) throw new Error('--svg-inner-lr needs a number ≥ 0'); break;
       case '--warmup': o.warmup = num(a, v()); break;
       case '--chunk': o.chunk = num(a, v()); break;
       case '--torch-threads': o.torchThreads = num(a, v()); break;
@@ -77,7 +93,7 @@ function parseArgs(argv) {
           const [key, n] = kv.split('=');
           const [peer, problem] = key.split(':');
           if (!PEERS[peer]) throw new Error(`--cap: unknown peer '${peer}' (${Object.keys(PEERS).join(', ')})`);
-          if (problem !== undefined && !['mlp', 'video'].includes(problem)) throw new Error(`--cap: unknown problem '${problem}' in '${kv}'`);
+          if (problem !== undefined && !PROBLEMS.includes(problem)) throw new Error(`--cap: unknown problem '${problem}' in '${kv}'`);
           o.cap[key] = num('--cap', n);
         }
         break;
@@ -86,12 +102,16 @@ function parseArgs(argv) {
       default: throw new Error(`unknown option '${a}' (see --help)`);
     }
   }
-  for (const p of o.problems) if (!['mlp', 'video'].includes(p)) throw new Error(`--problems: unknown problem '${p}' (mlp, video)`);
+  for (const p of o.problems) if (!PROBLEMS.includes(p)) throw new Error(`--problems: unknown problem '${p}' (${PROBLEMS.join(', ')})`);
   for (const p of o.peers) if (!PEERS[p]) throw new Error(`--peers: unknown peer '${p}' (${Object.keys(PEERS).join(', ')})`);
   o.mlpSteps ??= o.quick ? 20 : 200;
   o.videoSteps ??= o.quick ? 3 : 7;
   o.cpuVideoSteps ??= 0;
-  o.cap ??= o.quick ? { 'tfjs-cpu:mlp': 5, 'tfjs-wasm-stock:video': 2 } : { 'tfjs-cpu:mlp': 12, 'tfjs-wasm-stock:mlp': 30, 'tfjs-wasm-stock:video': 3 };
+  o.svgSteps ??= o.quick ? 2 : 5;
+  o.cpuSvgSteps ??= 0;
+  o.cap ??= o.quick
+    ? { 'tfjs-cpu:mlp': 5, 'tfjs-wasm-stock:video': 2, 'tfjs-wasm-stock:svg': 0 }
+    : { 'tfjs-cpu:mlp': 12, 'tfjs-wasm-stock:mlp': 30, 'tfjs-wasm-stock:video': 3, 'tfjs-wasm-stock:svg': 2 };
   return o;
 }
 
@@ -174,7 +194,9 @@ const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const mb = (b) => (b == null ? '–' : `${(b / 2 ** 20).toFixed(0)}`);
 
 async function benchProblem(problem, o, workerFile) {
-  const total = problem === 'mlp' ? o.mlpSteps : o.videoSteps;
+  const total = { mlp: o.mlpSteps, video: o.videoSteps, svg: o.svgSteps }[problem];
+  // svg: the SVG config fields the options change (the tfjs worker dumps the resulting config for torch).
+  const overrides = problem === 'svg' ? { ...(o.svgHorizon ? { horizon: o.svgHorizon } : {}), ...(o.svgInnerLr !== undefined ? { innerLr: o.svgInnerLr } : {}) } : undefined;
   const chunk = o.chunk ?? (problem === 'mlp' ? 10 : 1);
   const warmup = o.warmup ?? (problem === 'mlp' ? 2 : 1);
   const dump = join(OUT_DIR, `${problem}-init.json`);
@@ -187,7 +209,9 @@ async function benchProblem(problem, o, workerFile) {
     const rows = [];
     for (const name of order) {
       const spec = PEERS[name];
-      let steps = name === 'tfjs-cpu' && problem === 'video' ? Math.min(total, o.cpuVideoSteps) : total;
+      let steps = total;
+      if (name === 'tfjs-cpu' && problem === 'video') steps = Math.min(steps, o.cpuVideoSteps);
+      if (name === 'tfjs-cpu' && problem === 'svg') steps = Math.min(steps, o.cpuSvgSteps);
       if (o.cap[name] !== undefined) steps = Math.min(steps, o.cap[name]);
       if (o.cap[`${name}:${problem}`] !== undefined) steps = Math.min(steps, o.cap[`${name}:${problem}`]);
       if (steps === 0) {
@@ -197,8 +221,8 @@ async function benchProblem(problem, o, workerFile) {
       const p = new Peer(name, spec, o, workerFile);
       peers.push(p);
       const setup = spec.kind === 'tfjs'
-        ? { cmd: 'setup', problem, backend: spec.backend, stockWasm: !!spec.stockWasm, dump: dumped ? undefined : dump }
-        : { cmd: 'setup', problem, load: dumped ? dump : undefined };
+        ? { cmd: 'setup', problem, backend: spec.backend, stockWasm: !!spec.stockWasm, dump: dumped ? undefined : dump, overrides, noiseSteps: total + 2 }
+        : { cmd: 'setup', problem, load: dumped ? dump : undefined, overrides };
       if (spec.kind === 'torch' && !dumped) log('no tfjs peer: torch starts from its own random init (no cross-check)');
       const info = await p.call(setup);
       if (spec.kind === 'tfjs') dumped = true;

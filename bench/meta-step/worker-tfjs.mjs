@@ -1,8 +1,11 @@
 // One tfjs benchmark process (one backend, one problem), driven by run.mjs over stdin/stdout:
 // one JSON command per line in, one JSON reply per line out. The PyTorch peer
 // (bench/peers/meta_step.py --worker) speaks the same protocol.
-//   {"cmd":"setup","problem":"mlp"|"video","backend":"cpu"|"wasm","seed":1,"dump":"path?","stockWasm":false}
+//   {"cmd":"setup","problem":"mlp"|"video"|"svg","backend":"cpu"|"wasm","seed":1,"dump":"path?","stockWasm":false,
+//    "overrides":{},"noiseSteps":N}
 //     stockWasm: put tfjs-backend-wasm's own kernels back in place of core's replacements
+//     overrides (svg): SVG config fields to change (horizon, innerLr, ...)
+//     noiseSteps (svg, with dump): dump the posterior ε of meta-steps 0..N−1 (default 64)
 //   {"cmd":"check-fixes"}         → core's replaced wasm kernels vs the cpu backend (max abs error)
 //   {"cmd":"run","n":5}            → per-step ms, last loss / grad norms, RSS, numTensors
 //   {"cmd":"profile"}              → one step under tf.profile: time per kernel
@@ -10,7 +13,7 @@
 import { createInterface } from 'node:readline';
 import { writeFileSync, renameSync } from 'node:fs';
 import * as core from '@noether/core';
-import { buildProblem } from './problems.mjs';
+import { buildProblem, svgNoise } from './problems.mjs';
 
 const { tf, initMetaState, metaStep, selectBackend, registerWasmKernels, restoreStockWasmKernels, WASM_REPLACED_KERNELS } = core;
 
@@ -54,13 +57,20 @@ const handlers = {
     if (c.stockWasm) stockKernels = restoreStockWasmKernels();
     // Which of core's wasm kernel replacements are active (selectBackend registers them).
     const fixed = tf.getBackend() === 'wasm' ? WASM_REPLACED_KERNELS.filter((k) => !restoredStock(k)) : [];
-    const built = buildProblem(c.problem, c.seed ?? 1);
+    const built = buildProblem(c.problem, c.seed ?? 1, c.overrides ?? {});
     if (c.dump) {
       // Initial θ, φ and the batches, so the PyTorch peer starts from identical numbers.
       const payload = {
         problem: c.problem, config: built.config, theta: encodeParams(built.theta), phi: encodeParams(built.phi),
         batches: built.batches.map((b) => encodeTensor(b.obs)),
       };
+      if (built.setup.predictor.noiseShape) {
+        // The stochastic predictor's ε of each meta-step, [steps, T, B, z], drawn by core's makeWindow.
+        const n = c.noiseSteps ?? 64;
+        const eps = tf.tidy(() => tf.stack(Array.from({ length: n }, (_, i) => svgNoise(built, i))));
+        payload.noise = encodeTensor(eps);
+        eps.dispose();
+      }
       const tmp = `${c.dump}.tmp`;
       writeFileSync(tmp, JSON.stringify(payload));
       renameSync(tmp, c.dump);

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""PyTorch reference for bench/meta-step: the same two meta-training steps as
+"""PyTorch reference for bench/meta-step: the same three meta-training steps as
 bench/meta-step/problems.mjs (one outer Adam step through one differentiable inner SGD step on the
-Noether loss, torch.autograd.grad(create_graph=True)), float32, torch.set_num_threads(2).
+Noether loss, torch.autograd.grad(create_graph=True)), float32, torch.set_num_threads(2). The svg
+problem (SVG-LP) lives in svg_lp.py.
 
   /usr/bin/python3 bench/peers/meta_step.py --problem mlp --steps 20     # standalone timing
   /usr/bin/python3 bench/peers/meta_step.py --worker                     # driven by run.mjs
@@ -49,6 +50,10 @@ ensure_torch()
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no bench/peers/__pycache__ in the work tree
+import svg_lp  # noqa: E402
 
 # Keep in step with bench/meta-step/problems.mjs.
 MLP = dict(batch=256, context=1, horizon=5, dt=0.1, hidden=200, innerLr=0.01, lrTheta=1e-3, lrPhi=1e-3, batches=4)
@@ -222,7 +227,7 @@ def video_from_tfjs(payload):
 # ---------------------------------------------------------------------------------------------
 
 class Runner:
-    def __init__(self, problem, seed=1, load=None, device='cpu'):
+    def __init__(self, problem, seed=1, load=None, device='cpu', svg_overrides=None):
         self.problem = problem
         self.device = torch.device(device)
         if problem == 'mlp':
@@ -237,8 +242,20 @@ class Runner:
         elif problem == 'video':
             self.cfg, self.meta_loss = VIDEO, video_meta_loss
             th, ph, batches = video_from_tfjs(json.load(open(load))) if load else video_init(seed)
+        elif problem == 'svg':
+            # The posterior noise ε of meta-step k is noise[k]: from the tfjs dump (core's makeWindow
+            # draws it from Rng(k)), or torch.randn when standalone.
+            cfg, th, ph, batches, noise = (svg_lp.from_tfjs(json.load(open(load)), decode) if load
+                                           else svg_lp.init(dict(svg_lp.SVG, **(svg_overrides or {})), seed))
+            self.cfg, self.noise = cfg, noise.float().to(self.device)
+
+            def svg_loss(th_, ph_, obs):
+                if self.steps >= len(self.noise):
+                    raise ValueError(f'the svg dump holds the noise of {len(self.noise)} meta-steps; step {self.steps + 1} asked')
+                return svg_lp.meta_loss(cfg, th_, ph_, obs, self.noise[self.steps])
+            self.meta_loss = svg_loss
         else:
-            raise ValueError(f"unknown problem '{problem}': use mlp or video")
+            raise ValueError(f"unknown problem '{problem}': use mlp, video or svg")
         dev = self.device
         self.th = {k: v.float().to(dev).requires_grad_(True) for k, v in th.items()}
         self.ph = {k: v.float().to(dev).requires_grad_(True) for k, v in ph.items()}
@@ -255,10 +272,16 @@ class Runner:
         self.opt_p.zero_grad(set_to_none=True)
         loss = self.meta_loss(self.th, self.ph, obs)
         loss.backward()
-        # Global gradient norms, as core's metaStep reports them.
+        # Global gradient norms, as core's metaStep reports them (before clipping).
         with torch.no_grad():
             gt = torch.sqrt(sum((p.grad ** 2).sum() for p in self.th.values()))
             gp = torch.sqrt(sum((p.grad ** 2).sum() for p in self.ph.values()))
+            # metaStep's clipping: g · min(1, max / (‖g‖ + 1e-12)) per group.
+            for group, norm, key in ((self.th, gt, 'clipTheta'), (self.ph, gp, 'clipPhi')):
+                if self.cfg.get(key) is not None:
+                    scale = torch.clamp(self.cfg[key] / (norm + 1e-12), max=1.0)
+                    for p in group.values():
+                        p.grad.mul_(scale)
         self.opt_t.step()
         self.opt_p.step()
         if self.device.type == 'cuda':
@@ -280,7 +303,7 @@ def worker(device):
             c = json.loads(line)
             cmd = c.get('cmd')
             if cmd == 'setup':
-                runner = Runner(c['problem'], c.get('seed', 1), c.get('load'), device)
+                runner = Runner(c['problem'], c.get('seed', 1), c.get('load'), device, c.get('overrides'))
                 out = dict(backend=f'torch/{runner.device.type}', torch=torch.__version__, threads=torch.get_num_threads(),
                            params=dict(theta=sum(p.numel() for p in runner.th.values()),
                                        phi=sum(p.numel() for p in runner.ph.values())))
@@ -305,7 +328,8 @@ def worker(device):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--worker', action='store_true', help='line protocol on stdin/stdout (used by run.mjs)')
-    ap.add_argument('--problem', choices=['mlp', 'video'], default='mlp')
+    ap.add_argument('--problem', choices=['mlp', 'video', 'svg'], default='mlp')
+    ap.add_argument('--svg-horizon', type=int, help='svg: predicted frames (default 2, as problems.mjs)')
     ap.add_argument('--steps', type=int, default=20)
     ap.add_argument('--warmup', type=int, default=3)
     ap.add_argument('--threads', type=int, default=int(os.environ.get('TORCH_THREADS', '2')))
@@ -317,7 +341,7 @@ def main():
     if a.worker:
         worker(a.device)
         return
-    r = Runner(a.problem, 1, a.load, a.device)
+    r = Runner(a.problem, 1, a.load, a.device, {'horizon': a.svg_horizon} if a.svg_horizon else None)
     for _ in range(a.warmup):
         r.step()
     times = sorted(r.step()[0] for _ in range(a.steps))  # wall ms
