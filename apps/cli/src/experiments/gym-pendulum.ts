@@ -88,16 +88,17 @@ const common = {
 
 export const gymPendulum: BuiltinExperiment = {
   description: 'Fig. 3: controlled pendulum from pixels; SVG (more steps) vs Noether (frozen SVG, learned CNN embedding, latent tailoring); MSE/SSIM per frame',
-  // Quick: 32×32 frames, 6 predicted frames instead of 26, tiny widths, 20 train windows, 1 follow-up
-  // epoch (SVG 3 epochs = 15 steps, +5, Noether 5) — minutes on 2 CPU cores.
+  // Quick: 32×32 frames, 6 predicted frames instead of 26, tiny widths, 5 training episodes of 40
+  // frames (155 windows), 4 follow-up epochs: SVG 10 epochs = 390 steps, +156, Noether 156 meta-steps.
+  // About 7 min on 2 idle CPU cores (wasm); the smallest size at which SVG draws the rod at all.
   quickConfig: {
     ...common,
     horizon: 6,
     predictor: { type: 'svg-action', arch: 'dcgan', frameSize: 32, channels: 3, widths: [4, 8, 8], gDim: 16, rnnSize: 16, predictorLayers: 1, contextLength: 4, actionDim: 1 },
     embedding: { type: 'cnn', dim: 16, height: 32, width: 32, channels: 3, filters: [8, 16] },
-    dataset: { type: 'gym-pendulum-pixels', episodes: 9, trainEpisodes: 5, framesPerEpisode: 40, size: 32, supersample: 2, history: 4, future: 6, stride: 10, testStride: 10, seed: 1 },
+    dataset: { type: 'gym-pendulum-pixels', episodes: 9, trainEpisodes: 5, framesPerEpisode: 40, size: 32, supersample: 2, history: 4, future: 6, stride: 1, testStride: 10, seed: 1 },
     inner: { optimizer: 'sgd', steps: 1, lr: 10 },
-    outer: { epochs: 1, batchSize: 4, lrTheta: 3e-3, lrPhi: 3e-3, clipPhi: 1000 },
+    outer: { epochs: 4, batchSize: 4, lrTheta: 1e-2, lrPhi: 3e-3, clipPhi: 1000 },
     eval: { batchSize: 8, metrics: ['mse', 'ssim'] },
   },
   fullConfig: {

@@ -168,6 +168,17 @@ function batchMatMul({ inputs, backend, attrs }: KernelArgs): Info {
 // Conv2DBackpropInput: wasm runs a scalar 7-deep loop (kernels/Conv2DBackpropInput.cc). dx is a
 // stride-1 correlation of the stride-dilated dy with the spatially flipped filter, in/out channels
 // swapped, padded by (k − 1 − pad_before): one XNNPACK Conv2D. Dilation = reshape, zero PadV2, reshape.
+// Flipping the filter (wasm's Reverse, per element) costs about as much as the whole stock kernel
+// does per dy position, so for a spatially tiny dy (the deep layers of a DCGAN decoder: dy
+// [4,1,1,128] with a [4,4,512,128] filter took 140 ms against 14 ms stock; [4,4,4,1024] 2.0 s against
+// 0.6 s) the stock kernel wins; from [4,8,8,512] (256 positions, 0.35 s against 0.72 s) on, this one.
+
+/** Tuning of core's wasm kernels (tests lower the threshold to exercise the replacement on tiny shapes). */
+export const wasmKernelTuning = {
+  /** Conv2DBackpropInput uses the stock kernel when dy has fewer batch × spatial positions. */
+  conv2dBackpropInputMinPositions: 128,
+};
+
 function conv2DBackpropInput(args: KernelArgs): Info {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs as { dy: Info; filter: Info };
@@ -186,6 +197,7 @@ function conv2DBackpropInput(args: KernelArgs): Info {
   const { strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: kh, filterWidth: kw } = info;
   const [n, , , co] = dy.shape as [number, number, number, number];
+  if (n * oh * ow < wasmKernelTuning.conv2dBackpropInputMinPositions) return stock();
   const top = kh - 1 - info.padInfo.top;
   const left = kw - 1 - info.padInfo.left;
   // The dilated dy is oh·sh rows (its last sh − 1 rows zeros); negative padding = rows to cut.
