@@ -6,11 +6,13 @@ import { commandHelp, topHelp } from './cli/help.js';
 import { processIo, type Io } from './cli/io.js';
 import { commands } from './commands/index.js';
 import { GLOBAL_FLAGS, type CommandContext } from './commands/types.js';
-import { activateBackend, type BackendInfo } from './run/backend.js';
+import { activateBackend, backendLabel, type BackendInfo } from './run/backend.js';
 import { cliVersion } from './run/versions.js';
 import { tf } from '@noether/core';
 
 const TOP_FLAGS = [...GLOBAL_FLAGS, { name: 'version', short: 'V', type: 'boolean' as const, description: 'print the version' }];
+/** Global flags that take a value (`--backend wasm`), so the value is not read as the command. */
+const GLOBAL_WITH_VALUE = new Set(GLOBAL_FLAGS.filter((f) => f.type !== 'boolean').map((f) => `--${f.name}`));
 
 /** Splits leading global flags from `<command> [args]`. */
 function splitGlobal(argv: readonly string[]): { global: string[]; command?: string; rest: string[] } {
@@ -20,7 +22,7 @@ function splitGlobal(argv: readonly string[]): { global: string[]; command?: str
     const a = argv[i]!;
     if (!a.startsWith('-')) break;
     global.push(a);
-    if (a === '--backend') global.push(argv[++i] ?? '');
+    if (GLOBAL_WITH_VALUE.has(a)) global.push(argv[++i] ?? '');
   }
   return { global, command: argv[i], rest: argv.slice(i + 1) };
 }
@@ -82,8 +84,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       signal: controller.signal,
       log: (line) => io.err(line + '\n'),
       backend: () =>
-        (backend ??= activateBackend(flags['backend'], io.env).then((b) => {
-          io.err(`noether: backend ${b.name} (${b.reason})\n`);
+        (backend ??= activateBackend(flags['backend'], io.env, flags['wasm-threads']).then((b) => {
+          io.err(`noether: backend ${backendLabel(b)} (${b.reason})\n`);
+          if (b.note) io.err(`noether: note: ${b.note}\n`);
           return b;
         })),
     };

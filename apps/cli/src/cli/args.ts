@@ -13,6 +13,8 @@ export interface FlagSpec {
   /** Placeholder in help, e.g. DIR. */
   valueName?: string;
   choices?: readonly string[];
+  /** Smallest value a number / int flag accepts. */
+  min?: number;
 }
 
 export interface PositionalSpec {
@@ -42,8 +44,9 @@ function convert(spec: FlagSpec, raw: string): string | number {
   }
   if (spec.type === 'number' || spec.type === 'int') {
     const v = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(v) || (spec.type === 'int' && !Number.isInteger(v))) {
-      throw new UsageError(`--${spec.name} needs ${spec.type === 'int' ? 'an integer' : 'a number'}, got '${raw}'`);
+    if (raw.trim() === '' || !Number.isFinite(v) || (spec.type === 'int' && !Number.isInteger(v)) || v < (spec.min ?? -Infinity)) {
+      const bound = spec.min === undefined ? '' : ` >= ${spec.min}`;
+      throw new UsageError(`--${spec.name} needs ${spec.type === 'int' ? 'an integer' : 'a number'}${bound}, got '${raw}'`);
     }
     return v;
   }

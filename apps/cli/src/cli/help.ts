@@ -8,7 +8,7 @@ export function topHelp(commands: readonly Command[], version: string): string {
   const w = Math.max(...commands.map((c) => c.name.length));
   return `noether ${version} — Noether Networks: meta-learned conservation laws for sequence prediction
 
-Usage: noether [--backend NAME] <command> [options]
+Usage: noether [--backend NAME] [--wasm-threads N] <command> [options]
        noether <command> --help
 
 Commands:
@@ -18,8 +18,9 @@ Global options:
 ${formatFlags([...GLOBAL_FLAGS, { name: 'version', short: 'V', type: 'boolean', description: 'print the version' }])}
 
 Environment:
-  NOETHER_BACKEND   force a backend (cpu, wasm, tensorflow); --backend wins
-  NOETHER_DEBUG=1   print stack traces of unexpected errors
+  NOETHER_BACKEND         force a backend (cpu, wasm, tensorflow); --backend wins
+  NOETHER_WASM_THREADS=N  run wasm on N threads (default 1); --wasm-threads wins
+  NOETHER_DEBUG=1         print stack traces of unexpected errors
 
 ${EXIT_CODES_HELP}
 

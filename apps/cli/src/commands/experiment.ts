@@ -12,11 +12,11 @@ export const experimentCommand: Command = {
   usage: '[options] NAME',
   description:
     'Runs a built-in experiment in a new run directory (config.json, meta.json, metrics.csv, checkpoints/, plots/, result.json).\n' +
-    '--quick uses a small config that finishes in seconds; --config / --set / flags override fields of the built-in config.\n' +
+    '--quick uses a small config that finishes in seconds to minutes on 2 CPU cores (see --list); --config / --set / flags override fields of the built-in config.\n' +
     'Run with --list (or without NAME) to see the experiments.',
   examples: ['noether experiment toy-oscillator --quick', 'noether experiment physics101 --data ~/phys101 --lpips-weights ~/lpips-alex', 'noether experiment toy-oscillator --set outer.lrPhi=3e-3 --out runs/toy', 'noether experiment --resume runs/toy'],
   flags: [
-    { name: 'quick', short: 'q', type: 'boolean', description: 'small config that runs in seconds' },
+    { name: 'quick', short: 'q', type: 'boolean', description: 'small config: seconds to minutes on 2 CPU cores' },
     { name: 'list', type: 'boolean', description: 'list the built-in experiments' },
     { name: 'print-config', type: 'boolean', description: 'print the resolved config as JSON and exit' },
     { name: 'data', type: 'string', valueName: 'DIR', description: 'dataset folder, for experiments that read one (physics101); same as --set dataset.root=DIR' },

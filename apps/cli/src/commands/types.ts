@@ -8,7 +8,7 @@ export interface CommandContext {
   io: Io;
   flags: FlagValues;
   positionals: Record<string, string | string[] | undefined>;
-  /** Activates the tfjs backend (--backend / NOETHER_BACKEND / fastest installed) once, on first call. */
+  /** Activates the tfjs backend (--backend / NOETHER_BACKEND / fastest installed; --wasm-threads) once, on first call. */
   backend(): Promise<BackendInfo>;
   /** Aborted on Ctrl-C (SIGINT). */
   signal: AbortSignal;
@@ -35,4 +35,11 @@ export interface Command {
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'help', short: 'h', type: 'boolean', description: 'show help for this command' },
   { name: 'backend', type: 'string', valueName: 'NAME', choices: ['cpu', 'wasm', 'tensorflow'], description: 'force a tfjs backend (default: NOETHER_BACKEND, else the fastest installed)' },
+  {
+    name: 'wasm-threads',
+    type: 'int',
+    min: 1,
+    valueName: 'N',
+    description: 'run the wasm backend on N threads (default: NOETHER_WASM_THREADS, else 1); faster on idle multi-core machines, slower on busy ones',
+  },
 ];

@@ -1,7 +1,8 @@
 // Picks the fastest tfjs backend that is installed: native TensorFlow (tfjs-node-gpu, tfjs-node;
 // optional peer dependencies), else wasm, else cpu. NOETHER_BACKEND (or opts.backend) forces one.
 // Browser-capable: no static Node import; the native packages are imported by computed
-// specifiers so bundlers and tsc never require them.
+// specifiers so bundlers and tsc never require them. opts.wasmThreads > 1 runs wasm on several
+// threads, with a platform hook (beforeWasmInit) where tfjs cannot start them itself (Node).
 import { tf } from '../tf.js';
 import { checkSecondOrderFixes, installSecondOrderFixes } from '../second-order/install.js';
 import { registerWasmKernels } from './wasm-kernels.js';
@@ -18,12 +19,30 @@ export interface BackendChoice {
   available: Partial<Record<BackendName, boolean>>;
   /** For 'tensorflow': the package that provided it. */
   nativePackage?: string;
+  /** For 'wasm': the XNNPACK threads in use (tfjs-backend-wasm getThreadsCount()). */
+  threads?: number;
+  /** Set when opts.wasmThreads asked for more than 1 thread and did not get them, saying why. */
+  note?: string;
 }
 
 export interface SelectOptions {
   backend?: BackendName;
   /** No console line about the choice. */
   quiet?: boolean;
+  /**
+   * wasm only: XNNPACK threads (default 1, the single-threaded SIMD build). More than 1 loads
+   * tfjs-backend-wasm's threaded-SIMD build, which tfjs turns off in Node (tensorflow/tfjs#3830):
+   * there `beforeWasmInit` has to make it work (the CLI passes its worker_threads shim). Only the
+   * first initialisation of wasm in a process counts. Faster on idle multi-core machines only.
+   */
+  wasmThreads?: number;
+  /**
+   * Called with wasmThreads (> 1) just before the wasm backend initialises: installs what the
+   * platform needs to run the threaded build, and may return an undo, called once wasm has
+   * initialised (or failed to). Given, it also forces tfjs's WASM_HAS_MULTITHREAD_SUPPORT flag;
+   * without it tfjs's own detection decides (browsers: cross-origin isolated pages only).
+   */
+  beforeWasmInit?: (threads: number) => (() => void) | void;
 }
 
 const NATIVE_PACKAGES = ['tfjs-node-gpu', 'tfjs-node'];
@@ -40,6 +59,9 @@ const dynamicImport = (specifier: string): Promise<unknown> => import(/* @vite-i
 
 let nativeProbe: Promise<string | null> | undefined;
 let wasmProbe: Promise<boolean> | undefined;
+let wasmModule: typeof import('@tensorflow/tfjs-backend-wasm') | undefined;
+/** Set when the threaded wasm build failed to initialise and wasm fell back to one thread. */
+let threadedWasmFailed = false;
 
 /** Loads tfjs-node-gpu or tfjs-node; resolves to the package name, or null if neither loads. */
 function loadNative(): Promise<string | null> {
@@ -63,7 +85,7 @@ function loadNative(): Promise<string | null> {
 function loadWasm(): Promise<boolean> {
   wasmProbe ??= (async () => {
     try {
-      await import('@tensorflow/tfjs-backend-wasm');
+      wasmModule = await import('@tensorflow/tfjs-backend-wasm');
       registerWasmKernels();
       return tf.findBackendFactory('wasm') != null;
     } catch {
@@ -89,6 +111,42 @@ export async function listBackends(): Promise<Record<BackendName, boolean>> {
   return out;
 }
 
+/** tf.setBackend(name), first setting up wasm threads when opts asks for them (see wasmThreads). */
+async function activate(name: BackendName, opts: SelectOptions): Promise<boolean> {
+  const threads = opts.wasmThreads ?? 1;
+  // Threads are fixed when wasm first initialises (tfjs keeps that backend for the process).
+  if (name !== 'wasm' || threads <= 1 || !wasmModule || name in tf.engine().registry) return tf.setBackend(name);
+  wasmModule.setThreadsCount(threads);
+  let undo: (() => void) | void = undefined;
+  if (opts.beforeWasmInit) {
+    // Read by tfjs-backend-wasm's init(), so it must be set after the import registered the flag.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+    undo = opts.beforeWasmInit(threads);
+  }
+  try {
+    if (await tf.setBackend(name)) return true;
+  } finally {
+    undo?.();
+  }
+  // tfjs logged why (unless PROD is set); the single-threaded build still works.
+  threadedWasmFailed = true;
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  wasmModule.setThreadsCount(1);
+  return tf.setBackend(name);
+}
+
+/** For wasm: the thread count in use, and a note when fewer than opts.wasmThreads were obtained. */
+function wasmThreadsReport(opts: SelectOptions, fresh: boolean): Pick<BackendChoice, 'threads' | 'note'> {
+  const threads = wasmModule!.getThreadsCount();
+  const asked = opts.wasmThreads ?? 1;
+  if (threads >= asked) return { threads };
+  let why = 'the threaded wasm build is unavailable here (browsers: the page must be cross-origin isolated)';
+  if (!fresh) why = 'wasm was already initialised in this process, and its thread count is fixed then';
+  else if (threadedWasmFailed) why = 'the threaded wasm build failed to initialise (tfjs logs why unless its PROD flag is set)';
+  else if (!opts.beforeWasmInit && tf.env().getBool('IS_NODE')) why = 'tfjs runs wasm single-threaded in Node unless beforeWasmInit installs a worker_threads shim';
+  return { threads, note: `${asked} wasm threads requested, ${threads} in use: ${why}` };
+}
+
 function envBackend(): string | undefined {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   const v = env?.['NOETHER_BACKEND']?.trim();
@@ -102,6 +160,9 @@ function envBackend(): string | undefined {
  * backend-independent gradient registrations, so they hold on every backend).
  */
 export async function selectBackend(opts: SelectOptions = {}): Promise<BackendChoice> {
+  const wasmThreads = opts.wasmThreads ?? 1;
+  if (!Number.isInteger(wasmThreads) || wasmThreads < 1) throw new Error(`wasmThreads must be an integer >= 1, got ${wasmThreads}`);
+  const wasmFresh = !('wasm' in tf.engine().registry);
   const fromEnv = envBackend();
   const forced = opts.backend ?? fromEnv;
   const source = opts.backend ? 'requested' : 'forced by NOETHER_BACKEND';
@@ -114,14 +175,14 @@ export async function selectBackend(opts: SelectOptions = {}): Promise<BackendCh
     }
     const name = forced as BackendName;
     available[name] = await probe(name);
-    if (!available[name] || !(await tf.setBackend(name))) {
+    if (!available[name] || !(await activate(name, opts))) {
       throw new Error(`backend '${name}' (${source}) is not available: ${INSTALL_HINT[name]}`);
     }
     choice = { name, reason: source, available };
   } else {
     for (const name of BACKEND_NAMES) {
       available[name] = await probe(name);
-      if (available[name] && (await tf.setBackend(name))) {
+      if (available[name] && (await activate(name, opts))) {
         choice = { name, reason: name === 'tensorflow' ? 'fastest installed' : `fastest installed (${skipped(available)})`, available };
         break;
       }
@@ -130,8 +191,13 @@ export async function selectBackend(opts: SelectOptions = {}): Promise<BackendCh
   }
   if (choice.name === 'tensorflow') choice.nativePackage = (await loadNative()) ?? undefined;
   await tf.ready();
+  if (choice.name === 'wasm') Object.assign(choice, wasmThreadsReport(opts, wasmFresh));
+  else if (wasmThreads > 1) choice.note = `${wasmThreads} wasm threads requested, ignored: the backend is ${choice.name}`;
   checkSecondOrderFixes();
-  if (!opts.quiet) console.info(`[noether] tfjs backend: ${choice.name} (${choice.reason})`);
+  if (!opts.quiet) {
+    const threads = (choice.threads ?? 1) > 1 ? `, ${choice.threads} threads` : '';
+    console.info(`[noether] tfjs backend: ${choice.name}${threads} (${choice.reason})${choice.note ? `; note: ${choice.note}` : ''}`);
+  }
   return choice;
 }
 
