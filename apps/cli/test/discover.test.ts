@@ -50,14 +50,16 @@ describe('discover search sharding', () => {
 });
 
 describe('noether discover (end to end, tiny)', () => {
-  it('writes result.json and the rollout-error plot', async () => {
+  it('writes result.json and the rollout-error plot (RK4 steps, recorded)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'discover-'));
     const f = fakeIo(dir);
     const code = await main(['discover', 'spring', '--depth', '3', '--pretrain-steps', '20', '--epochs', '1', '--top-k', '1', '--max-ranked', '2',
-      '--fit-steps', '10', '--fit-restarts', '1', '--lr-exponents', '-2,-1', '--batch-size', '25', '--hidden', '8', '--hnn', '--workers', '1', '--out', 'out'], f.io);
+      '--fit-steps', '10', '--fit-restarts', '1', '--lr-exponents', '-2,-1', '--batch-size', '25', '--hidden', '8', '--hnn', '--integrator', 'rk4', '--workers', '1', '--out', 'out'], f.io);
     expect(code, f.err()).toBe(0);
     const r = JSON.parse(readFileSync(join(dir, 'out', 'result.json'), 'utf8'));
     expect(r.system).toBe('spring');
+    expect(r.options.integrator).toBe('rk4');
+    expect(f.out()).toMatch(/system\s+spring \(RK4 steps\)/);
     expect(r.inputs).toEqual([{ name: 'q', unit: 'L' }, { name: 'p', unit: 'M*L/T' }]);
     expect(r.stages.enumerated).toBeGreaterThan(0);
     expect(r.stages.counts.assigned).toBe(r.stages.enumerated);
@@ -85,6 +87,20 @@ describe('noether discover (end to end, tiny)', () => {
     const g = fakeIo(dir);
     expect(await main(['discover', '--data', 'x.csv', '--format', 'csv'], g.io)).toBe(2);
     expect(g.err()).toMatch(/--inputs/);
+    const h = fakeIo(dir);
+    expect(await main(['discover', 'spring', '--integrator', 'rk2'], h.io)).toBe(2);
+    expect(h.err()).toMatch(/--integrator must be one of euler, rk4, got 'rk2'/);
     expect(existsSync(join(dir, 'runs'))).toBe(false);
+  });
+
+  it('records the default integrator (euler) with the options, e.g. in a shard file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'discover-'));
+    const f = fakeIo(dir);
+    expect(await main(['discover', 'spring', '--depth', '2', '--fit-steps', '5', '--fit-restarts', '1', '--shard', '0/64', '--workers', '1', '--out', 'out'], f.io), f.err()).toBe(0);
+    const shard = JSON.parse(readFileSync(join(dir, 'out', 'shard-0-of-64.json'), 'utf8'));
+    expect(shard.options.integrator).toBe('euler');
+    const help = fakeIo(dir);
+    expect(await main(['discover', '--help'], help.io)).toBe(0);
+    expect(help.out()).toMatch(/--integrator NAME\s+how the MLP \(and HNN\) step .*\(euler\|rk4\)/s);
   });
 });

@@ -2,7 +2,7 @@
 // config names the field and what it should be.
 import { TOKENS, nn, validate, type DependencyContainer, type PredictorFactory } from '@noether/core';
 import { z } from 'zod';
-import { VectorFieldPredictor, DEFAULT_VECTOR_FIELD, type FieldKind } from './vector-field.js';
+import { VectorFieldPredictor, DEFAULT_VECTOR_FIELD, INTEGRATORS, type FieldKind } from './vector-field.js';
 
 export const VectorFieldOptionsSchema = z.strictObject({
   type: z.string().optional(),
@@ -10,6 +10,7 @@ export const VectorFieldOptionsSchema = z.strictObject({
   hidden: z.int().positive().default(DEFAULT_VECTOR_FIELD.hidden),
   stateDim: z.int().positive().default(DEFAULT_VECTOR_FIELD.stateDim),
   activation: z.enum(nn.ACTIVATIONS).default(DEFAULT_VECTOR_FIELD.activation),
+  integrator: z.enum(INTEGRATORS, { error: `integrator (how a step integrates the field over dt) must be one of ${INTEGRATORS.join(', ')}` }).default(DEFAULT_VECTOR_FIELD.integrator),
 });
 
 export type VectorFieldOptionsInput = z.input<typeof VectorFieldOptionsSchema>;
@@ -25,8 +26,8 @@ function factory(kind: FieldKind, description: string): PredictorFactory {
   };
 }
 
-export const mlpFactory = factory('mlp', 'MLP vector field dx/dt (HNN baseline: 2→200→200→2 tanh), Euler-stepped x + f(x)·dt');
-export const hnnFactory = factory('hnn', 'Hamiltonian NN: symplectic gradient of a learned H, Euler-stepped x + f(x)·dt');
+export const mlpFactory = factory('mlp', 'MLP vector field dx/dt (HNN baseline: 2→200→200→2 tanh), stepped by Euler x + f(x)·dt or RK4 (integrator)');
+export const hnnFactory = factory('hnn', 'Hamiltonian NN: symplectic gradient of a learned H, stepped by Euler x + f(x)·dt or RK4 (integrator)');
 
 export function register(container: DependencyContainer): void {
   container.register(TOKENS.PredictorFactory, { useValue: mlpFactory });

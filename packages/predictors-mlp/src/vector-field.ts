@@ -1,6 +1,8 @@
 // State-space predictors of the HNN experiments: a network gives the vector field dx/dt and a step
-// is one explicit Euler step x + f(x)·Δt. 'mlp' reads dx/dt off the network directly (HNN's
-// "baseline"); 'hnn' reads a scalar H off output 0 and follows its symplectic gradient.
+// integrates it over Δt, by one explicit Euler step x + f(x)·Δt (default) or one classic RK4 step
+// x + Δt/6·(k1 + 2k2 + 2k3 + k4) (`integrator: 'rk4'`, four evaluations of the learned field).
+// 'mlp' reads dx/dt off the network directly (HNN's "baseline"); 'hnn' reads a scalar H off
+// output 0 and follows its symplectic gradient. Either way a step is a pure function of the params.
 //
 // Tailoring modes. 'all' adapts the shared θ (one θ for the whole batch, as core's mode 'all'
 // does). 'cn' is per-sequence tailoring of every weight, batched: `conditioning` gives each
@@ -12,6 +14,19 @@ import { tf, nn, type Params, type Predictor, type State, type StepInput } from 
 
 export type FieldKind = 'mlp' | 'hnn';
 
+export const INTEGRATORS = ['euler', 'rk4'] as const;
+export type Integrator = (typeof INTEGRATORS)[number];
+
+/** One step of x' = f(x) over dt: explicit Euler x + f(x)·dt, or classic 4-stage Runge–Kutta. */
+export function integrate(f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, dt: number, integrator: Integrator): tf.Tensor {
+  const k1 = f(x);
+  if (integrator === 'euler') return tf.add(x, tf.mul(k1, dt));
+  const k2 = f(tf.add(x, tf.mul(k1, dt / 2)));
+  const k3 = f(tf.add(x, tf.mul(k2, dt / 2)));
+  const k4 = f(tf.add(x, tf.mul(k3, dt)));
+  return tf.add(x, tf.mul(tf.add(tf.add(k1, k4), tf.mul(tf.add(k2, k3), 2)), dt / 6));
+}
+
 export interface VectorFieldOptions {
   /** Integration step Δt of one predicted step. */
   dt: number;
@@ -20,9 +35,11 @@ export interface VectorFieldOptions {
   /** State dimension (2: q, p). */
   stateDim: number;
   activation: nn.Activation;
+  /** How a predicted step integrates the field over dt (default 'euler', as our published runs). */
+  integrator: Integrator;
 }
 
-export const DEFAULT_VECTOR_FIELD: Omit<VectorFieldOptions, 'dt'> = { hidden: 200, stateDim: 2, activation: 'tanh' };
+export const DEFAULT_VECTOR_FIELD: Omit<VectorFieldOptions, 'dt'> = { hidden: 200, stateDim: 2, activation: 'tanh', integrator: 'euler' };
 
 export class VectorFieldPredictor implements Predictor {
   readonly name: string;
@@ -34,8 +51,9 @@ export class VectorFieldPredictor implements Predictor {
 
   constructor(readonly kind: FieldKind, options: Partial<VectorFieldOptions> & { dt: number }) {
     this.options = { ...DEFAULT_VECTOR_FIELD, ...options };
-    const { dt, hidden, stateDim } = this.options;
+    const { dt, hidden, stateDim, integrator } = this.options;
     if (!(dt > 0) || !Number.isFinite(dt)) throw new Error(`dt must be a positive number, got ${dt}`);
+    if (!INTEGRATORS.includes(integrator)) throw new Error(`integrator must be one of ${INTEGRATORS.join(', ')}, got ${String(integrator)}`);
     if (!Number.isInteger(hidden) || hidden < 1) throw new Error(`hidden must be a positive integer, got ${hidden}`);
     if (kind === 'hnn' && stateDim % 2 !== 0) throw new Error(`an HNN needs an even state dimension (q, p pairs), got ${stateDim}`);
     this.name = kind;
@@ -96,6 +114,6 @@ export class VectorFieldPredictor implements Predictor {
   }
 
   step(params: Params, state: State, _input: StepInput): State {
-    return { obs: tf.add(state.obs, tf.mul(this.field(params, state.obs), this.options.dt)) };
+    return { obs: integrate((x) => this.field(params, x), state.obs, this.options.dt, this.options.integrator) };
   }
 }

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf, disposeParams, imageToPng, linePlot, type Params } from '@noether/core';
-import { VectorFieldPredictor, pretrain } from '@noether/predictors-mlp';
+import { VectorFieldPredictor, pretrain, type Integrator } from '@noether/predictors-mlp';
 import { formatExpr, symbolicEmbedding, type CandidateResult, type FitOptions, type SearchResult, type ShardResult } from '@noether/embeddings-symbolic';
 import { writeFileAtomic, writeJsonAtomic } from '../run/fs-atomic.js';
 import { loadDiscoverData, type DataSpec, type DiscoverData } from './data.js';
@@ -33,6 +33,8 @@ export interface DiscoverOptions {
   hidden?: number;
   /** Also pre-train the HNN (same net, symplectic gradient of one output) as a baseline. */
   hnn?: boolean;
+  /** How every model (MLP, HNN) steps its learned field over dt: 'euler' (default) or 'rk4'. */
+  integrator?: Integrator;
   lrTheta: number;
   lrPhi: number;
   fit?: Partial<FitOptions>;
@@ -185,7 +187,8 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
 
   // 2. pre-train
   t = now();
-  const predictor = new VectorFieldPredictor('mlp', { dt: d.dt, hidden: o.hidden ?? 200 });
+  const field = { dt: d.dt, hidden: o.hidden ?? 200, integrator: o.integrator ?? 'euler' };
+  const predictor = new VectorFieldPredictor('mlp', field);
   const init = predictor.init(o.seed);
   const pairs = { x: tf.tensor2d(d.pairs.x, [d.pairs.n, 2]), dxdt: tf.tensor2d(d.pairs.dxdt, [d.pairs.n, 2]) };
   const pt = throttle(ctx.log);
@@ -202,7 +205,7 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   let hnn: { predictor: VectorFieldPredictor; theta: Params; finalLoss: number } | undefined;
   if (o.hnn) {
     t = now();
-    const hp = new VectorFieldPredictor('hnn', { dt: d.dt, hidden: o.hidden ?? 200 });
+    const hp = new VectorFieldPredictor('hnn', field);
     const hinit = hp.init(o.seed);
     const ph = throttle(ctx.log);
     const r = pretrain(hp, hinit, pairs, {

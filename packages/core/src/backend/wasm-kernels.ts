@@ -272,7 +272,19 @@ function tanh(args: KernelArgs): Info {
 }
 
 /** Stock wasm kernels core replaces (see the comments above each replacement). */
+// Identity: tfjs's engine clones (Identity kernel) every tensor it saves for the backward pass, and
+// wasm's Identity copies the data where the cpu backend shares it. Under a second-order tape that
+// doubles the wasm heap (a 5-trajectory pendulum meta-step: 1189 → 611 MB with sharing) and pushes
+// bigger steps past wasm32's 4 GiB. Share the buffer, as wasm's own Reshape does: kernels never
+// write into their inputs, and disposeData frees it when the last reference goes.
+function identity({ inputs, backend }: KernelArgs): Info {
+  const { x } = inputs as { x: Info };
+  (backend as { incRef(id: object): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype } as Info;
+}
+
 const WASM_REPLACEMENTS: Record<string, KernelFunc> = {
+  Identity: identity,
   BatchMatMul: batchMatMul,
   Conv2DBackpropInput: conv2DBackpropInput,
   Tanh: tanh,

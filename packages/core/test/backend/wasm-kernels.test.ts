@@ -130,11 +130,27 @@ async function agreeRel(fn: () => T, rtol: number, elementwise = false): Promise
 describe('wasm kernels replaced by core', () => {
   it('are registered in place of the stock kernels, idempotently', () => {
     expect(WASM_REPLACED_KERNELS).toEqual(
-      expect.arrayContaining(['BatchMatMul', 'Conv2DBackpropInput', 'Tanh', 'Equal', 'Greater', 'Less']),
+      expect.arrayContaining(['Identity', 'BatchMatMul', 'Conv2DBackpropInput', 'Tanh', 'Equal', 'Greater', 'Less']),
     );
     const before = WASM_REPLACED_KERNELS.map((k) => tf.getKernel(k, 'wasm')!.kernelFunc);
     expect(registerWasmKernels()).toEqual([]);
     expect(WASM_REPLACED_KERNELS.map((k) => tf.getKernel(k, 'wasm')!.kernelFunc)).toEqual(before);
+  });
+
+  it('Identity shares the buffer: a clone survives its source, and the memory goes with the last one', async () => {
+    await tf.setBackend('wasm');
+    const b = tf.engine().backend as unknown as { numDataIds(): number };
+    const ids = b.numDataIds();
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = tf.clone(x);
+    expect(b.numDataIds()).toBe(ids + 1); // no copy
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
+    y.dispose();
+    expect(b.numDataIds()).toBe(ids);
+    // what the tape saves is a clone: gradients through saved tensors are unchanged
+    const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.exp(v), v)))(tf.tensor1d([0.5, -1]));
+    expect(Array.from(g.dataSync()).map((v) => +v.toFixed(5))).toEqual([+(Math.exp(0.5) * 1.5).toFixed(5), 0]);
   });
 
   // Random shapes (seeded), every transpose combination, batched/unbatched operands (the fold of a
