@@ -4,3 +4,5 @@
 // the bundled copy registers into the same tfjs as '@tensorflow/tfjs-core'.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
+// The tape filter of tfjs's own backward, for core's memory-freeing one (second-order/backprop.ts).
+export { getFilteredNodesXToY } from '@tensorflow/tfjs-core/dist/tape.js';

@@ -4,11 +4,13 @@
 // puts the stock, output-saving gradients back, which checkSecondOrderFixes() detects.
 import { getGradient, registerGradient } from '@tensorflow/tfjs-core';
 import { SECOND_ORDER_GRADIENTS } from './gradients.js';
+import { installFreeingBackprop } from './backprop.js';
 
 let installed = false;
 
 export function installSecondOrderFixes(): void {
   for (const g of SECOND_ORDER_GRADIENTS) registerGradient(g);
+  installFreeingBackprop();
   installed = true;
   checkSecondOrderFixes();
 }
