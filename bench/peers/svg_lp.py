@@ -133,22 +133,22 @@ def init_state(net, cfg, p, context):
     enc = [encode(net, cfg, p, x) for x in context]
     for i in range(1, len(context)):
         _, _, latent, gauss = advance(cfg, p, latent, gauss, enc[i - 1][0], enc[i][0], None)
-    return dict(latent=latent, gauss=gauss, input=context[-1], skip=enc[-1][1])
+    return dict(latent=latent, gauss=gauss, input=context[-1], h=enc[-1][0], skip=enc[-1][1])
 
 
 def rollout(net, cfg, p, context, targets, eps):
-    """Teacher forcing: step t encodes the ground-truth x_{t−1} and x_t (posterior), decodes x̃_t with
-    the skips of the last context frame; aux = Σ_t β·mean_b KL_t."""
+    """Teacher forcing: step t uses the codes of the ground-truth x_{t−1} (carried from the step
+    before, as SvgPredictor does) and x_t (posterior), decodes x̃_t with the skips of the last context
+    frame; aux = Σ_t β·mean_b KL_t."""
     s = init_state(net, cfg, p, context)
     preds, aux = [], []
     for t, target in enumerate(targets):
-        h = encode(net, cfg, p, s['input'])[0]
         h_t = encode(net, cfg, p, target)[0]
-        code, kl, latent, gauss = advance(cfg, p, s['latent'], s['gauss'], h, h_t, eps[t])
+        code, kl, latent, gauss = advance(cfg, p, s['latent'], s['gauss'], s['h'], h_t, eps[t])
         x = decode(net, cfg, p, code, s['skip'])
         preds.append(x)
         aux.append(kl.mean() * cfg['beta'])
-        s = dict(latent=latent, gauss=gauss, input=target, skip=s['skip'])
+        s = dict(latent=latent, gauss=gauss, input=target, h=h_t, skip=s['skip'])
     return preds, sum(aux)
 
 

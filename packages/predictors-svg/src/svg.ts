@@ -15,6 +15,10 @@ import { ConvNet, blocksFor, defaultConvs, defaultWidths, type Arch } from './ne
 export interface SvgState extends State {
   input: tf.Tensor;
   skip: tf.Tensor[];
+  /** The encoder code h of `input` when it is already known (the last context frame's from
+   * initState, the teacher-forced target's from the step that encoded it for the posterior), so
+   * the next step does not encode the same frame again. Used only while `of` is `input` itself. */
+  inputCode?: { of: tf.Tensor; h: tf.Tensor };
   /** SVG-LP only: the prior and posterior LSTM states (kept out of `latent`: under teacher forcing
    * the prior does not affect the frames, otherwise the posterior does not, so neither can be tailored). */
   gauss?: Params;
@@ -74,6 +78,12 @@ function frames(context: tf.Tensor, C: number, name: string): tf.Tensor[] {
     throw new Error(`${name} needs a context [B, ≥${C}, H, W, C] (contextLength ${C}), got [${context.shape}]`);
   }
   return tf.unstack(context, 1).slice(context.shape[1]! - C);
+}
+
+/** Code of the state's input frame: the one carried from where it was computed, else encoded now
+ * (the same encoder on the same frame and parameters within a rollout: the same values). */
+function inputCode(net: ConvNet, p: Params, s: SvgState): tf.Tensor {
+  return s.inputCode && s.inputCode.of === s.input ? s.inputCode.h : net.encode(p, s.input).h;
 }
 
 function svgState(s: State, name: string): SvgState {
@@ -174,7 +184,8 @@ export class SvgPredictor extends SvgBase {
       gauss = r.gauss;
     }
     const last = xs[xs.length - 1]!;
-    return { obs: last, latent, gauss, input: last, skip: enc[enc.length - 1]!.skips } as SvgState;
+    const e = enc[enc.length - 1]!;
+    return { obs: last, latent, gauss, input: last, inputCode: { of: last, h: e.h }, skip: e.skips } as SvgState;
   }
 
   /** LSTM updates of one step; hTarget given → posterior z and KL, else prior z. */
@@ -198,12 +209,14 @@ export class SvgPredictor extends SvgBase {
 
   step(p: Params, state: State, input: StepInput): State {
     const s = svgState(state, this.name);
-    const h = this.net.encode(p, s.input).h;
+    const h = inputCode(this.net, p, s);
     const hT = input.target ? this.net.encode(p, input.target).h : undefined;
     if (!s.gauss) throw new Error(`${this.name}: the state has no prior/posterior LSTM states (not made by initState)`);
     const r = this.advance(p, s.latent!, s.gauss, h, hT, input.noise);
     const x = this.net.decode(p, r.code, s.skip);
     const out: SvgState = { obs: x, latent: r.latent, gauss: r.gauss, input: input.target ?? x, skip: s.skip };
+    // Teacher forcing: the next input is this target, whose code the posterior just used.
+    if (input.target && hT) out.inputCode = { of: input.target, h: hT };
     if (r.kl) out.aux = tf.mul(tf.mean(r.kl), this.options.beta) as tf.Scalar;
     return out;
   }
@@ -241,18 +254,19 @@ export class SvgActionPredictor extends SvgBase {
     let latent = nn.lstmStateToParams('fp', nn.lstmZeroState(this.fpSpec.layers, this.options.rnnSize, B));
     const acts = xs.length > 1 ? tf.unstack(this.action(input?.actions, 'initState needs the window actions [B, T, A]'), 1) : [];
     let skip: tf.Tensor[] = [];
+    let h: tf.Tensor | undefined;
     for (let i = 0; i < xs.length; i++) {
       const e = this.net.encode(p, xs[i]!);
       if (i + 1 < xs.length) latent = this.predict(p, latent, tf.concat([e.h, acts[first + i + 1]!], 1)).latent;
-      else skip = e.skips;
+      else ({ skips: skip, h } = e);
     }
     const last = xs[xs.length - 1]!;
-    return { obs: last, latent, input: last, skip } as SvgState;
+    return { obs: last, latent, input: last, inputCode: { of: last, h: h! }, skip } as SvgState;
   }
 
   step(p: Params, state: State, input: StepInput): State {
     const s = svgState(state, this.name);
-    const h = this.net.encode(p, s.input).h;
+    const h = inputCode(this.net, p, s);
     const r = this.predict(p, s.latent!, tf.concat([h, this.action(input.action, `step ${input.t} has no action`)], 1));
     const x = this.net.decode(p, r.code, s.skip);
     return { obs: x, latent: r.latent, input: input.target ?? x, skip: s.skip } as SvgState;

@@ -190,6 +190,79 @@ describe('meta-gradient (second order through one inner step)', () => {
   });
 });
 
+describe('encoder code carried to the next step', () => {
+  // The pre-carry behaviour: every step encodes its input frame again.
+  const withoutCarry = (p: Predictor): Predictor => {
+    const strip = (s: State) => {
+      const { inputCode: _c, ...rest } = s as SvgState;
+      return rest as State;
+    };
+    const q = Object.create(p) as Predictor;
+    q.initState = (...a: Parameters<Predictor['initState']>) => strip(p.initState(...a));
+    q.step = (th, s, i) => strip(p.step(th, strip(s), i));
+    return q;
+  };
+  const countEncodes = (p: { net: ConvNet }) => {
+    const encode = p.net.encode.bind(p.net);
+    const counter = { n: 0 };
+    p.net.encode = (...a) => (counter.n++, encode(...a));
+    return counter;
+  };
+  const cases: [string, 'svg' | 'svg-action', 'cn' | 'latent', boolean][] = [
+    ['svg, teacher forcing', 'svg', 'cn', true],
+    ['svg, autoregressive', 'svg', 'cn', false],
+    ['svg-action, latent', 'svg-action', 'latent', false],
+  ];
+  for (const [name, kind, mode, teacherForcing] of cases) {
+    it(`${name}: same meta-loss and meta-gradients, fewer encoder passes`, () => {
+      const a = tinySetup(kind, mode, { teacherForcing });
+      const p = a.setup.predictor as SvgPredictor | SvgActionPredictor;
+      const counter = countEncodes(p);
+      const grads = (predictor: Predictor) => tf.tidy(() => {
+        // Autoregressive SVG-LP: the posterior does not reach the loss.
+        const names = Object.keys(a.theta).filter((n) => teacherForcing || !n.startsWith('post/'));
+        const f = (...ts: tf.Tensor[]) => metaLoss({ ...a.setup, predictor }, { ...a.theta, ...Object.fromEntries(names.map((n, i) => [n, ts[i]!])) }, a.phi, a.batch, 0);
+        const before = counter.n;
+        const { value, grads: g } = tf.valueAndGrads(f)(names.map((n) => a.theta[n]!));
+        return { n: counter.n - before, loss: value.dataSync()[0]!, g: g.map((t) => Array.from(t.dataSync())) };
+      });
+      const carried = grads(p);
+      const plain = grads(withoutCarry(p));
+      expect(carried.loss).toBe(plain.loss); // the forward computation is the same, bit for bit
+      let maxRel = 0;
+      carried.g.forEach((g, i) => g.forEach((v, j) => {
+        const w = plain.g[i]![j]!;
+        maxRel = Math.max(maxRel, Math.abs(v - w) / (Math.abs(w) + 1e-6));
+      }));
+      expect(maxRel).toBeLessThan(1e-4); // only the order of float32 gradient sums differs
+      // Two rollouts of T steps (inner loss, tailored) after C context frames, encoded in each
+      // rollout's initState (once, outside both, in mode 'latent'). Teacher forcing: 2T encodes
+      // per rollout → T; autoregressive: step 1 reuses the last context frame's code, T → T − 1.
+      const T = a.setup.horizon!;
+      const C = p.contextLength * (mode === 'latent' ? 1 : 2);
+      expect(plain.n).toBe(C + 2 * (teacherForcing ? 2 * T : T));
+      expect(carried.n).toBe(C + 2 * (teacherForcing ? T : T - 1));
+      tf.dispose([a.batch.obs, ...(a.batch.actions ? [a.batch.actions] : []), ...Object.values(a.theta), ...Object.values(a.phi)]);
+    });
+  }
+
+  it('a state whose input was replaced is encoded again (the carried code belongs to the old input)', () => {
+    const p = tinySvg();
+    const theta = p.init(1);
+    const b = tinyBatch(2, 2, 3, 8);
+    const w = makeWindow(p, b, { contextLength: 2, teacherForcing: true, noiseSeed: 0 });
+    const s0 = p.initState(theta, w.seq.context) as SvgState;
+    expect(s0.inputCode!.of).toBe(s0.input);
+    const other = tf.unstack(b.obs, 1)[2]!;
+    const counter = countEncodes(p);
+    const a = p.step(theta, { ...s0, input: other } as State, w.seq.inputs[0]!) as SvgState;
+    expect(counter.n).toBe(2); // the replaced input and the target
+    const r = p.step(theta, { ...s0, input: other, inputCode: undefined } as State, w.seq.inputs[0]!);
+    expect(maxAbsDiff(a.obs, r.obs)).toBe(0);
+    expect(a.inputCode!.of).toBe(w.seq.inputs[0]!.target);
+  });
+});
+
 describe('meta-training', () => {
   it('keeps numTensors flat over repeated meta steps and is deterministic given the seed', () => {
     const run = () => {
