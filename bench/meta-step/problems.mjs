@@ -155,9 +155,10 @@ function videoBatch(rng, cfg = VIDEO) {
 export const SVG = {
   batch: 4,
   context: 2,
-  // T. The most that fits wasm: the second-order tape holds ~1.2 GB of tensors per predicted frame
-  // (peak 2.0 GB at T = 1, 3.2 GB at T = 2, RSS 3.6 GB); T = 3 overflows wasm32's 4 GiB heap.
-  horizon: 2,
+  // T, as the video problem. Fits wasm's 4 GiB since core frees used gradients during the backward,
+  // shares Identity's buffer on wasm, and SVG stopped encoding frames twice (RSS 2.4 GB at T = 10;
+  // before: 3.6 GB at T = 2, and T = 3 overflowed).
+  horizon: 10,
   size: 64,
   channels: 3,
   gDim: 128,

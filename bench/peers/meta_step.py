@@ -329,7 +329,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--worker', action='store_true', help='line protocol on stdin/stdout (used by run.mjs)')
     ap.add_argument('--problem', choices=['mlp', 'video', 'svg'], default='mlp')
-    ap.add_argument('--svg-horizon', type=int, help='svg: predicted frames (default 2, as problems.mjs)')
+    ap.add_argument('--svg-horizon', type=int, help='svg: predicted frames (default 10, as problems.mjs)')
     ap.add_argument('--steps', type=int, default=20)
     ap.add_argument('--warmup', type=int, default=3)
     ap.add_argument('--threads', type=int, default=int(os.environ.get('TORCH_THREADS', '2')))

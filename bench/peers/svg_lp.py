@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 # Defaults of bench/meta-step/problems.mjs' SVG; a tfjs dump carries the config actually used.
-SVG = dict(batch=4, context=2, horizon=2, size=64, channels=3, gDim=128, zDim=10, rnnSize=256, predictorLayers=2,
+SVG = dict(batch=4, context=2, horizon=10, size=64, channels=3, gDim=128, zDim=10, rnnSize=256, predictorLayers=2,
            priorLayers=1, posteriorLayers=1, beta=1e-4, embDim=64, innerLr=1e-4, lrTheta=1e-4, lrPhi=1e-4,
            clipPhi=1000, batches=2)
 NORM_EPS = 1e-5
