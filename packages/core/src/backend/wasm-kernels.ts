@@ -177,6 +177,10 @@ function batchMatMul({ inputs, backend, attrs }: KernelArgs): Info {
 export const wasmKernelTuning = {
   /** Conv2DBackpropInput uses the stock kernel when dy has fewer batch × spatial positions. */
   conv2dBackpropInputMinPositions: 128,
+  /** Concat takes the transposed path from this many rows (product of the dims before the axis)… */
+  concatMinRows: 1024,
+  /** …when no input has more than this many values per row. */
+  concatMaxInner: 8,
 };
 
 function conv2DBackpropInput(args: KernelArgs): Info {
@@ -283,8 +287,85 @@ function identity({ inputs, backend }: KernelArgs): Info {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype } as Info;
 }
 
+// Slice: wasm copies rows with TypedArray.set for rank ≤ 4, but rank 5+ goes through a per-element
+// JS loop (sliceImplCPU). Video batches are [B, T, H, W, C], and unstacking them into frames (Unpack,
+// which calls that same slice) took 40% of a 32×32 SVG training step. Merging every dimension that
+// is taken whole into the one outside it leaves an equivalent slice of rank ≤ 4 (often 2 or 3), which
+// the stock kernel copies in runs; Reshape shares the buffer, so the merge is free.
+function mergedSlice(shape: readonly number[], begin: readonly number[], size: readonly number[]) {
+  const dims: { n: number; b: number; z: number }[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const top = dims[dims.length - 1];
+    if (top && top.b === 0 && top.z === top.n) dims[dims.length - 1] = { n: shape[d]! * top.n, b: begin[d]! * top.n, z: size[d]! * top.n };
+    else dims.push({ n: shape[d]!, b: begin[d]!, z: size[d]! });
+  }
+  dims.reverse();
+  return { shape: dims.map((x) => x.n), begin: dims.map((x) => x.b), size: dims.map((x) => x.z) };
+}
+
+function sliceInfo(backend: unknown, x: Info, begin: number[], size: number[]): Info {
+  const [b, z] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+  const m = mergedSlice(x.shape, b, z);
+  if (x.shape.length <= 4 || m.shape.length > 4) return ORIGINALS.get('Slice')!({ inputs: { x }, backend, attrs: { begin: b, size: z } });
+  const c = new Composer(backend as never);
+  const xr = c.run('Reshape', { x }, { shape: m.shape });
+  const s = c.orig('Slice', { x: xr }, { begin: m.begin, size: m.size });
+  return c.done(c.run('Reshape', { x: s }, { shape: z }));
+}
+
+function slice({ inputs, backend, attrs }: KernelArgs): Info {
+  const { begin, size } = attrs as { begin: number[]; size: number[] };
+  return sliceInfo(backend, (inputs as { x: Info }).x, begin, size);
+}
+
+// Unpack: stock wasm slices each output with its own slice function (so replacing Slice alone does
+// not reach it); same merge here.
+function unpack({ inputs, backend, attrs }: KernelArgs): Info[] {
+  const { value } = inputs as { value: Info };
+  const rank = value.shape.length;
+  const axis = ((attrs as { axis: number }).axis + rank) % rank;
+  const outShape = value.shape.filter((_, i) => i !== axis);
+  const begin = new Array<number>(rank).fill(0);
+  const size = [...value.shape];
+  size[axis] = 1;
+  const outs: Info[] = [];
+  for (let i = 0; i < value.shape[axis]!; i++) {
+    begin[axis] = i;
+    const s = sliceInfo(backend, value, begin, size);
+    outs.push({ dataId: s.dataId, dtype: s.dtype, shape: outShape } as Info);
+  }
+  return outs;
+}
+
+// Concat: wasm copies one TypedArray.set per (outer index, input). Concatenating channels of NHWC
+// maps (SVG's skips, [B, H, W, C] on the last axis) makes that B·H·W tiny copies per input. When the
+// rows are many and short, concatenate the transposed [inner, rows] matrices instead: each input is
+// then one contiguous copy, and the transposes run in wasm. Measured: [4096, 4] × 2 takes 10 ms
+// stock and 1.2–2.8 ms so; at 16 values per row they tie; at 64, or at 64 rows, stock wins.
+function concat({ inputs, backend, attrs }: KernelArgs): Info {
+  const xs = Object.values(inputs) as Info[];
+  const stock = ORIGINALS.get('Concat')!;
+  const shape0 = xs[0]!.shape;
+  const axis = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, shape0 as number[])[0]!;
+  const rows = prod(shape0.slice(0, axis));
+  const inner = xs.map((x) => prod(x.shape.slice(axis)));
+  if (xs[0]!.dtype === 'string' || rows < wasmKernelTuning.concatMinRows || inner.some((n) => n === 0 || n > wasmKernelTuning.concatMaxInner)) {
+    return stock({ inputs, backend, attrs });
+  }
+  const c = new Composer(backend as never);
+  const ts = xs.map((x, i) => c.run('Transpose', { x: c.run('Reshape', { x }, { shape: [rows, inner[i]!] }) }, { perm: [1, 0] }));
+  const cat = c.orig('Concat', ts as never, { axis: 0 });
+  const back = c.run('Transpose', { x: cat }, { perm: [1, 0] });
+  const outShape = [...shape0];
+  outShape[axis] = xs.reduce((a, x) => a + x.shape[axis]!, 0);
+  return c.done(c.run('Reshape', { x: back }, { shape: outShape }));
+}
+
 const WASM_REPLACEMENTS: Record<string, KernelFunc> = {
   Identity: identity,
+  Slice: slice,
+  Concat: concat,
+  Unpack: unpack as unknown as KernelFunc,
   BatchMatMul: batchMatMul,
   Conv2DBackpropInput: conv2DBackpropInput,
   Tanh: tanh,

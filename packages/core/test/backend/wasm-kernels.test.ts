@@ -255,3 +255,44 @@ describe('wasm kernels replaced by core', () => {
     await agreeRel(f, 1e-5);
   });
 });
+
+describe('wasm Slice and Unpack (rank ≥ 5 merged to rank ≤ 4)', () => {
+  const cases: Array<[number[], number[], number[]]> = [
+    [[2, 5, 4, 3, 2], [0, 2, 0, 0, 0], [2, 1, 4, 3, 2]], // one frame of a [B, T, H, W, C] batch
+    [[2, 5, 4, 3, 2], [1, 1, 1, 0, 0], [1, 3, 2, 3, 2]],
+    [[2, 5, 4, 3, 2], [0, 1, 1, 1, 1], [2, 3, 2, 1, 1]], // nothing to merge: stock path
+    [[3, 2, 2, 4, 3, 2], [1, 0, 1, 0, 1, 0], [2, 2, 1, 4, 2, 2]],
+    [[2, 3, 4, 5, 6], [0, 0, 0, 0, 0], [-1, -1, -1, -1, -1]],
+    [[4, 6], [1, 2], [2, 3]],
+  ];
+  for (const [shape, begin, size] of cases) {
+    it(`Slice matches cpu exactly: [${shape}] begin [${begin}] size [${size}]`, async () => {
+      await agree(() => tf.slice(uni(61, shape), begin, size), 0);
+    });
+  }
+  for (const [shape, axis] of [[[2, 5, 4, 3, 2], 1], [[2, 5, 4, 3, 2], 0], [[2, 5, 4, 3, 2], 4], [[3, 2, 2, 1, 3, 2], 3], [[4, 3], 1]] as Array<[number[], number]>) {
+    it(`Unpack matches cpu exactly: [${shape}] on axis ${axis}`, async () => {
+      await agree(() => tf.stack(tf.unstack(uni(62, shape), axis).map((t, i) => tf.mul(t, i + 1))), 0);
+    });
+  }
+  it('the replacements are in place', () => {
+    expect(WASM_REPLACED_KERNELS).toEqual(expect.arrayContaining(['Slice', 'Unpack']));
+  });
+});
+
+describe('wasm Concat (short rows through transposes)', () => {
+  const cases: Array<[number[][], number]> = [
+    [[[4, 16, 16, 4], [4, 16, 16, 8], [4, 16, 16, 2]], 3], // skip concat of NHWC maps: transposed path
+    [[[2, 32, 20, 3], [2, 32, 20, 5]], -1],
+    [[[4, 16], [4, 16]], 1], // few rows: stock
+    [[[2, 40, 20, 8], [2, 40, 20, 8]], 1], // long rows: stock
+  ];
+  for (const [shapes, axis] of cases) {
+    it(`matches cpu exactly: ${shapes.map((s) => `[${s}]`).join(' + ')} on axis ${axis}`, async () => {
+      await agree(() => tf.concat(shapes.map((s, i) => uni(70 + i, s)), axis), 0);
+    });
+  }
+  it('its gradient (the slices) matches cpu', async () => {
+    await agree(() => tf.grad((t: T) => tf.sum(tf.square(tf.concat([t, tf.mul(t, 2)], 3))))(uni(75, [2, 32, 20, 3])), 1e-6);
+  });
+});
