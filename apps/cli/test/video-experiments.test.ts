@@ -121,6 +121,23 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     expect(a.out).toMatch(/outer loss: \S+ -> \S+ \(lowest \S+ after \d+ steps\)/);
   });
 
+  it('analyze inner-steps --oracle: tailors on the task loss, also on a baseline phase and other variables', async () => {
+    expect(res.code, res.err).toBe(0);
+    const r = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--oracle', '--phase', 'svg', '--tailor', 'cn', '--steps', '3', '--optimizer', 'adam', '--lr', '0.05']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/phase 'svg', oracle: tailored on the task loss/);
+    const rows = readFileSync(join(out, 'analysis', 'inner-steps-oracle.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    expect(rows.map((x) => x[0])).toEqual([0, 1, 2, 3]);
+    for (const x of rows) expect(x[1]).toBe(x[2]); // the inner loss is the task loss
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(rows[0]![2]!).toBeCloseTo(sum(curveOf(curves(out), 'SVG (3 epochs)', 'mse')), 5); // untailored = the SVG phase
+    expect(rows[3]![2]!).toBeLessThan(rows[0]![2]!); // tailoring γ/β on the truth lowers it
+    isPng(join(out, 'plots', 'inner-steps-oracle.png'));
+    const bad = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--phase', 'svg']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/does not tailor .*--oracle/);
+  });
+
   it('analyze rejects an unknown analysis and a phase without an embedding', async () => {
     expect(res.code, res.err).toBe(0);
     const bad = await run(['analyze', 'nonsense', out, '--backend', 'cpu']);

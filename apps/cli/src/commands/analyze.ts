@@ -3,7 +3,7 @@
 //   inner-steps RUN   inner and outer loss against the number of test-time tailoring steps
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { disposeMetaState } from '@noether/core';
+import { disposeMetaState, type TailorMode } from '@noether/core';
 import { gradcam } from '../analyze/gradcam.js';
 import { innerSteps } from '../analyze/inner-steps.js';
 import { loadPhase, pickPhase } from '../analyze/video.js';
@@ -26,11 +26,14 @@ export const analyzeCommand: Command = {
     "               component), then Grad-CAM maps on the embedding's second conv layer for the leading PCA\n" +
     '               dimensions: RUN/analysis/gradcam-pca.csv, RUN/plots/gradcam-pca.png, RUN/plots/gradcam.png.\n' +
     '  inner-steps  inner (Noether) and outer (task) loss against the number of plain tailoring steps on the\n' +
-    '               test split: RUN/analysis/inner-steps.csv and RUN/plots/inner-steps.png.\n' +
+    '               test split: RUN/analysis/inner-steps.csv and RUN/plots/inner-steps.png. With --oracle,\n' +
+    '               tailoring minimises the task loss against the ground truth instead: the most any embedding\n' +
+    '               could gain with those variables and steps (inner-steps-oracle.*; any phase, even a baseline).\n' +
     "RUN is a run directory of a video experiment (gym-pendulum, physics101); the 'noether' phase is used unless --phase.",
   examples: [
     'noether analyze gradcam runs/gym-pendulum-20250101-120000Z',
     'noether analyze inner-steps runs/physics101-20250101-120000Z --steps 500 --optimizer adam',
+    'noether analyze inner-steps runs/gym-pendulum-20250101-120000Z --oracle --phase svg --tailor cn --steps 50',
   ],
   flags: [
     { name: 'phase', type: 'string', valueName: 'NAME', description: "phase to analyse (default: 'noether')" },
@@ -42,6 +45,8 @@ export const analyzeCommand: Command = {
     { name: 'lr', type: 'number', valueName: 'LR', description: "inner-steps: inner learning rate (default 1e-4 for adam, the run's inner lr for sgd)" },
     { name: 'max-batches', type: 'int', valueName: 'N', description: 'inner-steps: test batches averaged (default 1)' },
     { name: 'batch-size', type: 'int', valueName: 'N', description: "inner-steps: test batch size (default: the run's eval batch size)" },
+    { name: 'oracle', type: 'boolean', description: 'inner-steps: tailor on the task loss against the ground truth (an upper bound for any embedding)' },
+    { name: 'tailor', type: 'string', valueName: 'MODE', choices: ['all', 'cn', 'latent'], description: "inner-steps: the variables tailored (default: the run's)" },
   ],
   positionals: [
     { name: 'analysis', description: `one of: ${ANALYSES.join(', ')}`, required: true },
@@ -57,7 +62,8 @@ export const analyzeCommand: Command = {
       return v;
     };
     const rd = RunDir.open(resolvePath(ctx.io, ctx.positionals['run'] as string));
-    const phase = (f['phase'] as string | undefined) ?? pickPhase(rd);
+    const oracle = what === 'inner-steps' && f['oracle'] === true;
+    const phase = (f['phase'] as string | undefined) ?? pickPhase(rd) ?? (oracle ? rd.phases()[0] : undefined);
     if (!phase) throw new CliError(`run ${rd.path} has no phase with a learned embedding (phases: ${rd.phases().join(', ') || 'none'}); run a Noether experiment first`);
     await ctx.backend();
     const container = cliContainer(...allPlugins());
@@ -80,10 +86,11 @@ export const analyzeCommand: Command = {
         const r = await innerSteps(rd, loaded, {
           steps, optimizer, lr, maxBatches: posInt('max-batches', 1),
           batchSize: f['batch-size'] === undefined ? undefined : posInt('batch-size', 1), log: ctx.log,
+          oracle, tailor: f['tailor'] as TailorMode | undefined,
         });
         const best = r.outer.reduce((bi, v, i) => (v < r.outer[bi]! ? i : bi), 0);
         ctx.io.out(
-          `inner-steps (${steps} ${optimizer} steps, lr ${lr}, ${r.sequences} test sequences, phase '${phase}'):\n` +
+          `inner-steps (${steps} ${optimizer} steps, lr ${lr}, ${r.sequences} test sequences, phase '${phase}'${oracle ? ', oracle: tailored on the task loss' : ''}):\n` +
             `  inner loss: ${r.inner[0]!.toExponential(4)} -> ${r.inner[steps]!.toExponential(4)}\n` +
             `  outer loss: ${r.outer[0]!.toExponential(4)} -> ${r.outer[steps]!.toExponential(4)} (lowest ${r.outer[best]!.toExponential(4)} after ${best} steps)\n` +
             `  ${r.files.join('\n  ')}\n`,
@@ -92,7 +99,7 @@ export const analyzeCommand: Command = {
     } catch (e) {
       if (e instanceof CliError) throw e;
       const m = (e as Error).message;
-      if (/supports the 'cnn'|has no learned embedding|does not tailor|arity|test split is empty|non-finite/.test(m)) throw new CliError(m);
+      if (/supports the 'cnn'|has no learned embedding|does not tailor|cannot tailor in mode|no latent activations|conditional-normalisation|arity|test split is empty|non-finite/.test(m)) throw new CliError(m);
       throw e;
     } finally {
       disposeMetaState(loaded.state);
