@@ -121,8 +121,9 @@ export const discoverCommand: Command = {
     'sequences (and rejects it unless it is 100× better conserved there than on random sequences), pre-trains the\n' +
     'HNN baseline MLP, scores survivors by one tailoring step at lr 10^k, meta-tailors the best --top-k for --epochs,\n' +
     'picks by long-term training MSE and reports test RMSE against the vanilla MLP and the oracle (true H).\n' +
-    'The search uses --workers threads (default: all cores); results do not depend on it. Split it across\n' +
-    'machines with --shard i/n on each, then `noether discover merge --out DIR shard-*.json` finishes the run.',
+    'The search and the meta-tailoring runs (top-k candidates, fine-tuned baseline, oracle) use --workers threads\n' +
+    '(default: all cores); results do not depend on it. Split the search across machines with --shard i/n on each,\n' +
+    'then `noether discover merge --out DIR shard-*.json` finishes the run.',
   examples: [
     'noether discover spring --quick --out runs/discover-spring',
     'noether discover pendulum --out runs/discover-pendulum',
@@ -158,7 +159,7 @@ export const discoverCommand: Command = {
     { name: 'lr-phi', type: 'number', valueName: 'LR', description: 'meta-training Adam lr of the formula parameters (default 1e-3)' },
     { name: 'fit-steps', type: 'int', valueName: 'N', description: 'Adam steps per restart when fitting a candidate' },
     { name: 'fit-restarts', type: 'int', valueName: 'N', description: 'restarts when fitting a candidate' },
-    { name: 'workers', type: 'int', valueName: 'N', description: 'search threads (default: all cores)' },
+    { name: 'workers', type: 'int', valueName: 'N', description: 'threads of the search and of meta-tailoring (default: all cores; on the tensorflow backend meta-tailoring runs in-process)' },
     { name: 'shard', type: 'string', valueName: 'i/n', description: 'run only part i of n of the search (for several machines) and write shard-i-of-n.json' },
   ],
   async run(ctx) {

@@ -46,13 +46,24 @@ export interface DiscoverData {
   pairs: { x: Float32Array; dxdt: Float32Array; n: number };
   /** HNN's weight decay: 1e-4 for the ideal systems, 1e-5 for real data. */
   weightDecay: number;
-  oracle?: { formula: string; embedding: Embedding };
+  oracle?: { key: OracleKey; formula: string; embedding: Embedding };
 }
 
 const DIM = 2;
 
-function oracleOf(formula: string, fn: (q: tf.Tensor, p: tf.Tensor) => tf.Tensor): { formula: string; embedding: Embedding } {
+export type OracleKey = 'spring' | 'pendulum' | 'real-pendulum';
+
+const ORACLES: Record<OracleKey, { formula: string; fn: (q: tf.Tensor, p: tf.Tensor) => tf.Tensor }> = {
+  spring: { formula: 'q^2 + p^2', fn: (q, p) => tf.add(tf.square(q), tf.square(p)) },
+  pendulum: { formula: '3*(1 - cos(q)) + p^2', fn: (q, p) => tf.add(tf.mul(3, tf.sub(1, tf.cos(q))), tf.square(p)) },
+  'real-pendulum': { formula: '2.4*(1 - cos(q)) + p^2 (HNN, hand-fitted)', fn: (q, p) => tf.add(tf.mul(2.4, tf.sub(1, tf.cos(q))), tf.square(p)) },
+};
+
+/** The true conserved quantity of a built-in system; by key, so that worker threads can rebuild it. */
+export function oracleOf(key: OracleKey): { key: OracleKey; formula: string; embedding: Embedding } {
+  const { formula, fn } = ORACLES[key];
   return {
+    key,
     formula,
     embedding: {
       name: 'oracle', arity: 1, dim: 1, init: () => ({}),
@@ -96,9 +107,7 @@ export function loadDiscoverData(spec: DataSpec): DiscoverData {
     const inputs = spec.source === 'spring'
       ? [{ name: 'q', unit: [1, 0, 0], text: 'L' }, { name: 'p', unit: [1, 1, -1], text: 'M*L/T' }]
       : [{ name: 'q', unit: [0, 0, 0], text: '1' }, { name: 'p', unit: [2, 1, -1], text: 'M*L^2/T' }];
-    const oracle = spec.source === 'spring'
-      ? oracleOf('q^2 + p^2', (q, p) => tf.add(tf.square(q), tf.square(p)))
-      : oracleOf('3*(1 - cos(q)) + p^2', (q, p) => tf.add(tf.mul(3, tf.sub(1, tf.cos(q))), tf.square(p)));
+    const oracle = oracleOf(spec.source);
     return {
       name: spec.source, system: systemOf(spec.source, inputs), inputs: inputs.map((i) => ({ name: i.name, unit: i.text })),
       dt, T, train: pack(set.train, T), nTrain: set.train.length, test: pack(set.test, T), nTest: set.test.length,
@@ -118,9 +127,7 @@ export function loadDiscoverData(spec: DataSpec): DiscoverData {
     const ds = realPendulumDataset(file, { seqLength });
     const steps = Array.from(raw.raw.t.subarray(1), (v, i) => v - raw.raw.t[i]!).sort((a, b) => a - b);
     const dt = steps[Math.floor(steps.length / 2)]!;
-    const oracle = spec.source === 'real-pendulum'
-      ? oracleOf('2.4*(1 - cos(q)) + p^2 (HNN, hand-fitted)', (q, p) => tf.add(tf.mul(2.4, tf.sub(1, tf.cos(q))), tf.square(p)))
-      : undefined;
+    const oracle = spec.source === 'real-pendulum' ? oracleOf('real-pendulum') : undefined;
     const name = spec.source === 'real-pendulum' ? 'real-pendulum' : file;
     return {
       name, system: systemOf(name, inputs), inputs: inputs.map((i) => ({ name: i.name, unit: i.text })), dt, ...fromDataset(ds),

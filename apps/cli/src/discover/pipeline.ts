@@ -1,17 +1,19 @@
 // The discovery pipeline (Noether Networks, workshop appendix C): data → candidate search
 // (enumerate, fit, filter; worker threads, shardable) → pre-train the MLP → rank survivors by
 // usefulness (one tailoring step at lr 10^k) → meta-tailor the top ones (mode 'noether', φ = the
-// formula's parameters) → pick by long-term training MSE → report test RMSE against the vanilla
-// MLP and the oracle (true conserved quantity).
+// formula's parameters), the fine-tuned vanilla MLP and the oracle (worker threads) → pick by
+// long-term training MSE → report test RMSE against the vanilla MLP and the oracle (true conserved
+// quantity).
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tf, disposeParams, imageToPng, linePlot, type Params } from '@noether/core';
+import { tf, disposeParams, imageToPng, linePlot, tidy, type Params } from '@noether/core';
 import { VectorFieldPredictor, pretrain, type Integrator } from '@noether/predictors-mlp';
 import { formatExpr, symbolicEmbedding, type CandidateResult, type FitOptions, type SearchResult, type ShardResult } from '@noether/embeddings-symbolic';
 import { writeFileAtomic, writeJsonAtomic } from '../run/fs-atomic.js';
 import { loadDiscoverData, type DataSpec, type DiscoverData } from './data.js';
 import { CHUNKS, chunksOfShard, mergeChunks, runChunks, type ChunkJob } from './search-pool.js';
-import { metaTailor, rolloutErrors, type RolloutErrors, type Tailoring } from './evaluate.js';
+import { rolloutErrors, type RolloutErrors, type Tailoring } from './evaluate.js';
+import { fromPlain, runMetaJobs, toPlain, type MetaContext, type MetaJob, type MetaJobResult, type PlainParams } from './meta-pool.js';
 
 export interface DiscoverOptions {
   data: DataSpec;
@@ -136,7 +138,9 @@ export interface DiscoverResult {
   data: { train: number; test: number; length: number; dt: number; source: DataSpec };
   options: Omit<DiscoverOptions, 'data'>;
   backend: string;
+  /** Threads of the search (1: in-process, or merged from shard files) and of meta-tailoring. */
   workers: number;
+  metaWorkers: number;
   /** The chosen formula with its meta-tailored parameters, e.g. `p^2 - 2.99*cos(q)`. */
   formula: string | null;
   template: string | null;
@@ -220,12 +224,12 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
 
   const trainSet = { values: d.train, n: d.nTrain, T: d.T };
   const testSet = { values: d.test, n: d.nTest, T: d.T };
-  const score = (e: RolloutErrors) => (Number.isFinite(e.mse) ? e.mse : Infinity);
+  const score = (mse: number) => (Number.isFinite(mse) ? mse : Infinity);
 
   const sweep = (embedding: Tailoring['embedding'], phi: Params): { mse: number; k: number } => {
     let best = { mse: Infinity, k: NaN };
     for (const k of o.lrExponents) {
-      const m = score(rolloutErrors(predictor, theta, trainSet, { embedding, phi, lr: 10 ** k }));
+      const m = score(rolloutErrors(predictor, theta, trainSet, { embedding, phi, lr: 10 ** k }).mse);
       if (m < best.mse) best = { mse: m, k };
     }
     return best;
@@ -250,40 +254,56 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   seconds.rank = now() - t;
   ctx.log(`[rank] untailored training MSE ${vanillaTrain.toExponential(3)}; best one-step: ${reports.slice(0, 3).map((r) => `${r.formula} ${r.sweepMse.toExponential(3)}`).join(', ')}`);
 
-  // 4. meta-tailor the top K
+  // 4. meta-tailor the top K, and the fine-tuned vanilla baseline and the oracle: independent jobs
+  // from the pre-trained θ, spread over the workers (meta-pool.ts; results do not depend on them)
   t = now();
-  const meta = { epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, lrTheta: o.lrTheta, lrPhi: o.lrPhi, signal: ctx.signal };
   const top = reports.filter((r) => Number.isFinite(r.sweepMse)).slice(0, o.topK);
-  let best: { r: CandidateReport; theta: Params; phi: Params; lr: number } | undefined;
-  for (const [i, r] of top.entries()) {
-    const c = ranked.find((x) => x.index === r.index)!;
-    const emb = symbolicEmbedding(c.expr, c.params);
-    const phi0 = emb.init(0);
-    const lr = 10 ** r.sweepK;
-    const pm = throttle(ctx.log);
-    const out = await metaTailor(predictor, theta, trainSet, 'noether', { ...meta, onStep: (s, n, l) => pm(`[meta ${i + 1}/${top.length}] ${r.formula}: step ${s}/${n} loss ${l.toExponential(3)}`, s === n) }, { embedding: emb, phi: phi0, lr });
-    disposeParams(phi0);
+  const candidate = (r: CandidateReport) => ranked.find((x) => x.index === r.index)!;
+  const inputNames = d.inputs.map((x) => x.name);
+  const jobs: MetaJob[] = top.map((r) => ({ label: `candidate ${r.formula}`, mode: 'noether', embedding: { expr: candidate(r).expr, params: candidate(r).params }, lr: 10 ** r.sweepK }));
+  const ftJob = jobs.push({ label: 'the fine-tuned vanilla baseline', mode: 'baseline', lr: 0 }) - 1;
+  const oracleSweep = d.oracle && sweep(d.oracle.embedding, {});
+  const oracleJob = d.oracle && Number.isFinite(oracleSweep!.mse)
+    ? jobs.push({ label: `the oracle ${d.oracle.formula}`, mode: 'oracle', embedding: { oracle: d.oracle.key }, lr: 10 ** oracleSweep!.k }) - 1
+    : undefined;
+  const metaCtx: MetaContext = {
+    backend: tf.getBackend(), field, theta: toPlain(theta), train: trainSet,
+    options: { epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, lrTheta: o.lrTheta, lrPhi: o.lrPhi },
+  };
+  const pm = top.map(() => throttle(ctx.log));
+  const metaParamsOf = (phi: PlainParams) => Object.keys(phi).sort().map((k) => phi[k]!.values[0]!);
+  const { results, pool } = await runMetaJobs(metaCtx, jobs, {
+    workers: ctx.workers, signal: ctx.signal,
+    onStep: (j, s, n, l) => {
+      if (j < top.length) pm[j]!(`[meta ${j + 1}/${top.length}] ${top[j]!.formula}: step ${s}/${n} loss ${l.toExponential(3)}`, s === n);
+    },
+    onDone: (j, out) => {
+      const r = top[j];
+      if (!r) return;
+      if (out.diverged) ctx.log(`[meta] ${r.formula} diverged: dropped`);
+      else if (Number.isFinite(out.trainMse)) ctx.log(`[meta] ${r.formula} → ${formatExpr(candidate(r).expr, { params: metaParamsOf(out.phi), inputNames })}: long-term training MSE ${out.trainMse!.toExponential(3)}`);
+    },
+  });
+  // In `top` order, whatever order the jobs finished in.
+  let best: { r: CandidateReport; out: MetaJobResult } | undefined;
+  for (const [j, r] of top.entries()) {
+    const out = results[j]!;
     if (out.diverged) {
       r.diverged = out.diverged;
       notes.push(`candidate ${r.formula} diverged while meta-tailoring and was dropped (${out.diverged})`);
-      ctx.log(`[meta] ${r.formula} diverged: dropped`);
       continue;
     }
-    const e = rolloutErrors(predictor, out.theta, trainSet, { embedding: emb, phi: out.phi, lr });
-    r.metaParams = Object.keys(out.phi).sort().map((k) => out.phi[k]!.dataSync()[0]!);
-    r.trainMse = score(e);
+    r.metaParams = metaParamsOf(out.phi);
+    r.trainMse = score(out.trainMse!);
     if (!Number.isFinite(r.trainMse)) {
       r.diverged = 'non-finite training rollout after meta-tailoring';
       notes.push(`candidate ${r.formula} gave a non-finite rollout after meta-tailoring and was dropped`);
-      disposeParams(out.theta, out.phi);
       continue;
     }
-    ctx.log(`[meta] ${r.formula} → ${formatExpr(c.expr, { params: r.metaParams, inputNames: d.inputs.map((x) => x.name) })}: long-term training MSE ${r.trainMse.toExponential(3)}`);
-    if (!best || r.trainMse < best.r.trainMse!) {
-      if (best) disposeParams(best.theta, best.phi);
-      best = { r, theta: out.theta, phi: out.phi, lr };
-    } else disposeParams(out.theta, out.phi);
+    if (!best || r.trainMse < best.r.trainMse!) best = { r, out };
   }
+  if (pool.note) ctx.log(`[meta] ${pool.note}`);
+  ctx.log(`[meta] ${jobs.length} meta-tailoring runs done in ${(now() - t).toFixed(1)} s on ${pool.workers} worker(s)`);
   seconds.meta = now() - t;
 
   // 5. baselines and test
@@ -291,28 +311,26 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   const vanilla = rolloutErrors(predictor, theta, testSet);
   const hnnErr = hnn ? rolloutErrors(hnn.predictor, hnn.theta, testSet) : undefined;
   if (hnn) disposeParams(hnn.theta);
-  const ft = await metaTailor(predictor, theta, trainSet, 'baseline', meta);
-  const vanillaFt = ft.diverged ? undefined : rolloutErrors(predictor, ft.theta, testSet);
+  const ft = results[ftJob]!;
+  const vanillaFt = ft.diverged ? undefined : tidy(() => rolloutErrors(predictor, fromPlain(ft.theta), testSet));
   if (ft.diverged) notes.push(`the fine-tuned vanilla baseline diverged (${ft.diverged})`);
   let noether: RolloutErrors | undefined;
   let chosen: { formula: string; template: string; search: number[]; meta: number[] } | undefined;
   if (best) {
-    const c = ranked.find((x) => x.index === best!.r.index)!;
-    noether = rolloutErrors(predictor, best.theta, testSet, { embedding: symbolicEmbedding(c.expr, c.params), phi: best.phi, lr: best.lr });
-    chosen = { formula: formatExpr(c.expr, { params: best.r.metaParams!, inputNames: d.inputs.map((x) => x.name) }), template: c.template, search: c.params, meta: best.r.metaParams! };
+    const { r, out } = best;
+    const c = candidate(r);
+    noether = tidy(() => rolloutErrors(predictor, fromPlain(out.theta), testSet, { embedding: symbolicEmbedding(c.expr, c.params), phi: fromPlain(out.phi), lr: 10 ** r.sweepK }));
+    chosen = { formula: formatExpr(c.expr, { params: r.metaParams!, inputNames }), template: c.template, search: c.params, meta: r.metaParams! };
   } else notes.push('no candidate survived to meta-tailoring: no Noether result');
   let oracle: RolloutErrors | undefined;
   let oracleInfo: DiscoverResult['oracle'] = null;
   if (d.oracle) {
-    const s = sweep(d.oracle.embedding, {});
-    if (Number.isFinite(s.mse)) {
-      const out = await metaTailor(predictor, theta, trainSet, 'oracle', meta, { embedding: d.oracle.embedding, phi: {}, lr: 10 ** s.k });
-      if (out.diverged) notes.push(`the oracle diverged while meta-tailoring (${out.diverged})`);
-      else {
-        oracle = rolloutErrors(predictor, out.theta, testSet, { embedding: d.oracle.embedding, phi: {}, lr: 10 ** s.k });
-        oracleInfo = { formula: d.oracle.formula, lrExponent: s.k };
-        disposeParams(out.theta);
-      }
+    const out = oracleJob !== undefined ? results[oracleJob]! : undefined;
+    if (out?.diverged) notes.push(`the oracle diverged while meta-tailoring (${out.diverged})`);
+    else if (out) {
+      const { embedding } = d.oracle;
+      oracle = tidy(() => rolloutErrors(predictor, fromPlain(out.theta), testSet, { embedding, phi: {}, lr: 10 ** oracleSweep!.k }));
+      oracleInfo = { formula: d.oracle.formula, lrExponent: oracleSweep!.k };
     }
   } else notes.push('no oracle: the conserved quantity of this data is not known');
   seconds.test = now() - t;
@@ -336,6 +354,7 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
     options: (({ data: _d, ...rest }) => rest)(o),
     backend: ctx.backend,
     workers,
+    metaWorkers: pool.workers,
     formula: chosen?.formula ?? null,
     template: chosen?.template ?? null,
     parameters: chosen ? { search: chosen.search, metaTailored: chosen.meta } : null,
@@ -353,7 +372,6 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
     plot: 'rollout-error.png',
   };
   writeJsonAtomic(join(outDir, 'result.json'), result);
-  disposeParams(theta, ft.theta);
-  if (best) disposeParams(best.theta, best.phi);
+  disposeParams(theta);
   return result;
 }

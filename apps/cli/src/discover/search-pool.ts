@@ -29,9 +29,9 @@ export function chunksOfShard(i: number, n: number): number[] {
   return Array.from({ length: CHUNKS }, (_, c) => c).filter((c) => c % n === i);
 }
 
-/** The compiled worker, present when running from dist/ (not from TypeScript sources). */
-function workerUrl(): URL | undefined {
-  const u = new URL('./worker.js', import.meta.url);
+/** A compiled worker beside this module (e.g. './worker.js'), present when running from dist/ (not from TypeScript sources). */
+export function compiledWorker(file: string): URL | undefined {
+  const u = new URL(file, import.meta.url);
   return u.protocol === 'file:' && existsSync(fileURLToPath(u)) && import.meta.url.endsWith('.js') ? u : undefined;
 }
 
@@ -49,7 +49,7 @@ export async function runChunks(
   job: ChunkJob, chunks: number[], workers: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<{ results: ShardResult[]; pool: PoolReport }> {
-  const url = workerUrl();
+  const url = compiledWorker('./worker.js');
   const perChunk = new Map<number, number>();
   let total = 0;
   const report = (chunk: number, done: number, tot: number) => {

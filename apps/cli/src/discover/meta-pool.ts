@@ -1,0 +1,156 @@
+// Meta-tailoring spread over worker threads: the top candidates, the fine-tuned vanilla baseline
+// and the oracle are independent jobs from the same pre-trained θ. A job is deterministic (seeded
+// batches) and a worker computes it with the main thread's tfjs backend, so its outcome is the same
+// in-process or on any worker: results do not depend on the number of workers. Jobs run on a shared
+// queue over `workers` threads (meta-worker.ts); in-process when workers ≤ 1, when running from
+// TypeScript sources (no compiled worker), and on the native backend (tfjs-node does not load in
+// worker threads: tensorflow/tfjs#2079, #8388; it uses every core itself).
+import { Worker } from 'node:worker_threads';
+import { tf, disposeParams, type MetaMode, type Params } from '@noether/core';
+import { VectorFieldPredictor, type Integrator } from '@noether/predictors-mlp';
+import { symbolicEmbedding, type Expr } from '@noether/embeddings-symbolic';
+import { oracleOf, type OracleKey } from './data.js';
+import { metaTailor, rolloutErrors, type MetaOptions, type Tailoring } from './evaluate.js';
+import { compiledWorker, type PoolReport } from './search-pool.js';
+
+/** Parameters as plain arrays: they cross threads by structured clone. */
+export type PlainParams = Record<string, { values: Float32Array; shape: number[] }>;
+
+export function toPlain(p: Params): PlainParams {
+  const out: PlainParams = {};
+  for (const [k, t] of Object.entries(p)) out[k] = { values: Float32Array.from(t.dataSync() as Float32Array), shape: t.shape };
+  return out;
+}
+
+export function fromPlain(p: PlainParams): Params {
+  const out: Params = {};
+  for (const [k, v] of Object.entries(p)) out[k] = tf.tensor(v.values, v.shape);
+  return out;
+}
+
+/** What every job shares; sent once to each worker. */
+export interface MetaContext {
+  /** The main thread's tfjs backend (tf.getBackend()); workers select the same one. */
+  backend: string;
+  field: { dt: number; hidden: number; integrator: Integrator };
+  /** The pre-trained θ every job starts from. */
+  theta: PlainParams;
+  train: { values: Float32Array; n: number; T: number };
+  options: Omit<MetaOptions, 'signal' | 'onStep'>;
+}
+
+export interface MetaJob {
+  /** Names the job in errors, e.g. the candidate's formula. */
+  label: string;
+  mode: MetaMode;
+  /** The conservation embedding: a searched formula with its initial φ, or a built-in oracle; none for 'baseline'. */
+  embedding?: { expr: Expr; params: number[] } | { oracle: OracleKey };
+  /** Inner (tailoring) lr per sequence. */
+  lr: number;
+}
+
+export interface MetaJobResult {
+  theta: PlainParams;
+  phi: PlainParams;
+  /** 'noether' jobs: training rollout MSE after meta-tailoring (one tailoring step at lr). */
+  trainMse?: number;
+  /** Set when meta-training hit a NaN/Inf: the job is dropped. */
+  diverged?: string;
+}
+
+export function jobTailoring(job: MetaJob): Tailoring | undefined {
+  const e = job.embedding;
+  if (!e) return undefined;
+  if ('oracle' in e) return { embedding: oracleOf(e.oracle).embedding, phi: {}, lr: job.lr };
+  const embedding = symbolicEmbedding(e.expr, e.params);
+  return { embedding, phi: embedding.init(0), lr: job.lr };
+}
+
+type StepFn = (step: number, total: number, loss: number) => void;
+
+/** Runs jobs against one context, in this thread: the pool's in-process path and each worker's. */
+export function metaRunner(ctx: MetaContext) {
+  const predictor = new VectorFieldPredictor('mlp', ctx.field);
+  const theta = fromPlain(ctx.theta);
+  return {
+    async run(job: MetaJob, signal?: AbortSignal, onStep?: StepFn): Promise<MetaJobResult> {
+      const t = jobTailoring(job);
+      const out = await metaTailor(predictor, theta, ctx.train, job.mode, { ...ctx.options, signal, onStep }, t);
+      disposeParams(t?.phi);
+      if (out.diverged) return { theta: {}, phi: {}, diverged: out.diverged };
+      const trainMse = job.mode === 'noether' ? rolloutErrors(predictor, out.theta, ctx.train, { ...t!, phi: out.phi }).mse : undefined;
+      const r = { theta: toPlain(out.theta), phi: toPlain(out.phi), trainMse };
+      disposeParams(out.theta, out.phi);
+      return r;
+    },
+    dispose: () => disposeParams(theta),
+  };
+}
+
+/** Main thread → worker. */
+export type ToWorker = { kind: 'job'; index: number; job: MetaJob } | { kind: 'abort' };
+/** Worker → main thread. */
+export type FromWorker =
+  | { kind: 'step'; index: number; step: number; total: number; loss: number }
+  | { kind: 'done'; index: number; result: MetaJobResult }
+  | { kind: 'error'; index: number; error: string };
+
+export interface MetaPoolOptions {
+  workers: number;
+  /** Aborted (Ctrl-C): every running job stops after its current step, as in-process. */
+  signal?: AbortSignal;
+  onStep?: (job: number, step: number, total: number, loss: number) => void;
+  /** A job finished (in completion order, which depends on the workers). */
+  onDone?: (job: number, r: MetaJobResult) => void;
+}
+
+/** Runs the jobs; results come back in job order. */
+export async function runMetaJobs(ctx: MetaContext, jobs: MetaJob[], o: MetaPoolOptions): Promise<{ results: MetaJobResult[]; pool: PoolReport }> {
+  const url = compiledWorker('./meta-worker.js');
+  const results: MetaJobResult[] = [];
+  const unavailable = !url ? 'running from sources: no compiled worker' : ctx.backend === 'tensorflow' ? 'tfjs-node does not load in worker threads' : undefined;
+  if (o.workers <= 1 || jobs.length <= 1 || unavailable || !url) {
+    const runner = metaRunner(ctx);
+    try {
+      for (const [i, job] of jobs.entries()) {
+        results.push(await runner.run(job, o.signal, (s, n, l) => o.onStep?.(i, s, n, l)));
+        o.onDone?.(i, results[i]!);
+      }
+    } finally {
+      runner.dispose();
+    }
+    return { results, pool: { workers: 1, note: o.workers > 1 && jobs.length > 1 && unavailable ? `${unavailable}, meta-tailored in-process` : undefined } };
+  }
+  const n = Math.min(o.workers, jobs.length);
+  const queue = jobs.map((_, i) => i);
+  const pool: Worker[] = [];
+  const abort = () => pool.forEach((w) => w.postMessage({ kind: 'abort' } satisfies ToWorker));
+  o.signal?.addEventListener('abort', abort);
+  try {
+    await Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
+      const w = new Worker(url, { workerData: { ctx, prod: tf.env().getBool('PROD'), aborted: o.signal?.aborted ?? false } });
+      pool.push(w);
+      let current: number | undefined;
+      const next = () => {
+        current = queue.shift();
+        if (current === undefined) return resolve();
+        w.postMessage({ kind: 'job', index: current, job: jobs[current]! } satisfies ToWorker);
+      };
+      const fail = (why: string) => reject(new Error(`meta-tailoring ${current === undefined ? '' : `${jobs[current]!.label} `}failed in a worker: ${why}`));
+      w.on('message', (m: FromWorker) => {
+        if (m.kind === 'step') return o.onStep?.(m.index, m.step, m.total, m.loss);
+        if (m.kind === 'error') return fail(m.error);
+        results[m.index] = m.result;
+        o.onDone?.(m.index, m.result);
+        next();
+      });
+      w.on('error', (e) => fail(e.message));
+      w.on('exit', (code) => current !== undefined && fail(`the worker exited (code ${code})`));
+      next();
+    })));
+  } finally {
+    o.signal?.removeEventListener('abort', abort);
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+  return { results, pool: { workers: n } };
+}

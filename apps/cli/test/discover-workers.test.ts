@@ -1,0 +1,106 @@
+// Meta-tailoring on worker threads (src/discover/meta-pool.ts): the same result.json whatever the
+// number of workers. Workers exist only in the compiled CLI, so the runs go through the real
+// launcher (built first, like bin.test.ts).
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '@noether/core';
+import { VectorFieldPredictor } from '@noether/predictors-mlp';
+import { parseFormula } from '@noether/embeddings-symbolic';
+import { runMetaJobs, toPlain, type MetaContext } from '../src/discover/meta-pool.js';
+import buildForBin from './build-for-bin.js';
+import { readJson, tmp } from './helpers.js';
+
+const BIN = new URL('../bin/noether.mjs', import.meta.url).pathname;
+const { NOETHER_BACKEND: _b, NOETHER_WASM_THREADS: _t, ...ENV } = process.env;
+const TINY = ['--pretrain-steps', '20', '--epochs', '2', '--top-k', '3', '--max-ranked', '4', '--fit-steps', '20', '--fit-restarts', '1',
+  '--lr-exponents=-2,-1', '--hidden', '8'];
+
+/** Trajectories conserving q² + 3p (a formula with a parameter in 6 nodes, so depth 6 finds several forms of it). */
+function writeCsv(file: string): void {
+  const rows = ['trajectory,t,q,p'];
+  for (let i = 0; i < 16; i++) {
+    for (let k = 0; k < 20; k++) {
+      const q = (0.5 + 0.08 * i) * Math.cos(0.1 * k + 0.7 * i);
+      rows.push(`${i},${(0.1 * k).toFixed(2)},${q.toFixed(6)},${((1 + 0.2 * i - q * q) / 3).toFixed(6)}`);
+    }
+  }
+  writeFileSync(file, rows.join('\n') + '\n');
+}
+
+function discover(args: string[], out: string, workers: number) {
+  const r = spawnSync(process.execPath, [BIN, '--backend', 'wasm', 'discover', ...args, ...TINY, '--workers', String(workers), '--out', out], { env: ENV, encoding: 'utf8', timeout: 120_000 });
+  expect(r.error, r.stderr).toBeUndefined();
+  expect(r.status, r.stderr).toBe(0);
+  return { stderr: r.stderr, result: readJson(join(out, 'result.json')) };
+}
+
+/** result.json without what may differ: timings and thread counts. */
+function comparable(r: Record<string, unknown>): string {
+  const { seconds: _s, workers: _w, metaWorkers: _m, ...rest } = r;
+  return JSON.stringify(rest);
+}
+
+describe('discover meta-tailoring on workers (built launcher)', () => {
+  beforeAll(() => buildForBin(), 600_000);
+
+  it('candidates with parameters: the same result.json on 1 and 2 workers', () => {
+    const dir = tmp('discover-workers-');
+    const csv = join(dir, 'data.csv');
+    writeCsv(csv);
+    // 8 training sequences, batch 8: one meta-step an epoch, 2 per job.
+    const args = ['--data', csv, '--format', 'csv', '--inputs', 'q:L,p:L', '--depth', '6', '--batch-size', '8'];
+    const [one, two] = [1, 2].map((w) => discover(args, join(dir, `w${w}`), w));
+    expect(one!.result.metaWorkers).toBe(1);
+    expect(two!.result.metaWorkers).toBe(2);
+    expect(two!.stderr).toMatch(/\[meta\] 4 meta-tailoring runs done in [\d.]+ s on 2 worker\(s\)/);
+    const r = two!.result;
+    expect(r.stages.metaTailored).toBeGreaterThanOrEqual(2);
+    const tailored = r.candidates.filter((c: { metaParams?: number[] }) => c.metaParams);
+    expect(tailored.length).toBeGreaterThanOrEqual(2);
+    // φ moved away from the search's fit: the parameters went through the workers and back.
+    expect(tailored.some((c: { metaParams: number[]; searchParams: number[] }) => c.metaParams.length > 0 && c.metaParams[0] !== c.searchParams[0])).toBe(true);
+    expect(r.formula).not.toBeNull();
+    expect(r.rmse.vanillaFinetuned).toBeGreaterThan(0);
+    expect(comparable(r)).toBe(comparable(one!.result));
+  }, 300_000);
+
+  it('the oracle and the fine-tuned baseline: the same on 1 and 2 workers', () => {
+    const dir = tmp('discover-workers-');
+    const [one, two] = [1, 2].map((w) => discover(['spring', '--depth', '2', '--batch-size', '25'], join(dir, `w${w}`), w));
+    expect(two!.result.metaWorkers).toBe(2);
+    expect(two!.result.rmse.oracle).toBeGreaterThan(0);
+    expect(comparable(two!.result)).toBe(comparable(one!.result));
+  }, 300_000);
+});
+
+describe('runMetaJobs in-process (from sources)', () => {
+  it('runs every kind of job, says why it ran in-process, and leaks no tensors', async () => {
+    const field = { dt: 0.1, hidden: 8, integrator: 'euler' as const };
+    const theta = new VectorFieldPredictor('mlp', field).init(0);
+    const n = 8;
+    const T = 10;
+    const ctx: MetaContext = {
+      backend: tf.getBackend(), field, theta: toPlain(theta),
+      train: { values: Float32Array.from({ length: n * T * 2 }, (_, i) => Math.sin(i * 0.37)), n, T },
+      options: { epochs: 1, batchSize: 4, seed: 0, lrTheta: 1e-4, lrPhi: 1e-3 },
+    };
+    tf.dispose(Object.values(theta));
+    const before = tf.memory().numTensors;
+    const done: number[] = [];
+    const { results, pool } = await runMetaJobs(ctx, [
+      { label: 'candidate q^2 + c*p', mode: 'noether', embedding: { expr: parseFormula('q*q + c*p'), params: [3] }, lr: 1e-2 },
+      { label: 'the fine-tuned vanilla baseline', mode: 'baseline', lr: 0 },
+      { label: 'the oracle', mode: 'oracle', embedding: { oracle: 'spring' }, lr: 1e-2 },
+    ], { workers: 2, onDone: (j) => done.push(j) });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(pool).toEqual({ workers: 1, note: 'running from sources: no compiled worker, meta-tailored in-process' });
+    expect(done).toEqual([0, 1, 2]);
+    expect(results[0]!.trainMse).toBeGreaterThan(0);
+    expect(Object.keys(results[0]!.phi)).toHaveLength(1);
+    expect(results[0]!.phi[Object.keys(results[0]!.phi)[0]!]!.values[0]).not.toBe(3);
+    expect(results[1]!.trainMse).toBeUndefined();
+    expect(Object.keys(results[2]!.theta)).toEqual(Object.keys(ctx.theta));
+  });
+});
