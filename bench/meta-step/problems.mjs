@@ -2,7 +2,7 @@
 // a Predictor / Embedding implementing core's contracts; for svg, the real SVG-LP of
 // @noether/predictors-svg). bench/peers/meta_step.py (+ svg_lp.py) computes the same steps in
 // PyTorch; keep the files in step (shapes, layers, hyper-parameters).
-import { tf, nn, Rng, GradientInnerOptimizer, makeWindow } from '@noether/core';
+import { tf, nn, Rng, GradientInnerOptimizer, makeWindow, examples } from '@noether/core';
 import { CnnEmbedding } from '@noether/embeddings-cnn';
 import { svgFactory } from '@noether/predictors-svg';
 
@@ -55,20 +55,14 @@ class QuadraticEmbedding {
   }
 }
 
-/** Oscillator trajectories [B, C+T, 2] (radius 0.5..1.5, random phase), step dt. */
-function oscillatorBatch(rng) {
+/** `count` batches of oscillator trajectories [B, C+T, 2]: core's example data (radius 0.5..1.5,
+ * random phase, dt 0.1), cut into batches. */
+function oscillatorBatches(count, seed) {
   const { batch: B, context: C, horizon: T, dt } = MLP;
+  if (dt !== examples.OSCILLATOR_DT) throw new Error(`MLP.dt ${dt} must be core's oscillator dt ${examples.OSCILLATOR_DT}`);
   const L = C + T;
-  const out = new Float32Array(B * L * 2);
-  for (let i = 0; i < B; i++) {
-    const r = rng.uniform(0.5, 1.5);
-    const a = rng.uniform(0, 2 * Math.PI);
-    for (let t = 0; t < L; t++) {
-      out[(i * L + t) * 2] = r * Math.cos(a + t * dt);
-      out[(i * L + t) * 2 + 1] = -r * Math.sin(a + t * dt);
-    }
-  }
-  return tf.tensor3d(out, [B, L, 2]);
+  const all = examples.oscillatorData(count * B, L, seed);
+  return Array.from({ length: count }, (_, k) => tf.tensor3d(all.subarray(k * B * L * 2, (k + 1) * B * L * 2), [B, L, 2]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,8 +206,7 @@ export function buildProblem(problem, seed = 1, overrides = {}) {
       inner: new GradientInnerOptimizer({ kind: 'sgd', steps: 1, lr: MLP.innerLr }),
       contextLength: MLP.context, horizon: MLP.horizon, lrTheta: MLP.lrTheta, lrPhi: MLP.lrPhi,
     };
-    const rng = new Rng(seed + 100);
-    const batches = Array.from({ length: MLP.batches }, () => ({ obs: oscillatorBatch(rng) }));
+    const batches = oscillatorBatches(MLP.batches, seed + 100).map((obs) => ({ obs }));
     return { setup, theta: predictor.init(seed), phi: embedding.init(seed + 1), batches, config: MLP };
   }
   if (problem === 'video') {
