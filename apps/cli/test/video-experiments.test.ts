@@ -2,7 +2,7 @@
 // and the analyses on its run directory (Figs. 5, 6), physics101 (Fig. 4) on synthetic mp4 clips
 // laid out like the official zip.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readJson, run, tmp } from './helpers.js';
@@ -123,6 +123,7 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
 
   it('analyze inner-steps --oracle: tailors on the task loss, also on a baseline phase and other variables', async () => {
     expect(res.code, res.err).toBe(0);
+    rmSync(join(out, 'plots'), { recursive: true }); // a run directory copied without plots/ still gets them
     const r = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--oracle', '--phase', 'svg', '--tailor', 'cn', '--steps', '3', '--optimizer', 'adam', '--lr', '0.05']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/phase 'svg', oracle: tailored on the task loss/);

@@ -253,7 +253,9 @@ export class RunDir {
   }
 
   writePlot(name: string, png: Uint8Array): string {
-    const f = join(this.path, 'plots', name.endsWith('.png') ? name : `${name}.png`);
+    const dir = join(this.path, 'plots');
+    mkdirSync(dir, { recursive: true }); // a run copied without its plots/ still takes new ones
+    const f = join(dir, name.endsWith('.png') ? name : `${name}.png`);
     writeFileAtomic(f, png);
     return f;
   }
