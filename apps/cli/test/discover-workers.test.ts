@@ -77,7 +77,7 @@ describe('discover meta-tailoring on workers (built launcher)', () => {
 
 describe('runMetaJobs in-process (from sources)', () => {
   it('runs every kind of job, says why it ran in-process, and leaks no tensors', async () => {
-    const field = { dt: 0.1, hidden: 8, integrator: 'euler' as const };
+    const field = { dt: 0.1, hidden: 8, stateDim: 2, integrator: 'euler' as const };
     const theta = new VectorFieldPredictor('mlp', field).init(0);
     const n = 8;
     const T = 10;

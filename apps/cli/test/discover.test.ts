@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/main.js';
 import type { Io } from '../src/cli/io.js';
 import { parseInputs, parseUnit } from '../src/discover/units.js';
 import { CHUNKS, chunksOfShard, mergeChunks, runChunks, type ChunkJob } from '../src/discover/search-pool.js';
-import { PENDULUM } from '@noether/embeddings-symbolic';
+import { PENDULUM, parseFormula, symbolicEmbedding } from '@noether/embeddings-symbolic';
+import { tf } from '@noether/core';
+import { VectorFieldPredictor } from '@noether/predictors-mlp';
+import { embeddingScale, rolloutErrors, scaledEmbedding } from '../src/discover/evaluate.js';
 
 function fakeIo(cwd: string) {
   let out = '';
@@ -26,6 +29,43 @@ describe('discover units', () => {
     expect(parseInputs('q:1,p:M*L/T').map((i) => [i.name, i.unit])).toEqual([['q', [0, 0, 0]], ['p', [1, 1, -1]]]);
     expect(() => parseUnit('kg')).toThrow(/kg/);
     expect(() => parseInputs('q')).toThrow(/NAME:UNIT/);
+  });
+});
+
+describe('discover tailoring scale', () => {
+  it('tailors every spelling of a law alike (p² − 3cos q, cos q − p²/3, 2p² − 6cos q)', () => {
+    const n = 3, T = 6;
+    const values = new Float32Array(n * T * 2);
+    for (let i = 0; i < n; i++) for (let t = 0; t < T; t++) {
+      values[(i * T + t) * 2] = 0.3 * t - 0.7 + 0.1 * i;
+      values[(i * T + t) * 2 + 1] = 1.2 + 0.2 * i - 0.15 * t;
+    }
+    const obs = { values, n, T };
+    const predictor = new VectorFieldPredictor('mlp', { dt: 0.1, hidden: 8, integrator: 'euler' });
+    const theta = predictor.init(1);
+    const before = tf.memory().numTensors;
+    const run = (text: string, c: number[], scaled: boolean) => {
+      const emb = symbolicEmbedding(parseFormula(text), c);
+      const phi = emb.init(0);
+      const scale = scaled ? embeddingScale(emb, phi, obs) : 1;
+      const mse = rolloutErrors(predictor, theta, obs, { embedding: scaledEmbedding(emb, scale), phi, lr: 0.05 }).mse;
+      tf.dispose(Object.values(phi));
+      return mse;
+    };
+    const untailored = rolloutErrors(predictor, theta, obs).mse;
+    const a = run('p^2 - c*cos(q)', [3], true);
+    expect(Math.abs(a - untailored) / untailored).toBeGreaterThan(1e-3); // the step does something
+    expect(run('cos(q) - c*p^2', [1 / 3], true)).toBeCloseTo(a, 6);
+    expect(run('c0*p^2 - c1*cos(q)', [2, 6], true)).toBeCloseTo(a, 6);
+    // Unscaled, the same lr is a 9× larger step for one spelling than for the other.
+    expect(Math.abs(run('cos(q) - c*p^2', [1 / 3], false) - run('p^2 - c*cos(q)', [3], false))).toBeGreaterThan(1e-4 * a);
+    expect(tf.memory().numTensors).toBe(before);
+    // A constant has no spread: scale 1, not Infinity.
+    const k = symbolicEmbedding(parseFormula('c'), [3]);
+    const kp = k.init(0);
+    expect(embeddingScale(k, kp, obs)).toBe(1);
+    tf.dispose(Object.values(kp));
+    tf.dispose(Object.values(theta));
   });
 });
 
@@ -77,6 +117,34 @@ describe('noether discover (end to end, tiny)', () => {
     const png = readFileSync(join(dir, 'out', 'rollout-error.png'));
     expect(Array.from(png.subarray(1, 4))).toEqual([0x50, 0x4e, 0x47]);
     expect(f.out()).toMatch(/RMSE\s+vanilla.*HNN \d/);
+  }, 300_000);
+
+  it('takes any number of state columns from a CSV (3 here: x + y conserved, v not)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'discover-'));
+    const rows = ['trajectory,t,x,y,v'];
+    for (let i = 0; i < 12; i++) for (let k = 0; k < 10; k++) {
+      const s = Math.sin(0.3 * k + i);
+      rows.push(`${i},${(0.1 * k).toFixed(1)},${(0.2 * i + s).toFixed(6)},${(1 - s).toFixed(6)},${Math.cos(0.3 * k + i).toFixed(6)}`);
+    }
+    writeFileSync(join(dir, 'd.csv'), rows.join('\n') + '\n');
+    const args = ['discover', '--data', 'd.csv', '--format', 'csv', '--inputs', 'x:L,y:L,v:L/T', '--depth', '3', '--pretrain-steps', '20',
+      '--epochs', '1', '--top-k', '1', '--max-ranked', '3', '--fit-steps', '10', '--fit-restarts', '1', '--lr-exponents=-3,-2', '--hidden', '8', '--workers', '1'];
+    const f = fakeIo(dir);
+    expect(await main([...args, '--out', 'out'], f.io), f.err()).toBe(0);
+    const r = JSON.parse(readFileSync(join(dir, 'out', 'result.json'), 'utf8'));
+    expect(r.inputs.map((i: { name: string }) => i.name)).toEqual(['x', 'y', 'v']);
+    expect(r.oracle).toBeNull();
+    // x + y (or x − (−y), …) is the one conserved quantity within 3 nodes.
+    expect(r.candidates[0].formula).toMatch(/x/);
+    expect(r.candidates[0].formula).toMatch(/y/);
+    expect(r.candidates[0].formula).not.toMatch(/v/);
+    expect(r.rmse.noether).toBeGreaterThan(0);
+    expect(r.curves.vanilla).toHaveLength(9);
+    // An HNN pairs q's with p's: an odd number of columns is refused before any work, naming the fix.
+    const g = fakeIo(dir);
+    expect(await main([...args, '--hnn', '--out', 'out-hnn'], g.io)).not.toBe(0);
+    expect(g.err()).toMatch(/--hnn needs an even number of state columns.*has 3 \(x, y, v\)/);
+    expect(existsSync(join(dir, 'out-hnn', 'result.json'))).toBe(false);
   }, 300_000);
 
   it('rejects bad input with a clear message', async () => {

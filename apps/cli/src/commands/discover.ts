@@ -14,12 +14,13 @@ import { readShards, runDiscover, runShard, type DiscoverOptions, type DiscoverR
 const SYSTEMS = ['spring', 'pendulum', 'real-pendulum'] as const;
 const REAL_PENDULUM_FILE = 'shared/data/schmidt-lipson/real_pend_h_1.txt';
 
-// The lr sweep reaches down to 10^-5: our inner loss (form 2a summed over the rollout, per
-// trajectory) is larger than the paper's, so its useful lrs (10^-5 to 10^-4 here) sit below the
-// paper's k ∈ {−3, …, 1}; at 10^-3 one step already overshoots (docs/results.md).
+// The lr sweep reaches down to 10^-6: our inner loss (form 2a summed over the rollout, per
+// trajectory, of g/σ: evaluate.ts) is larger than the paper's, so its useful lrs (about 10^-5 on
+// spring, pendulum and the real pendulum) sit below the paper's k ∈ {−3, …, 1}; from 10^-4.5 one
+// step already overshoots (docs/results.md).
 /** --quick: the same depth (the laws need 7 nodes) with fewer fit steps, a capped sweep, fewer epochs. */
-export const QUICK = { pretrainSteps: 400, epochs: 3, topK: 2, maxRanked: 6, fitSteps: 120, fitRestarts: 2, lrExponents: [-5, -4.5, -4, -3.5] };
-export const FULL = { pretrainSteps: 2000, epochs: 100, topK: 20, fitSteps: 300, fitRestarts: 3, lrExponents: [-5, -4.5, -4, -3.5, -3, -2.5, -2, -1.5, -1, -0.5, 0, 0.5, 1] };
+export const QUICK = { pretrainSteps: 400, epochs: 3, topK: 2, maxRanked: 6, fitSteps: 120, fitRestarts: 2, lrExponents: [-6, -5.5, -5, -4.5] };
+export const FULL = { pretrainSteps: 2000, epochs: 100, topK: 20, fitSteps: 300, fitRestarts: 3, lrExponents: [-6, -5.5, -5, -4.5, -4, -3.5, -3, -2.5, -2, -1.5, -1, -0.5, 0, 0.5, 1] };
 
 /** The bundled real-pendulum file: shared/data/... in the working directory or the nearest parent that has it. */
 function defaultRealPendulumFile(cwd: string): string {
@@ -66,10 +67,10 @@ function optionsFromFlags(ctx: CommandContext, system: string | undefined): Disc
     if (f['inputs']) data.inputs = f['inputs'] as string;
     data.seqLength = num(ctx, 'seq-length');
   } else {
-    if (!file) throw new UsageError('give a system (spring, pendulum, real-pendulum) or --data FILE --format csv|schmidt-lipson --inputs NAME:UNIT,NAME:UNIT');
+    if (!file) throw new UsageError('give a system (spring, pendulum, real-pendulum) or --data FILE --format csv|schmidt-lipson --inputs NAME:UNIT,...');
     const format = f['format'] as DataSpec['format'] | undefined;
     if (!format) throw new UsageError('--data needs --format csv or --format schmidt-lipson');
-    if (!f['inputs']) throw new UsageError(`--data needs the units of its two state columns: --inputs NAME:UNIT,NAME:UNIT (e.g. q:1,p:M*L^2/T; units are products of L, M, T)`);
+    if (!f['inputs']) throw new UsageError(`--data needs its state columns and their units: --inputs NAME:UNIT,... (e.g. q:1,p:M*L^2/T; units are products of L, M, T)`);
     data = {
       source: 'file', seed, file: resolvePath(ctx.io, file), format, inputs: f['inputs'] as string,
       idColumn: f['id-column'] as string | undefined, timeColumn: f['time-column'] as string | undefined,
@@ -138,7 +139,7 @@ export const discoverCommand: Command = {
     { name: 'quick', type: 'boolean', description: `small run (≤ 5 min on 2 cores): fit ${QUICK.fitSteps} steps × ${QUICK.fitRestarts}, sweep ${QUICK.maxRanked} survivors at lr 10^{${QUICK.lrExponents.join(',')}}, top ${QUICK.topK}, ${QUICK.epochs} epochs` },
     { name: 'data', type: 'string', valueName: 'FILE', description: 'trajectory file (CSV or Schmidt–Lipson text)' },
     { name: 'format', type: 'string', valueName: 'FMT', choices: ['csv', 'schmidt-lipson'], description: 'format of --data' },
-    { name: 'inputs', type: 'string', valueName: 'LIST', description: 'state columns and units, e.g. q:1,p:M*L^2/T (units: products of L, M, T; 1 = dimensionless)' },
+    { name: 'inputs', type: 'string', valueName: 'LIST', description: 'state columns and units, any number of them, e.g. q:1,p:M*L^2/T (units: products of L, M, T; 1 = dimensionless); with --hnn list q₁…qₙ then p₁…pₙ' },
     { name: 'id-column', type: 'string', valueName: 'NAME', description: 'CSV column of the trajectory id (default trajectory)' },
     { name: 'time-column', type: 'string', valueName: 'NAME', description: 'CSV column of the time (default t)' },
     { name: 'seq-length', type: 'int', valueName: 'N', description: 'cut long recordings into sequences of N samples (real pendulum default 20)' },

@@ -38,6 +38,8 @@ export interface DiscoverData {
   inputs: { name: string; unit: string }[];
   dt: number;
   T: number;
+  /** State dimension D (the number of inputs). */
+  dim: number;
   /** [n, T, D] row-major. */
   train: Float32Array;
   nTrain: number;
@@ -49,7 +51,6 @@ export interface DiscoverData {
   oracle?: { key: OracleKey; formula: string; embedding: Embedding };
 }
 
-const DIM = 2;
 
 export type OracleKey = 'spring' | 'pendulum' | 'real-pendulum';
 
@@ -75,9 +76,9 @@ export function oracleOf(key: OracleKey): { key: OracleKey; formula: string; emb
   };
 }
 
-function pack(trs: Trajectory[], T: number): Float32Array {
-  const out = new Float32Array(trs.length * T * DIM);
-  trs.forEach((tr, i) => out.set(tr.x.subarray(0, T * DIM), i * T * DIM));
+function pack(trs: Trajectory[], T: number, dim: number): Float32Array {
+  const out = new Float32Array(trs.length * T * dim);
+  trs.forEach((tr, i) => out.set(tr.x.subarray(0, T * dim), i * T * dim));
   return out;
 }
 
@@ -95,7 +96,6 @@ function fromDataset(ds: ArrayDataset): { train: Float32Array; test: Float32Arra
 }
 
 function systemOf(name: string, inputs: InputUnit[]): SystemSpec {
-  if (inputs.length !== DIM) throw new CliError(`discover handles 2-dimensional states (q, p); --inputs names ${inputs.length}`);
   return { name, inputs: inputs.map((i) => ({ name: i.name, unit: i.unit })) };
 }
 
@@ -110,8 +110,8 @@ export function loadDiscoverData(spec: DataSpec): DiscoverData {
     const oracle = oracleOf(spec.source);
     return {
       name: spec.source, system: systemOf(spec.source, inputs), inputs: inputs.map((i) => ({ name: i.name, unit: i.text })),
-      dt, T, train: pack(set.train, T), nTrain: set.train.length, test: pack(set.test, T), nTest: set.test.length,
-      pairs: flatPairs(set.train, DIM), weightDecay: 1e-4, oracle,
+      dt, T, dim: 2, train: pack(set.train, T, 2), nTrain: set.train.length, test: pack(set.test, T, 2), nTest: set.test.length,
+      pairs: flatPairs(set.train, 2), weightDecay: 1e-4, oracle,
     };
   }
   if (spec.source === 'real-pendulum' || spec.format === 'schmidt-lipson') {
@@ -121,7 +121,7 @@ export function loadDiscoverData(spec: DataSpec): DiscoverData {
     const raw = loadRealPendulum(file);
     const names = raw.stateNames;
     const inputs = spec.inputs ? parseInputs(spec.inputs) : [{ name: 'q', unit: [0, 0, 0], text: '1' }, { name: 'p', unit: [0, 0, -1], text: '1/T' }];
-    if (spec.inputs && inputs.some((u, i) => u.name !== names[i])) {
+    if (inputs.length !== names.length || inputs.some((u, i) => u.name !== names[i])) {
       throw new CliError(`--inputs names ${inputs.map((i) => i.name).join(', ')} but ${file} has state columns ${names.join(', ')} (in that order)`);
     }
     const ds = realPendulumDataset(file, { seqLength });
@@ -130,13 +130,13 @@ export function loadDiscoverData(spec: DataSpec): DiscoverData {
     const oracle = spec.source === 'real-pendulum' ? oracleOf('real-pendulum') : undefined;
     const name = spec.source === 'real-pendulum' ? 'real-pendulum' : file;
     return {
-      name, system: systemOf(name, inputs), inputs: inputs.map((i) => ({ name: i.name, unit: i.text })), dt, ...fromDataset(ds),
+      name, system: systemOf(name, inputs), inputs: inputs.map((i) => ({ name: i.name, unit: i.text })), dt, dim: names.length, ...fromDataset(ds),
       pairs: raw.train, weightDecay: 1e-5, oracle,
     };
   }
   // CSV
   const file = spec.file!;
-  if (!spec.inputs) throw new CliError('--format csv needs --inputs NAME:UNIT,NAME:UNIT naming the two state columns and their units, e.g. --inputs q:1,p:M*L^2/T');
+  if (!spec.inputs) throw new CliError('--format csv needs --inputs NAME:UNIT,... naming the state columns and their units, e.g. --inputs q:1,p:M*L^2/T');
   const inputs = parseInputs(spec.inputs);
   const set = loadCsvTrajectories(file, {
     idColumn: spec.idColumn ?? 'trajectory', timeColumn: spec.timeColumn ?? 't', stateColumns: inputs.map((i) => i.name),
@@ -144,11 +144,12 @@ export function loadDiscoverData(spec: DataSpec): DiscoverData {
   });
   const T = set.train[0]!.t.length;
   const dt = set.train[0]!.t[1]! - set.train[0]!.t[0]!;
-  const fd = set.train.map((tr) => (tr.dxdt ? tr : finiteDifferences(tr, DIM)));
+  const dim = inputs.length;
+  const fd = set.train.map((tr) => (tr.dxdt ? tr : finiteDifferences(tr, dim)));
   return {
-    name: file, system: systemOf('data', inputs), inputs: inputs.map((i) => ({ name: i.name, unit: i.text })), dt, T,
-    train: pack(set.train, T), nTrain: set.train.length, test: pack(set.test, T), nTest: set.test.length,
-    pairs: flatPairs(fd, DIM), weightDecay: 1e-5,
+    name: file, system: systemOf('data', inputs), inputs: inputs.map((i) => ({ name: i.name, unit: i.text })), dt, T, dim,
+    train: pack(set.train, T, dim), nTrain: set.train.length, test: pack(set.test, T, dim), nTest: set.test.length,
+    pairs: flatPairs(fd, dim), weightDecay: 1e-5,
   };
 }
 

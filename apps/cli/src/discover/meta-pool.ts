@@ -10,7 +10,7 @@ import { tf, disposeParams, type MetaMode, type Params } from '@noether/core';
 import { VectorFieldPredictor, type Integrator } from '@noether/predictors-mlp';
 import { symbolicEmbedding, type Expr } from '@noether/embeddings-symbolic';
 import { oracleOf, type OracleKey } from './data.js';
-import { metaTailor, rolloutErrors, type MetaOptions, type Tailoring } from './evaluate.js';
+import { metaTailor, rolloutErrors, scaledEmbedding, type MetaOptions, type Sequences, type Tailoring } from './evaluate.js';
 import { compiledWorker, type PoolReport } from './search-pool.js';
 
 /** Parameters as plain arrays: they cross threads by structured clone. */
@@ -32,10 +32,10 @@ export function fromPlain(p: PlainParams): Params {
 export interface MetaContext {
   /** The main thread's tfjs backend (tf.getBackend()); workers select the same one. */
   backend: string;
-  field: { dt: number; hidden: number; integrator: Integrator };
+  field: { dt: number; hidden: number; stateDim: number; integrator: Integrator };
   /** The pre-trained θ every job starts from. */
   theta: PlainParams;
-  train: { values: Float32Array; n: number; T: number };
+  train: Sequences;
   options: Omit<MetaOptions, 'signal' | 'onStep'>;
 }
 
@@ -45,6 +45,8 @@ export interface MetaJob {
   mode: MetaMode;
   /** The conservation embedding: a searched formula with its initial φ, or a built-in oracle; none for 'baseline'. */
   embedding?: { expr: Expr; params: number[] } | { oracle: OracleKey };
+  /** The embedding's fixed scale (evaluate.ts, embeddingScale). */
+  scale?: number;
   /** Inner (tailoring) lr per sequence. */
   lr: number;
 }
@@ -61,8 +63,9 @@ export interface MetaJobResult {
 export function jobTailoring(job: MetaJob): Tailoring | undefined {
   const e = job.embedding;
   if (!e) return undefined;
-  if ('oracle' in e) return { embedding: oracleOf(e.oracle).embedding, phi: {}, lr: job.lr };
-  const embedding = symbolicEmbedding(e.expr, e.params);
+  const scale = job.scale ?? 1;
+  if ('oracle' in e) return { embedding: scaledEmbedding(oracleOf(e.oracle).embedding, scale), phi: {}, lr: job.lr };
+  const embedding = scaledEmbedding(symbolicEmbedding(e.expr, e.params), scale);
   return { embedding, phi: embedding.init(0), lr: job.lr };
 }
 

@@ -10,9 +10,10 @@ import { tf, disposeParams, imageToPng, linePlot, tidy, type Params } from '@noe
 import { VectorFieldPredictor, pretrain, type Integrator } from '@noether/predictors-mlp';
 import { formatExpr, symbolicEmbedding, type CandidateResult, type FitOptions, type SearchResult, type ShardResult } from '@noether/embeddings-symbolic';
 import { writeFileAtomic, writeJsonAtomic } from '../run/fs-atomic.js';
+import { CliError } from '../cli/errors.js';
 import { loadDiscoverData, type DataSpec, type DiscoverData } from './data.js';
 import { CHUNKS, chunksOfShard, mergeChunks, runChunks, type ChunkJob } from './search-pool.js';
-import { rolloutErrors, type RolloutErrors, type Tailoring } from './evaluate.js';
+import { embeddingScale, rolloutErrors, scaledEmbedding, type RolloutErrors, type Tailoring } from './evaluate.js';
 import { fromPlain, runMetaJobs, toPlain, type MetaContext, type MetaJob, type MetaJobResult, type PlainParams } from './meta-pool.js';
 
 export interface DiscoverOptions {
@@ -64,7 +65,7 @@ function throttle(log: (l: string) => void, every = 5) {
 }
 
 export function chunkJob(o: DiscoverOptions, d: DiscoverData): ChunkJob {
-  return { system: d.system, depth: o.depth, seed: o.seed, data: { values: Float64Array.from(d.train), sequences: d.nTrain, steps: d.T, dim: 2 }, fit: o.fit };
+  return { system: d.system, depth: o.depth, seed: o.seed, data: { values: Float64Array.from(d.train), sequences: d.nTrain, steps: d.T, dim: d.dim }, fit: o.fit };
 }
 
 async function searchChunks(o: DiscoverOptions, d: DiscoverData, chunks: number[], ctx: RunContext) {
@@ -122,9 +123,13 @@ export interface CandidateReport {
   template: string;
   searchParams: number[];
   trueRatio: number;
+  /** The formula's fixed scale 1/σ in tailoring (evaluate.ts, embeddingScale). */
+  scale: number;
   /** Best one-step tailoring: training rollout MSE and its lr exponent. */
   sweepMse: number;
   sweepK: number;
+  /** Training rollout MSE at each lr of the sweep (options.lrExponents order; null: non-finite). */
+  sweep: (number | null)[];
   /** After meta-tailoring. */
   metaParams?: number[];
   trainMse?: number;
@@ -158,7 +163,7 @@ export interface DiscoverResult {
   /** RMSE of long rollouts on the test sequences (see docs/results.md). */
   rmse: { vanilla: number; vanillaFinetuned: number; noether: number | null; oracle: number | null; hnn?: number };
   curves: { t: number[]; vanilla: number[]; vanillaFinetuned: number[]; noether: number[] | null; oracle: number[] | null; hnn?: number[] };
-  oracle: { formula: string; lrExponent: number } | null;
+  oracle: { formula: string; lrExponent: number; scale: number; sweep: (number | null)[] } | null;
   pretrain: { steps: number; firstLoss: number; finalLoss: number; hnnFinalLoss?: number };
   seconds: Record<string, number>;
   notes: string[];
@@ -171,6 +176,9 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   const notes: string[] = [];
   let t = now();
   const d = loadDiscoverData(o.data);
+  if (o.hnn && d.dim % 2 !== 0) {
+    throw new CliError(`--hnn needs an even number of state columns (q₁…qₙ then p₁…pₙ); the data has ${d.dim} (${d.inputs.map((i) => i.name).join(', ')}): leave --hnn off`);
+  }
   seconds.data = now() - t;
   ctx.log(`[data] ${d.name}: ${d.nTrain} train / ${d.nTest} test sequences of ${d.T} steps, dt ${d.dt.toPrecision(4)}; ${d.pairs.n} (x, dx/dt) pairs`);
 
@@ -191,10 +199,10 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
 
   // 2. pre-train
   t = now();
-  const field = { dt: d.dt, hidden: o.hidden ?? 200, integrator: o.integrator ?? 'euler' };
+  const field = { dt: d.dt, hidden: o.hidden ?? 200, stateDim: d.dim, integrator: o.integrator ?? 'euler' };
   const predictor = new VectorFieldPredictor('mlp', field);
   const init = predictor.init(o.seed);
-  const pairs = { x: tf.tensor2d(d.pairs.x, [d.pairs.n, 2]), dxdt: tf.tensor2d(d.pairs.dxdt, [d.pairs.n, 2]) };
+  const pairs = { x: tf.tensor2d(d.pairs.x, [d.pairs.n, d.dim]), dxdt: tf.tensor2d(d.pairs.dxdt, [d.pairs.n, d.dim]) };
   const pt = throttle(ctx.log);
   const pre = pretrain(predictor, init, pairs, {
     steps: o.pretrainSteps, lr: 1e-3, weightDecay: d.weightDecay,
@@ -226,13 +234,16 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   const testSet = { values: d.test, n: d.nTest, T: d.T };
   const score = (mse: number) => (Number.isFinite(mse) ? mse : Infinity);
 
-  const sweep = (embedding: Tailoring['embedding'], phi: Params): { mse: number; k: number } => {
+  const sweep = (embedding: Tailoring['embedding'], phi: Params): { mse: number; k: number; curve: (number | null)[] } => {
+    // (embedding already scaled: see embeddingScale)
     let best = { mse: Infinity, k: NaN };
+    const curve: (number | null)[] = [];
     for (const k of o.lrExponents) {
       const m = score(rolloutErrors(predictor, theta, trainSet, { embedding, phi, lr: 10 ** k }).mse);
+      curve.push(Number.isFinite(m) ? m : null);
       if (m < best.mse) best = { mse: m, k };
     }
-    return best;
+    return { ...best, curve };
   };
 
   // 3. usefulness: one tailoring step at each lr, on the training sequences
@@ -245,9 +256,10 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   ranked.forEach((c: CandidateResult, i) => {
     const emb = symbolicEmbedding(c.expr, c.params);
     const phi = emb.init(0);
-    const s = sweep(emb, phi);
+    const scale = embeddingScale(emb, phi, trainSet);
+    const s = sweep(scaledEmbedding(emb, scale), phi);
     disposeParams(phi);
-    reports.push({ index: c.index, formula: c.formula, template: c.template, searchParams: c.params, trueRatio: c.trueRatio, sweepMse: s.mse, sweepK: s.k });
+    reports.push({ index: c.index, formula: c.formula, template: c.template, searchParams: c.params, trueRatio: c.trueRatio, scale, sweepMse: s.mse, sweepK: s.k, sweep: s.curve });
     ps(`[rank] ${i + 1}/${ranked.length} scored (last: ${c.formula} → ${s.mse.toExponential(3)} at lr 1e${s.k})`, i + 1 === ranked.length);
   });
   reports.sort((a, b) => a.sweepMse - b.sweepMse || a.index - b.index);
@@ -260,11 +272,12 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   const top = reports.filter((r) => Number.isFinite(r.sweepMse)).slice(0, o.topK);
   const candidate = (r: CandidateReport) => ranked.find((x) => x.index === r.index)!;
   const inputNames = d.inputs.map((x) => x.name);
-  const jobs: MetaJob[] = top.map((r) => ({ label: `candidate ${r.formula}`, mode: 'noether', embedding: { expr: candidate(r).expr, params: candidate(r).params }, lr: 10 ** r.sweepK }));
+  const jobs: MetaJob[] = top.map((r) => ({ label: `candidate ${r.formula}`, mode: 'noether', embedding: { expr: candidate(r).expr, params: candidate(r).params }, scale: r.scale, lr: 10 ** r.sweepK }));
   const ftJob = jobs.push({ label: 'the fine-tuned vanilla baseline', mode: 'baseline', lr: 0 }) - 1;
-  const oracleSweep = d.oracle && sweep(d.oracle.embedding, {});
+  const oracleScale = d.oracle ? embeddingScale(d.oracle.embedding, {}, trainSet) : 1;
+  const oracleSweep = d.oracle && sweep(scaledEmbedding(d.oracle.embedding, oracleScale), {});
   const oracleJob = d.oracle && Number.isFinite(oracleSweep!.mse)
-    ? jobs.push({ label: `the oracle ${d.oracle.formula}`, mode: 'oracle', embedding: { oracle: d.oracle.key }, lr: 10 ** oracleSweep!.k }) - 1
+    ? jobs.push({ label: `the oracle ${d.oracle.formula}`, mode: 'oracle', embedding: { oracle: d.oracle.key }, scale: oracleScale, lr: 10 ** oracleSweep!.k }) - 1
     : undefined;
   const metaCtx: MetaContext = {
     backend: tf.getBackend(), field, theta: toPlain(theta), train: trainSet,
@@ -319,7 +332,7 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   if (best) {
     const { r, out } = best;
     const c = candidate(r);
-    noether = tidy(() => rolloutErrors(predictor, fromPlain(out.theta), testSet, { embedding: symbolicEmbedding(c.expr, c.params), phi: fromPlain(out.phi), lr: 10 ** r.sweepK }));
+    noether = tidy(() => rolloutErrors(predictor, fromPlain(out.theta), testSet, { embedding: scaledEmbedding(symbolicEmbedding(c.expr, c.params), r.scale), phi: fromPlain(out.phi), lr: 10 ** r.sweepK }));
     chosen = { formula: formatExpr(c.expr, { params: r.metaParams!, inputNames }), template: c.template, search: c.params, meta: r.metaParams! };
   } else notes.push('no candidate survived to meta-tailoring: no Noether result');
   let oracle: RolloutErrors | undefined;
@@ -329,8 +342,8 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
     if (out?.diverged) notes.push(`the oracle diverged while meta-tailoring (${out.diverged})`);
     else if (out) {
       const { embedding } = d.oracle;
-      oracle = tidy(() => rolloutErrors(predictor, fromPlain(out.theta), testSet, { embedding, phi: {}, lr: 10 ** oracleSweep!.k }));
-      oracleInfo = { formula: d.oracle.formula, lrExponent: oracleSweep!.k };
+      oracle = tidy(() => rolloutErrors(predictor, fromPlain(out.theta), testSet, { embedding: scaledEmbedding(embedding, oracleScale), phi: {}, lr: 10 ** oracleSweep!.k }));
+      oracleInfo = { formula: d.oracle.formula, lrExponent: oracleSweep!.k, scale: oracleScale, sweep: oracleSweep!.curve };
     }
   } else notes.push('no oracle: the conserved quantity of this data is not known');
   seconds.test = now() - t;
