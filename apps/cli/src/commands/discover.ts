@@ -116,7 +116,7 @@ function summary(r: DiscoverResult, dir: string): string {
 export const discoverCommand: Command = {
   name: 'discover',
   summary: 'discover conservation laws in state trajectories (symbolic search + meta-tailoring)',
-  usage: '[options] spring|pendulum|real-pendulum | --data FILE --format csv|schmidt-lipson --inputs q:U,p:U | merge SHARD.json...',
+  usage: '[options] spring|pendulum|real-pendulum | --data FILE --format csv|schmidt-lipson --inputs NAME:UNIT,... | merge SHARD.json...',
   description:
     'Enumerates every unit-valid formula up to --depth nodes, fits its parameters to be conserved on the training\n' +
     'sequences (and rejects it unless it is 100× better conserved there than on random sequences), pre-trains the\n' +
