@@ -158,6 +158,13 @@ describe('noether discover (end to end, tiny)', () => {
     const h = fakeIo(dir);
     expect(await main(['discover', 'spring', '--integrator', 'rk2'], h.io)).toBe(2);
     expect(h.err()).toMatch(/--integrator must be one of euler, rk4, got 'rk2'/);
+    // Uneven sampling: the model steps by one Δt, so the file is refused, naming the trajectory.
+    const rows = ['trajectory,t,q,p'];
+    for (const id of ['a', 'b']) for (const t of id === 'b' ? [0, 0.1, 0.25, 0.35] : [0, 0.1, 0.2, 0.3]) rows.push(`${id},${t},${Math.cos(t)},${Math.sin(t)}`);
+    writeFileSync(join(dir, 'uneven.csv'), rows.join('\n') + '\n');
+    const u = fakeIo(dir);
+    expect(await main(['discover', '--data', 'uneven.csv', '--format', 'csv', '--inputs', 'q:L,p:L', '--depth', '2'], u.io)).toBe(2);
+    expect(u.err()).toMatch(/trajectory 'b' steps from t = 0\.1 to 0\.25 .*resample the data to equal time steps/);
     expect(existsSync(join(dir, 'runs'))).toBe(false);
   });
 

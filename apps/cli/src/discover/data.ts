@@ -143,7 +143,7 @@ export function loadDiscoverData(spec: DataSpec): DiscoverData {
     testFraction: spec.testFraction ?? 0.5, seed: spec.seed, seqLength: spec.seqLength,
   });
   const T = set.train[0]!.t.length;
-  const dt = set.train[0]!.t[1]! - set.train[0]!.t[0]!;
+  const dt = uniformStep([...set.train, ...set.test], file);
   const dim = inputs.length;
   const fd = set.train.map((tr) => (tr.dxdt ? tr : finiteDifferences(tr, dim)));
   return {
@@ -151,6 +151,21 @@ export function loadDiscoverData(spec: DataSpec): DiscoverData {
     train: pack(set.train, T, dim), nTrain: set.train.length, test: pack(set.test, T, dim), nTest: set.test.length,
     pairs: flatPairs(fd, dim), weightDecay: 1e-5,
   };
+}
+
+/** The one time step of every trajectory: the MLP is stepped by a fixed Δt, so uneven sampling is refused. */
+function uniformStep(trs: Trajectory[], file: string): number {
+  const steps = trs.flatMap((tr) => Array.from(tr.t.subarray(1), (v, i) => v - tr.t[i]!));
+  const dt = steps.slice().sort((a, b) => a - b)[Math.floor(steps.length / 2)]!;
+  for (const tr of trs) {
+    for (let i = 1; i < tr.t.length; i++) {
+      const h = tr.t[i]! - tr.t[i - 1]!;
+      if (Math.abs(h - dt) > 1e-3 * dt) {
+        throw new CliError(`${file}: trajectory '${tr.id ?? '?'}' steps from t = ${tr.t[i - 1]} to ${tr.t[i]} (Δt ${h.toPrecision(4)}), but discover steps the model by one fixed Δt (${dt.toPrecision(4)}, the median): resample the data to equal time steps`);
+      }
+    }
+  }
+  return dt;
 }
 
 /** Reads only the header of a Schmidt–Lipson file (column names), for messages. */
