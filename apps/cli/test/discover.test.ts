@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { main } from '../src/main.js';
 import type { Io } from '../src/cli/io.js';
 import { parseInputs, parseUnit } from '../src/discover/units.js';
@@ -145,6 +146,22 @@ describe('noether discover (end to end, tiny)', () => {
     expect(await main([...args, '--hnn', '--out', 'out-hnn'], g.io)).not.toBe(0);
     expect(g.err()).toMatch(/--hnn needs an even number of state columns.*has 3 \(x, y, v\)/);
     expect(existsSync(join(dir, 'out-hnn', 'result.json'))).toBe(false);
+  }, 300_000);
+
+  it('reads the Schmidt–Lipson real pendulum, whose columns are named o, v, as (q, p) by default', async () => {
+    const file = fileURLToPath(new URL('../../../../shared/data/schmidt-lipson/real_pend_h_1.txt', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'discover-'));
+    const f = fakeIo(dir);
+    const code = await main(['discover', 'real-pendulum', '--data', file, '--depth', '3', '--pretrain-steps', '10', '--epochs', '1', '--top-k', '1',
+      '--max-ranked', '2', '--fit-steps', '5', '--fit-restarts', '1', '--lr-exponents=-5', '--hidden', '8', '--hnn=false', '--workers', '1', '--out', 'out'], f.io);
+    expect(code, f.err()).toBe(0);
+    const r = JSON.parse(readFileSync(join(dir, 'out', 'result.json'), 'utf8'));
+    expect(r.inputs).toEqual([{ name: 'q', unit: '1' }, { name: 'p', unit: '1/T' }]);
+    expect(r.rmse.oracle).toBeGreaterThan(0);
+    // Named inputs must match the file's columns.
+    const g = fakeIo(dir);
+    expect(await main(['discover', '--data', file, '--format', 'schmidt-lipson', '--inputs', 'q:1,p:1/T', '--out', 'o2'], g.io)).toBe(2);
+    expect(g.err()).toMatch(/--inputs names q, p but .* has state columns o, v/);
   }, 300_000);
 
   it('rejects bad input with a clear message', async () => {

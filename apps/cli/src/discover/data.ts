@@ -121,7 +121,11 @@ export function loadDiscoverData(spec: DataSpec): DiscoverData {
     const raw = loadRealPendulum(file);
     const names = raw.stateNames;
     const inputs = spec.inputs ? parseInputs(spec.inputs) : [{ name: 'q', unit: [0, 0, 0], text: '1' }, { name: 'p', unit: [0, 0, -1], text: '1/T' }];
-    if (inputs.length !== names.length || inputs.some((u, i) => u.name !== names[i])) {
+    // Without --inputs the two columns are read as (q, p) of a pendulum, whatever the file calls them.
+    if (!spec.inputs && names.length !== 2) {
+      throw new CliError(`${file} has ${names.length} state columns (${names.join(', ')}): give each one's unit with --inputs NAME:UNIT,... (in that order)`);
+    }
+    if (spec.inputs && (inputs.length !== names.length || inputs.some((u, i) => u.name !== names[i]))) {
       throw new CliError(`--inputs names ${inputs.map((i) => i.name).join(', ')} but ${file} has state columns ${names.join(', ')} (in that order)`);
     }
     const ds = realPendulumDataset(file, { seqLength });
