@@ -51,7 +51,6 @@ export interface DiscoverData {
   oracle?: { key: OracleKey; formula: string; embedding: Embedding };
 }
 
-
 export type OracleKey = 'spring' | 'pendulum' | 'real-pendulum';
 
 const ORACLES: Record<OracleKey, { formula: string; fn: (q: tf.Tensor, p: tf.Tensor) => tf.Tensor }> = {
