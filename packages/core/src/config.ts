@@ -8,7 +8,7 @@ const pluginRef = (what: string) =>
   z.looseObject({ type: z.string({ error: `${what}.type must name a registered ${what} (e.g. "mlp")` }) });
 
 export const InnerConfigSchema = z.strictObject({
-  optimizer: z.enum(['sgd', 'adam']).default('sgd'),
+  optimizer: z.enum(['sgd', 'adam', 'nsgd']).default('sgd'),
   steps: z.int().min(0).default(1),
   lr: z.number().positive().default(1e-3),
   firstOrder: z.boolean().default(false),

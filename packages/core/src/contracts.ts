@@ -60,7 +60,9 @@ export interface Embedding {
   apply(params: Params, xs: tf.Tensor[]): tf.Tensor;
 }
 
-export type InnerOptimizerKind = 'sgd' | 'adam';
+/** sgd; adam; nsgd: SGD on the gradient divided by its norm (per example when the vars have a batch axis),
+ * a step of length lr whatever the scale of the Noether loss. */
+export type InnerOptimizerKind = 'sgd' | 'adam' | 'nsgd';
 
 export interface InnerOptimizerOptions {
   kind: InnerOptimizerKind;
@@ -81,6 +83,8 @@ export interface InnerResult {
 
 export interface InnerMinimizeOptions {
   differentiable: boolean;
+  /** The vars have a leading per-example axis (CN and latent tailoring): nsgd normalises each example's gradient. */
+  perExample?: boolean;
   /** Called with each iterate's inner loss (step 0 = the untailored vars) before the update is
    * applied, e.g. to record a learning curve over many test-time steps; throwing stops the loop. */
   onStep?: (step: number, loss: tf.Scalar) => void;

@@ -51,6 +51,18 @@ export function valueAndGradsOf(loss: (vars: Params) => tf.Scalar, vars: Params)
   });
 }
 
+/** 1/‖g‖ over all vars, or per example ([B] over every axis but the first), shaped to broadcast
+ * against a var of the given rank. Differentiable: the meta-gradient sees the direction change. */
+function inverseNorm(g: Params, perExample: boolean): (rank: number) => tf.Tensor {
+  const sq = Object.values(g).map((t) => {
+    if (!perExample) return tf.sum(tf.square(t));
+    return t.rank > 1 ? tf.sum(tf.square(t), Array.from({ length: t.rank - 1 }, (_, i) => i + 1)) : tf.square(t);
+  });
+  // √(s + ε²), not √s + ε: finite second derivatives where an example's gradient is exactly 0.
+  const inv = tf.div(1, tf.sqrt(tf.add(sq.length === 1 ? sq[0]! : tf.addN(sq), 1e-24)));
+  return (rank) => (perExample && inv.rank === 1 ? tf.reshape(inv, [-1, ...Array<number>(Math.max(rank - 1, 0)).fill(1)]) : inv);
+}
+
 export class GradientInnerOptimizer implements InnerOptimizer {
   readonly options: InnerOptimizerOptions;
   constructor(options: Partial<InnerOptimizerOptions> = {}) {
@@ -76,7 +88,11 @@ export class GradientInnerOptimizer implements InnerOptimizer {
           return { value, upd: r.params, m: r.state.m, v: r.state.v };
         }
         const upd: Params = {};
-        for (const [n, t] of Object.entries(cur)) upd[n] = tf.sub(t, tf.mul(g[n]!, o.lr));
+        const scale = o.kind === 'nsgd' ? inverseNorm(g, opts.perExample ?? false) : undefined;
+        for (const [n, t] of Object.entries(cur)) {
+          const step = scale ? tf.mul(g[n]!, scale(g[n]!.rank)) : g[n]!;
+          upd[n] = tf.sub(t, tf.mul(step, o.lr));
+        }
         return { value, upd, m: {} as Params, v: {} as Params };
       });
       try {

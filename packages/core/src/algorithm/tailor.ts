@@ -86,6 +86,7 @@ export function predictSequence(
   opts: { differentiable: boolean; untailored?: boolean },
 ): SequencePrediction {
   const { vars, run } = tailorable(setup, seq);
+  const perExample = (setup.mode ?? setup.predictor.tailor) !== 'all';
   const { embedding, phi } = setup;
   const untailored = opts.untailored || !embedding || setup.inner.options.steps === 0 ? run(vars) : undefined;
   if (!embedding || setup.inner.options.steps === 0) {
@@ -93,6 +94,6 @@ export function predictSequence(
   }
   const context = unstackTime(seq.context);
   const loss = (v: Params) => noetherLoss(embedding, phi ?? {}, context, run(v).preds, setup.form);
-  const { vars: tailoredVars, losses } = setup.inner.minimize(loss, vars, { differentiable: opts.differentiable });
+  const { vars: tailoredVars, losses } = setup.inner.minimize(loss, vars, { differentiable: opts.differentiable, perExample });
   return { untailored, tailored: run(tailoredVars), innerLosses: losses, vars: tailoredVars };
 }

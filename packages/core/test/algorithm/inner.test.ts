@@ -36,10 +36,41 @@ describe('inner optimiser', () => {
     expect(Number.isFinite(g.dataSync()[0]!)).toBe(true);
   });
 
+  it('nsgd steps by lr along the gradient direction, per example, whatever the loss scale; differentiable', () => {
+    // Per-example vars [2, 2]: loss = Σ a·(w − x)², a = 1 and 100: the same step either way.
+    const x = tf.tensor2d([[3, 4], [0, -1]]);
+    const w0 = tf.zeros([2, 2]);
+    const step = (a: number) => {
+      const loss = (v: Record<string, tf.Tensor>) => tf.mul(a, tf.sum(tf.square(tf.sub(v['w']!, x)))) as tf.Scalar;
+      return Array.from(new GradientInnerOptimizer({ kind: 'nsgd', steps: 1, lr: 0.5 }).minimize(loss, { w: w0 }, { differentiable: false, perExample: true }).vars['w']!.dataSync());
+    };
+    // Example 0's gradient points along −(3, 4), example 1's along −(0, −1): each moves 0.5 towards x.
+    const expected = [0.3, 0.4, 0, -0.5];
+    step(1).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+    step(100).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+    // Without perExample the norm is global: the whole [2, 2] moves 0.5 in total.
+    const glob = Array.from(new GradientInnerOptimizer({ kind: 'nsgd', steps: 1, lr: 0.5 }).minimize(
+      (v) => tf.sum(tf.square(tf.sub(v['w']!, x))) as tf.Scalar, { w: w0 }, { differentiable: false }).vars['w']!.dataSync());
+    expect(Math.hypot(...glob)).toBeCloseTo(0.5, 5);
+    // The meta-gradient through the normalised step matches central finite differences in x.
+    const f = (xx: tf.Tensor) => tf.sum(tf.square(new GradientInnerOptimizer({ kind: 'nsgd', steps: 1, lr: 0.5 }).minimize(
+      (v) => tf.sum(tf.square(tf.sub(v['w']!, tf.mul(xx, tf.tensor2d([[1, 2], [3, 1]]))))) as tf.Scalar, { w: tf.tensor2d([[0.2, -0.1], [0.4, 0.3]]) }, { differentiable: true, perExample: true }).vars['w']!));
+    const xs = tf.tensor1d([0.7]);
+    const g = tf.grad(f)(xs).dataSync()[0]!;
+    const h = 1e-2;
+    const fd = (f(tf.tensor1d([0.7 + h])).dataSync()[0]! - f(tf.tensor1d([0.7 - h])).dataSync()[0]!) / (2 * h);
+    expect(g).toBeCloseTo(fd, 2);
+    expect(Math.abs(g)).toBeGreaterThan(1e-3);
+    // An example whose gradient is exactly 0 does not move, and gives no NaN at second order.
+    const zero = (xx: tf.Tensor) => tf.sum(new GradientInnerOptimizer({ kind: 'nsgd', steps: 1, lr: 0.5 }).minimize(
+      (v) => tf.sum(tf.square(tf.mul(v['w']!, tf.mul(xx, tf.tensor2d([[1], [0]]))))) as tf.Scalar, { w: tf.tensor2d([[0.5], [0.5]]) }, { differentiable: true, perExample: true }).vars['w']!);
+    expect(Array.from(tf.grad(zero)(xs).dataSync()).every(Number.isFinite)).toBe(true);
+  });
+
   it('plain tailoring keeps numTensors flat over many steps', () => {
     const x = tf.tensor1d([2, 1]);
     const w = tf.tensor1d([0, 0]);
-    for (const kind of ['sgd', 'adam'] as const) {
+    for (const kind of ['sgd', 'adam', 'nsgd'] as const) {
       const run = (steps: number) => {
         const before = tf.memory().numTensors;
         const r = new GradientInnerOptimizer({ kind, steps, lr: 0.01 }).minimize(quad(x), { w }, { differentiable: false });
