@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { ArrayDataset } from '@noether/core';
 import { DataFileError, parseCell } from './errors.js';
-import { finiteDifferences, trajectoryDataset, windowTrajectories, type Trajectory } from './trajectories.js';
+import { finiteDifferences, medianStep, trajectoryDataset, windowTrajectories, type Trajectory } from './trajectories.js';
 
 export interface RealPendulumData {
   file: string;
@@ -105,8 +105,7 @@ export interface RealPendulumSequenceOptions extends RealPendulumOptions {
 export function realPendulumDataset(file: string, opts: RealPendulumSequenceOptions): ArrayDataset {
   const data = loadRealPendulum(file, opts);
   const d = data.stateNames.length;
-  const steps = Array.from(data.raw.t.subarray(1), (v, i) => v - data.raw.t[i]!).sort((p, q) => p - q);
-  const median = steps[Math.floor(steps.length / 2)]!;
+  const median = medianStep([data.raw.t]);
   const segments = (rows: number[]): Trajectory[] => {
     const out: Trajectory[] = [];
     let cur: number[] = [];

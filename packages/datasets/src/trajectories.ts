@@ -23,6 +23,12 @@ export interface TrajectorySet {
 
 export const trajectoryLength = (tr: Trajectory, dim: number): number => tr.x.length / dim;
 
+/** The median of the time steps t[i+1] − t[i] over the given time axes (the upper median for an even count). */
+export function medianStep(times: Float64Array[]): number {
+  const steps = times.flatMap((t) => Array.from(t.subarray(1), (v, i) => v - t[i]!)).sort((a, b) => a - b);
+  return steps[Math.floor(steps.length / 2)]!;
+}
+
 /** Sequences as an ArrayDataset (obsShape [D], seqLength T); all trajectories must have the same length. */
 export function trajectoryDataset(set: TrajectorySet): ArrayDataset {
   const d = set.stateNames.length;

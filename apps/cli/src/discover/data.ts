@@ -4,7 +4,7 @@
 import { tf, ArrayDataset, type Embedding } from '@noether/core';
 import {
   generatePendulum, generateSpring, loadRealPendulum, realPendulumDataset, loadCsvTrajectories,
-  finiteDifferences, flatPairs, parseLipson, type Trajectory,
+  finiteDifferences, flatPairs, medianStep, parseLipson, type Trajectory,
 } from '@noether/datasets';
 import type { SystemSpec } from '@noether/embeddings-symbolic';
 import { readFileSync } from 'node:fs';
@@ -128,8 +128,7 @@ export function loadDiscoverData(spec: DataSpec): DiscoverData {
       throw new CliError(`--inputs names ${inputs.map((i) => i.name).join(', ')} but ${file} has state columns ${names.join(', ')} (in that order)`);
     }
     const ds = realPendulumDataset(file, { seqLength });
-    const steps = Array.from(raw.raw.t.subarray(1), (v, i) => v - raw.raw.t[i]!).sort((a, b) => a - b);
-    const dt = steps[Math.floor(steps.length / 2)]!;
+    const dt = medianStep([raw.raw.t]);
     const oracle = spec.source === 'real-pendulum' ? oracleOf('real-pendulum') : undefined;
     const name = spec.source === 'real-pendulum' ? 'real-pendulum' : file;
     return {
@@ -158,8 +157,7 @@ export function loadDiscoverData(spec: DataSpec): DiscoverData {
 
 /** The one time step of every trajectory: the MLP is stepped by a fixed Δt, so uneven sampling is refused. */
 function uniformStep(trs: Trajectory[], file: string): number {
-  const steps = trs.flatMap((tr) => Array.from(tr.t.subarray(1), (v, i) => v - tr.t[i]!));
-  const dt = steps.slice().sort((a, b) => a - b)[Math.floor(steps.length / 2)]!;
+  const dt = medianStep(trs.map((tr) => tr.t));
   for (const tr of trs) {
     for (let i = 1; i < tr.t.length; i++) {
       const h = tr.t[i]! - tr.t[i - 1]!;
