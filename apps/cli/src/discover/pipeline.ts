@@ -14,7 +14,7 @@ import { CliError } from '../cli/errors.js';
 import { loadDiscoverData, type DataSpec, type DiscoverData } from './data.js';
 import { CHUNKS, chunksOfShard, mergeChunks, runChunks, type ChunkJob } from './search-pool.js';
 import { embeddingScale, rolloutErrors, scaledEmbedding, type RolloutErrors, type Tailoring } from './evaluate.js';
-import { fromPlain, runMetaJobs, toPlain, type MetaContext, type MetaJob, type MetaJobResult, type PlainParams } from './meta-pool.js';
+import { fromPlain, jobTailoring, runMetaJobs, toPlain, type MetaContext, type MetaJob, type MetaJobResult, type PlainParams } from './meta-pool.js';
 
 export interface DiscoverOptions {
   data: DataSpec;
@@ -298,7 +298,7 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
     },
   });
   // In `top` order, whatever order the jobs finished in.
-  let best: { r: CandidateReport; out: MetaJobResult } | undefined;
+  let best: { j: number; r: CandidateReport; out: MetaJobResult } | undefined;
   for (const [j, r] of top.entries()) {
     const out = results[j]!;
     if (out.diverged) {
@@ -313,14 +313,16 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
       notes.push(`candidate ${r.formula} gave a non-finite rollout after meta-tailoring and was dropped`);
       continue;
     }
-    if (!best || r.trainMse < best.r.trainMse!) best = { r, out };
+    if (!best || r.trainMse < best.r.trainMse!) best = { j, r, out };
   }
   if (pool.note) ctx.log(`[meta] ${pool.note}`);
   ctx.log(`[meta] ${jobs.length} meta-tailoring runs done in ${(now() - t).toFixed(1)} s on ${pool.workers} worker(s)`);
   seconds.meta = now() - t;
 
-  // 5. baselines and test
+  // 5. baselines and test; a meta-tailored job is tested with the embedding (and scale) it was trained with
   t = now();
+  const tested = (j: number, out: MetaJobResult) =>
+    tidy(() => rolloutErrors(predictor, fromPlain(out.theta), testSet, { ...jobTailoring(jobs[j]!)!, phi: fromPlain(out.phi) }));
   const vanilla = rolloutErrors(predictor, theta, testSet);
   const hnnErr = hnn ? rolloutErrors(hnn.predictor, hnn.theta, testSet) : undefined;
   if (hnn) disposeParams(hnn.theta);
@@ -330,9 +332,9 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   let noether: RolloutErrors | undefined;
   let chosen: { formula: string; template: string; search: number[]; meta: number[] } | undefined;
   if (best) {
-    const { r, out } = best;
+    const { j, r, out } = best;
     const c = candidate(r);
-    noether = tidy(() => rolloutErrors(predictor, fromPlain(out.theta), testSet, { embedding: scaledEmbedding(symbolicEmbedding(c.expr, c.params), r.scale), phi: fromPlain(out.phi), lr: 10 ** r.sweepK }));
+    noether = tested(j, out);
     chosen = { formula: formatExpr(c.expr, { params: r.metaParams!, inputNames }), template: c.template, search: c.params, meta: r.metaParams! };
   } else notes.push('no candidate survived to meta-tailoring: no Noether result');
   let oracle: RolloutErrors | undefined;
@@ -341,8 +343,7 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
     const out = oracleJob !== undefined ? results[oracleJob]! : undefined;
     if (out?.diverged) notes.push(`the oracle diverged while meta-tailoring (${out.diverged})`);
     else if (out) {
-      const { embedding } = d.oracle;
-      oracle = tidy(() => rolloutErrors(predictor, fromPlain(out.theta), testSet, { embedding: scaledEmbedding(embedding, oracleScale), phi: {}, lr: 10 ** oracleSweep!.k }));
+      oracle = tested(oracleJob!, out);
       oracleInfo = { formula: d.oracle.formula, lrExponent: oracleSweep!.k, scale: oracleScale, sweep: oracleSweep!.curve };
     }
   } else notes.push('no oracle: the conserved quantity of this data is not known');
