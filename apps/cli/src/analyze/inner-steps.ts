@@ -58,7 +58,7 @@ export async function innerSteps(runDir: RunDir, loaded: LoadedPhase, o: InnerSt
         horizon: setup.horizon,
         noiseSeed: deriveSeed(exp.config.seed, `eval-noise-${nb}`),
       });
-      const { vars: v0, run } = tailorable(
+      const { vars: v0, run, perExample } = tailorable(
         { predictor: setup.predictor, theta: state.theta, embedding: emb, phi: state.phi, inner: setup.inner, form: setup.form, mode: o.tailor ?? setup.tailorMode },
         w.seq,
       );
@@ -81,7 +81,7 @@ export async function innerSteps(runDir: RunDir, loaded: LoadedPhase, o: InnerSt
       };
       // Plain tailoring (nothing to differentiate through), then the loss after the last step.
       const opt = new GradientInnerOptimizer({ kind: o.optimizer, steps: o.steps, lr: o.lr });
-      const r = opt.minimize(loss, v0, { differentiable: false, onStep: record });
+      const r = opt.minimize(loss, v0, { differentiable: false, perExample, onStep: record });
       tf.dispose(r.losses);
       record(o.steps, tidy(() => loss(r.vars)));
     } finally {

@@ -39,8 +39,9 @@ export interface SequencePrediction {
   vars: Params;
 }
 
-/** The variables tailoring adapts and a rollout as a function of them. */
-export function tailorable(setup: TailorSetup, seq: SequenceInput): { vars: Params; run: (vars: Params) => RolloutResult } {
+/** The variables tailoring adapts, a rollout as a function of them, and whether they are per example
+ * (a leading batch axis: CN and latent tailoring) rather than θ shared by the batch. */
+export function tailorable(setup: TailorSetup, seq: SequenceInput): { vars: Params; run: (vars: Params) => RolloutResult; perExample: boolean } {
   const { predictor: p, theta } = setup;
   const mode = setup.mode ?? p.tailor;
   if (!p.tailorModes.includes(mode)) {
@@ -54,7 +55,7 @@ export function tailorable(setup: TailorSetup, seq: SequenceInput): { vars: Para
         const th = { ...theta, ...v };
         return rollout(p, th, p.initState(th, seq.context, init), seq.inputs);
       };
-      return { vars: pickParams(theta, names), run };
+      return { vars: pickParams(theta, names), run, perExample: false };
     }
     case 'cn': {
       if (!p.conditioning) throw new Error(`predictor '${p.name}' declares no conditional-normalisation parameters`);
@@ -63,7 +64,7 @@ export function tailorable(setup: TailorSetup, seq: SequenceInput): { vars: Para
         const th = { ...theta, ...v };
         return rollout(p, th, p.initState(th, seq.context, init), seq.inputs);
       };
-      return { vars: cn, run };
+      return { vars: cn, run, perExample: true };
     }
     case 'latent': {
       const s0: State = p.initState(theta, seq.context, init);
@@ -71,7 +72,7 @@ export function tailorable(setup: TailorSetup, seq: SequenceInput): { vars: Para
         throw new Error(`predictor '${p.name}' has no latent activations to tailor`);
       }
       const run = (v: Params) => rollout(p, theta, { ...s0, latent: v }, seq.inputs);
-      return { vars: s0.latent, run };
+      return { vars: s0.latent, run, perExample: true };
     }
   }
 }
@@ -85,8 +86,7 @@ export function predictSequence(
   seq: SequenceInput,
   opts: { differentiable: boolean; untailored?: boolean },
 ): SequencePrediction {
-  const { vars, run } = tailorable(setup, seq);
-  const perExample = (setup.mode ?? setup.predictor.tailor) !== 'all';
+  const { vars, run, perExample } = tailorable(setup, seq);
   const { embedding, phi } = setup;
   const untailored = opts.untailored || !embedding || setup.inner.options.steps === 0 ? run(vars) : undefined;
   if (!embedding || setup.inner.options.steps === 0) {
