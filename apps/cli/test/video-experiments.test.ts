@@ -137,6 +137,16 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     const bad = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--phase', 'svg']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/does not tailor .*--oracle/);
+    // nsgd: a step of fixed length per example; the run trained with sgd, so its lr is not reused.
+    const noLr = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--oracle', '--phase', 'svg', '--tailor', 'cn', '--steps', '2', '--optimizer', 'nsgd']);
+    expect(noLr.code).toBe(2);
+    expect(noLr.err).toMatch(/trained with inner optimiser 'sgd'.*give --lr/);
+    const n = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--oracle', '--phase', 'svg', '--tailor', 'cn', '--steps', '2', '--optimizer', 'nsgd', '--lr', '0.05']);
+    expect(n.code, n.err).toBe(0);
+    const rowsN = readFileSync(join(out, 'analysis', 'inner-steps-oracle.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    expect(rowsN.map((x) => x[0])).toEqual([0, 1, 2]);
+    expect(rowsN[0]![2]!).toBeCloseTo(rows[0]![2]!, 6);
+    expect(rowsN[2]![2]!).toBeLessThan(rowsN[0]![2]!);
   });
 
   it('analyze rejects an unknown analysis and a phase without an embedding', async () => {

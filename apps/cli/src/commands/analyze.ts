@@ -3,7 +3,7 @@
 //   inner-steps RUN   inner and outer loss against the number of test-time tailoring steps
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { disposeMetaState, type TailorMode } from '@noether/core';
+import { disposeMetaState, type InnerOptimizerKind, type TailorMode } from '@noether/core';
 import { gradcam } from '../analyze/gradcam.js';
 import { innerSteps } from '../analyze/inner-steps.js';
 import { loadPhase, pickPhase } from '../analyze/video.js';
@@ -41,8 +41,8 @@ export const analyzeCommand: Command = {
     { name: 'examples', type: 'int', valueName: 'N', description: 'gradcam: test frame pairs shown (default 6)' },
     { name: 'max-sequences', type: 'int', valueName: 'N', description: 'gradcam: test sequences feeding the PCA (default 32)' },
     { name: 'steps', type: 'int', valueName: 'N', description: 'inner-steps: inner steps (default 500)' },
-    { name: 'optimizer', type: 'string', valueName: 'KIND', choices: ['sgd', 'adam'], description: 'inner-steps: inner optimiser (default adam)' },
-    { name: 'lr', type: 'number', valueName: 'LR', description: "inner-steps: inner learning rate (default 1e-4 for adam, the run's inner lr for sgd)" },
+    { name: 'optimizer', type: 'string', valueName: 'KIND', choices: ['sgd', 'adam', 'nsgd'], description: 'inner-steps: inner optimiser (default adam; nsgd: per-example normalised SGD)' },
+    { name: 'lr', type: 'number', valueName: 'LR', description: "inner-steps: inner learning rate (default 1e-4 for adam; for sgd and nsgd the run's inner lr when the run used that optimiser)" },
     { name: 'max-batches', type: 'int', valueName: 'N', description: 'inner-steps: test batches averaged (default 1)' },
     { name: 'batch-size', type: 'int', valueName: 'N', description: "inner-steps: test batch size (default: the run's eval batch size)" },
     { name: 'oracle', type: 'boolean', description: 'inner-steps: tailor on the task loss against the ground truth (an upper bound for any embedding)' },
@@ -79,8 +79,13 @@ export const analyzeCommand: Command = {
             `Grad-CAM maps of PC1..PC${dims}: ${r.files.filter((x) => x.endsWith('gradcam.png')).join('')}\n`,
         );
       } else {
-        const optimizer = ((f['optimizer'] as string | undefined) ?? 'adam') as 'sgd' | 'adam';
-        const lr = f['lr'] !== undefined ? Number(f['lr']) : optimizer === 'adam' ? 1e-4 : loaded.exp.config.inner.lr;
+        const optimizer = ((f['optimizer'] as string | undefined) ?? 'adam') as InnerOptimizerKind;
+        const runInner = loaded.exp.config.inner;
+        // An sgd lr means nothing to nsgd (a step length) and vice versa: only reuse the run's own.
+        if (f['lr'] === undefined && optimizer !== 'adam' && runInner.optimizer !== optimizer) {
+          throw new UsageError(`--optimizer ${optimizer}: the run was trained with inner optimiser '${runInner.optimizer}', so its lr (${runInner.lr}) does not carry over; give --lr`);
+        }
+        const lr = f['lr'] !== undefined ? Number(f['lr']) : optimizer === 'adam' ? 1e-4 : runInner.lr;
         if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${f['lr']}`);
         const steps = posInt('steps', 500);
         const r = await innerSteps(rd, loaded, {
