@@ -1,0 +1,27 @@
+// Every built-in experiment's presets (quick and full) are valid configs whose predictor and
+// embedding options their plugins accept, and whose tailoring mode the predictor supports: a preset
+// edit that breaks one fails here, not minutes into a run (or only on a GPU, for the full ones).
+import { describe, expect, it } from 'vitest';
+import { TOKENS, findFactory, parseConfig, type Embedding, type Predictor } from '@noether/core';
+import { experiments } from '../src/experiments/index.js';
+import { allPlugins } from '../src/commands/run-shared.js';
+import { cliContainer } from '../src/run/container.js';
+
+describe('built-in presets', () => {
+  const c = cliContainer(...allPlugins());
+  for (const [name, e] of Object.entries(experiments)) {
+    for (const preset of ['quickConfig', 'fullConfig'] as const) {
+      it(`${name} ${preset}`, () => {
+        const cfg = parseConfig(e[preset], `${name} ${preset}`);
+        const { type, ...opts } = cfg.predictor;
+        const p = findFactory<Predictor>(c, TOKENS.PredictorFactory, type, 'predictor').create(opts);
+        expect(p.tailorModes).toContain(cfg.noether.tailor ?? p.tailor);
+        if (cfg.embedding) {
+          const { type: et, ...eo } = cfg.embedding;
+          const g = findFactory<Embedding>(c, TOKENS.EmbeddingFactory, et, 'embedding').create(eo);
+          expect(g.name).toBe(et);
+        }
+      });
+    }
+  }
+});
