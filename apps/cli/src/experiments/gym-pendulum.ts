@@ -91,7 +91,7 @@ export const gymPendulum: BuiltinExperiment = {
   description: 'Fig. 3: controlled pendulum from pixels; SVG (more steps) vs Noether (frozen SVG, learned CNN embedding; latent tailoring, CN in --quick); MSE/SSIM per frame',
   // Quick: 32×32 frames, 6 predicted frames instead of 26, tiny widths, 5 training episodes of 40
   // frames (155 windows), 4 follow-up epochs: SVG 10 epochs = 390 steps, +156, Noether 156 meta-steps.
-  // About 2.5 min on 2 idle CPU cores (wasm); the smallest size at which SVG draws the rod at all.
+  // About 3 min on 2 idle CPU cores (wasm); the smallest size at which SVG draws the rod at all.
   quickConfig: {
     ...common,
     horizon: 6,
