@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { TOKENS, findFactory, parseConfig, type Embedding, type Predictor } from '@noether/core';
 import { experiments } from '../src/experiments/index.js';
+import { parseGymPixelsOptions } from '../src/experiments/gym-pendulum.js';
 import { allPlugins } from '../src/commands/run-shared.js';
 import { cliContainer } from '../src/run/container.js';
 
@@ -24,4 +25,13 @@ describe('built-in presets', () => {
       });
     }
   }
+});
+
+describe('gym-pendulum-pixels dataset options', () => {
+  it('accepts mirror as a boolean and names the field and the fix otherwise', () => {
+    expect(parseGymPixelsOptions({ size: 32, mirror: true })).toEqual({ size: 32, mirror: true });
+    expect(() => parseGymPixelsOptions({ mirror: 'yes' })).toThrow(/mirror must be true or false, got "yes"/);
+    expect(() => parseGymPixelsOptions({ mirrored: true })).toThrow(/unknown option 'mirrored' \(valid: .*mirror\)/);
+    expect(() => parseGymPixelsOptions({ size: 0 })).toThrow(/size must be an integer ≥ 1, got 0/);
+  });
 });

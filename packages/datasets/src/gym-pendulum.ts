@@ -319,6 +319,10 @@ export interface GymWindowOptions {
   testStride?: number;
   /** Leading episodes used for training (default: the manifest's, or 5). */
   trainEpisodes?: number;
+  /** Also train on every window mirrored left–right with its actions negated (default false). The
+   * view is symmetric about the pivot and the dynamics under θ → −θ, u → −u, so a mirrored window
+   * is another valid trajectory: twice the training windows. The test split is never mirrored. */
+  mirror?: boolean;
   /** Windows decoded ahead of the consumer (default 2 batches). */
   prefetch?: number;
 }
@@ -333,7 +337,8 @@ export class GymPendulumDataset implements Dataset {
   readonly actionDim = 1;
   readonly seqLength: number;
   readonly history: number;
-  private readonly windows: Record<Split, [number, number][]>;
+  /** (episode, start frame, mirrored) of every window. */
+  private readonly windows: Record<Split, [number, number, boolean][]>;
   private readonly prefetch: number;
 
   constructor(
@@ -351,12 +356,15 @@ export class GymPendulumDataset implements Dataset {
     if (opts.trainEpisodes < 0 || opts.trainEpisodes > source.episodes) {
       throw new Error(`gym-pendulum: trainEpisodes ${opts.trainEpisodes} is outside [0, ${source.episodes}] (episodes available)`);
     }
-    const make = (from: number, to: number, s: number) => {
-      const out: [number, number][] = [];
-      for (let e = from; e < to; e++) for (let st = 0; st + this.seqLength <= source.lengths[e]!; st += s) out.push([e, st]);
-      return out;
+    const make = (from: number, to: number, s: number, mirror: boolean) => {
+      const out: [number, number, boolean][] = [];
+      for (let e = from; e < to; e++) for (let st = 0; st + this.seqLength <= source.lengths[e]!; st += s) out.push([e, st, false]);
+      return mirror ? [...out, ...out.map(([e, st]): [number, number, boolean] => [e, st, true])] : out;
     };
-    this.windows = { train: make(0, opts.trainEpisodes, stride), test: make(opts.trainEpisodes, source.episodes, testStride) };
+    this.windows = {
+      train: make(0, opts.trainEpisodes, stride, opts.mirror ?? false),
+      test: make(opts.trainEpisodes, source.episodes, testStride, false),
+    };
     if (Math.min(...source.lengths) < this.seqLength) {
       throw new Error(`gym-pendulum: episodes of ${Math.min(...source.lengths)} frames are shorter than a window (${this.seqLength} = history + future)`);
     }
@@ -367,8 +375,8 @@ export class GymPendulumDataset implements Dataset {
     return this.windows[split].length;
   }
 
-  /** (episode, start frame) of every window of a split. */
-  windowList(split: Split): readonly [number, number][] {
+  /** (episode, start frame, mirrored) of every window of a split. */
+  windowList(split: Split): readonly [number, number, boolean][] {
     return this.windows[split];
   }
 
@@ -387,10 +395,22 @@ export class GymPendulumDataset implements Dataset {
       const obs = new Float32Array(idx.length * per);
       const actions = new Float32Array(idx.length * T);
       for (let b = 0; b < idx.length; b++) {
-        const [e, st] = list[idx[b]!]!;
+        const [e, st, mirrored] = list[idx[b]!]!;
         const w = await this.source.read(e, st, T);
-        for (let k = 0; k < per; k++) obs[b * per + k] = w.frames[k]! / 255;
-        actions.set(w.actions, b * T);
+        if (!mirrored) {
+          for (let k = 0; k < per; k++) obs[b * per + k] = w.frames[k]! / 255;
+          actions.set(w.actions, b * T);
+          continue;
+        }
+        const S = this.source.size;
+        for (let row = 0; row < T * S; row++) {
+          for (let j = 0; j < S; j++) {
+            const from = 3 * (row * S + j);
+            const to = b * per + 3 * (row * S + S - 1 - j);
+            for (let ch = 0; ch < 3; ch++) obs[to + ch] = w.frames[from + ch]! / 255;
+          }
+        }
+        for (let t = 0; t < T; t++) actions[b * T + t] = -w.actions[t]!;
       }
       return { obs, actions, n: idx.length };
     };

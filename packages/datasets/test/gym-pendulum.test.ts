@@ -129,7 +129,7 @@ describe('gym Pendulum data set', () => {
 
     // Window (episode 2, start 10): actions are that slice of the episode's actions.
     const w = disk.windowList('test')[1]!;
-    expect(w).toEqual([2, 10]);
+    expect(w).toEqual([2, 10, false]);
     const batch = (await disk.batches('test', { batchSize: 2 })[Symbol.asyncIterator]().next()).value!;
     const meta = readFileSync(join(dir, 'episode_0002.meta.f32'));
     expect(batch.actions!.dataSync()[30 + 5]).toBeCloseTo(meta.readFloatLE(12 * (10 + 5)), 6);
@@ -145,6 +145,37 @@ describe('gym Pendulum data set', () => {
     expect(ds.size('test')).toBe(2 * 2);
     expect(ds.history).toBe(4);
     expect(ds.seqLength).toBe(30);
+  });
+
+  it('mirror: adds each training window flipped left-right with negated actions, a valid trajectory; test is untouched', async () => {
+    const o = { episodes: 3, trainEpisodes: 1, seed: 4, frames: 20, size: 12, supersample: 2, history: 2, future: 3, stride: 5 };
+    const plain = gymPendulumDataset(o);
+    const mir = gymPendulumDataset({ ...o, mirror: true });
+    expect(mir.size('train')).toBe(2 * plain.size('train'));
+    expect(mir.size('test')).toBe(plain.size('test'));
+    expect(mir.windowList('test')).toEqual(plain.windowList('test'));
+    const n = plain.size('train');
+    const before = tf.memory().numTensors;
+    const all = (await mir.batches('train', { batchSize: 2 * n })[Symbol.asyncIterator]().next()).value!;
+    const [orig, flipped] = tf.split(all.obs, 2, 0);
+    const [aOrig, aFlipped] = tf.split(all.actions!, 2, 0);
+    tf.tidy(() => {
+      expect(Array.from(tf.reverse(orig!, 3).dataSync())).toEqual(Array.from(flipped!.dataSync()));
+      expect(Array.from(tf.neg(aOrig!).dataSync())).toEqual(Array.from(aFlipped!.dataSync()));
+    });
+    expect(Array.from(aOrig!.dataSync()).some((a) => a !== 0)).toBe(true);
+    tf.dispose([all.obs, all.actions!, orig!, flipped!, aOrig!, aFlipped!]);
+    expect(tf.memory().numTensors).toBe(before);
+    // Why it is valid: the view of −θ is the mirror image of θ's, and θ → −θ, u → −u maps a step of
+    // the dynamics to a step of the dynamics.
+    const S = 12;
+    const img = renderPendulum(0.7, { size: S, supersample: 2 });
+    const neg = renderPendulum(-0.7, { size: S, supersample: 2 });
+    for (let i = 0; i < S; i++) for (let j = 0; j < S; j++) for (let c = 0; c < 3; c++) expect(neg[3 * (i * S + S - 1 - j) + c]).toBeCloseTo(img[3 * (i * S + j) + c]!, 6);
+    const [th, thd] = pendulumStep(0.7, -1.3, 0.9);
+    const [thM, thdM] = pendulumStep(-0.7, 1.3, -0.9);
+    expect(thM).toBeCloseTo(-th, 12);
+    expect(thdM).toBeCloseTo(-thd, 12);
   });
 
   it('bad manifests and files fail with the file named', () => {

@@ -22,6 +22,7 @@ export const PRETRAIN_RATIO = 2.5;
 type GymPixelsOptions = {
   dir?: string; episodes?: number; trainEpisodes?: number; framesPerEpisode?: number; size?: number; supersample?: number;
   history?: number; future?: number; stride?: number; testStride?: number; actionNoise?: number; seed?: number;
+  mirror?: boolean;
 };
 const INT_KEYS = ['episodes', 'trainEpisodes', 'framesPerEpisode', 'size', 'supersample', 'history', 'future', 'stride', 'testStride', 'seed'] as const;
 
@@ -29,7 +30,7 @@ const INT_KEYS = ['episodes', 'trainEpisodes', 'framesPerEpisode', 'size', 'supe
 export function parseGymPixelsOptions(o: Record<string, unknown>): GymPixelsOptions {
   const what = "dataset 'gym-pendulum-pixels'";
   for (const k of Object.keys(o)) {
-    if (![...INT_KEYS, 'dir', 'actionNoise'].includes(k)) throw new Error(`${what}: unknown option '${k}' (valid: dir, ${INT_KEYS.join(', ')}, actionNoise)`);
+    if (![...INT_KEYS, 'dir', 'actionNoise', 'mirror'].includes(k)) throw new Error(`${what}: unknown option '${k}' (valid: dir, ${INT_KEYS.join(', ')}, actionNoise, mirror)`);
   }
   for (const k of INT_KEYS) {
     const v = o[k];
@@ -39,12 +40,13 @@ export function parseGymPixelsOptions(o: Record<string, unknown>): GymPixelsOpti
   if (o['dir'] !== undefined && (typeof o['dir'] !== 'string' || !o['dir'])) throw new Error(`${what}: dir must be a directory path, got ${JSON.stringify(o['dir'])}`);
   const an = o['actionNoise'];
   if (an !== undefined && (typeof an !== 'number' || !(an >= 0))) throw new Error(`${what}: actionNoise must be a number ≥ 0, got ${JSON.stringify(an)}`);
+  if (o['mirror'] !== undefined && typeof o['mirror'] !== 'boolean') throw new Error(`${what}: mirror must be true or false, got ${JSON.stringify(o['mirror'])}`);
   return o as GymPixelsOptions;
 }
 
 export const gymPixelsFactory: DatasetFactory = {
   type: 'gym-pendulum-pixels',
-  description: "Gym Pendulum swing-up videos with actions, windows of history + future frames (options: dir | episodes, trainEpisodes, framesPerEpisode, size, history, future, stride, testStride, seed)",
+  description: "Gym Pendulum swing-up videos with actions, windows of history + future frames (options: dir | episodes, trainEpisodes, framesPerEpisode, size, history, future, stride, testStride, seed; mirror: also train on left-right mirrored windows)",
   create: (options) => {
     const o = parseGymPixelsOptions(options);
     // The run builds the experiment once per phase: simulate (or index) the episodes once.
@@ -59,7 +61,7 @@ export const gymPixelsFactory: DatasetFactory = {
 let lastDataset: { key: string; ds: Dataset } | undefined;
 
 function makeGymDataset(o: GymPixelsOptions): Dataset {
-  const win = { history: o.history ?? 4, future: o.future ?? 26, stride: o.stride, testStride: o.testStride, trainEpisodes: o.trainEpisodes };
+  const win = { history: o.history ?? 4, future: o.future ?? 26, stride: o.stride, testStride: o.testStride, trainEpisodes: o.trainEpisodes, mirror: o.mirror };
   if (o.dir) return openGymPendulum(o.dir, win);
   return gymPendulumDataset({
     ...win,
