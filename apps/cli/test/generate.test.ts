@@ -20,6 +20,23 @@ describe('noether generate', () => {
     for (const e of m.episodes) expect(readFileSync(join(a, e.frames)).equals(readFileSync(join(b, e.frames)))).toBe(true);
   });
 
+  it('gym-pendulum --view: recorded in the manifest; bad values and other kinds are usage errors, with nothing written', async () => {
+    const dir = join(tmp(), 'v');
+    const r = await run(['generate', 'gym-pendulum', '--episodes', '1', '--frames', '3', '--size', '8', '--view', '1.2', '--out', dir]);
+    expect(r.code, r.err).toBe(0);
+    expect(readGymManifest(dir).view).toBe(1.2);
+    for (const [args, msg] of [
+      [['gym-pendulum', '--view', '1'], /--view must be > 1.1/],
+      [['spring', '--view', '1.5'], /--view applies to gym-pendulum only/],
+    ] as const) {
+      const out = join(tmp(), 'bad');
+      const b = await run(['generate', ...args, '--out', out]);
+      expect(b.code).toBe(2);
+      expect(b.err).toMatch(msg);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
   it('spring: a CSV the generic loader reads back', async () => {
     const dir = join(tmp(), 's');
     const r = await run(['generate', 'spring', '--trajectories', '4', '--out', dir]);

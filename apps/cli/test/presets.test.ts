@@ -28,10 +28,17 @@ describe('built-in presets', () => {
 });
 
 describe('gym-pendulum-pixels dataset options', () => {
+  it('accepts view > 1.1 for simulated episodes only, naming the field and the fix otherwise', () => {
+    expect(parseGymPixelsOptions({ view: 1.2 })).toEqual({ view: 1.2 });
+    expect(() => parseGymPixelsOptions({ view: 1 })).toThrow(/view must be a number > 1\.1.*got 1/);
+    expect(() => parseGymPixelsOptions({ view: '1.2' })).toThrow(/view must be a number > 1\.1/);
+    expect(() => parseGymPixelsOptions({ dir: '/data/gym', view: 1.2 })).toThrow(/view applies to simulated episodes.*regenerate with noether generate gym-pendulum --view/);
+  });
+
   it('accepts mirror as a boolean and names the field and the fix otherwise', () => {
     expect(parseGymPixelsOptions({ size: 32, mirror: true })).toEqual({ size: 32, mirror: true });
     expect(() => parseGymPixelsOptions({ mirror: 'yes' })).toThrow(/mirror must be true or false, got "yes"/);
-    expect(() => parseGymPixelsOptions({ mirrored: true })).toThrow(/unknown option 'mirrored' \(valid: .*mirror\)/);
+    expect(() => parseGymPixelsOptions({ mirrored: true })).toThrow(/unknown option 'mirrored' \(valid: .*mirror, view\)/);
     expect(() => parseGymPixelsOptions({ size: 0 })).toThrow(/size must be an integer ≥ 1, got 0/);
   });
 });

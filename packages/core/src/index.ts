@@ -17,6 +17,7 @@ export * from './algorithm/batch.js';
 export * from './algorithm/meta.js';
 export * from './algorithm/train.js';
 export * from './algorithm/stats.js';
+export * from './algorithm/persistence.js';
 export * from './algorithm/audit-case.js';
 export * from './data/array-dataset.js';
 export const version = '0.1.0';

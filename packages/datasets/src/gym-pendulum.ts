@@ -51,9 +51,13 @@ export interface RenderOptions {
   size?: number;
   /** Supersampling factor per axis for anti-aliasing (4 → 16 samples a pixel). */
   supersample?: number;
+  /** Half-width of the square of the world drawn (Gym's: 2.2). A smaller view puts more pixels on
+   * the rod: at 1.2 a 32×32 frame draws it about as large as Gym's view does at 64×64. */
+  view?: number;
 }
 
-const BOUND = 2.2;
+/** Gym's view: the square [−2.2, 2.2]². */
+export const GYM_VIEW = 2.2;
 const ROD_RADIUS = 0.1; // width 0.2
 const AXLE_RADIUS = 0.05;
 const ROD_COLOUR = [0.8, 0.3, 0.3] as const;
@@ -62,6 +66,8 @@ const ROD_COLOUR = [0.8, 0.3, 0.3] as const;
 export function renderPendulum(th: number, opts: RenderOptions = {}): Float32Array {
   const size = opts.size ?? 64;
   const ss = opts.supersample ?? 4;
+  const BOUND = opts.view ?? GYM_VIEW;
+  if (!(BOUND > GYM_PENDULUM.l + ROD_RADIUS)) throw new Error(`renderPendulum: view must exceed the rod's reach ${GYM_PENDULUM.l + ROD_RADIUS}, got ${BOUND}`);
   const out = new Float32Array(size * size * 3);
   const ex = -Math.sin(th) * GYM_PENDULUM.l; // rod end: angle θ + π/2 from the +x axis
   const ey = Math.cos(th) * GYM_PENDULUM.l;
@@ -163,6 +169,8 @@ export const gymManifestSchema = z.object({
   physics: z.object({ g: z.number(), m: z.number(), l: z.number(), dt: z.number(), maxSpeed: z.number(), maxTorque: z.number() }),
   policy: z.string(),
   actionNoise: z.number(),
+  /** Half-width of the square drawn (Gym's 2.2; manifests written before the option existed lack it). */
+  view: z.number().positive().default(GYM_VIEW),
   /** frames: uint8 T×H×W×3; meta: float32 little-endian T×3 (action, θ, θ̇). */
   episodes: z.array(episodeEntry).min(1),
 });
@@ -218,6 +226,7 @@ export function generateGymPendulum(opts: GenerateGymOptions): GymManifest {
     physics: { ...GYM_PENDULUM },
     policy: 'energy-pumping swing-up + PD balance (swingUpPolicy)',
     actionNoise: opts.actionNoise ?? 0,
+    view: opts.view ?? GYM_VIEW,
     episodes: entries,
   };
   atomicWriteFile(join(opts.out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');

@@ -72,6 +72,43 @@ describe('gym Pendulum rendering', () => {
   });
 });
 
+describe('gym Pendulum view', () => {
+  const rodPixels = (img: Float32Array) => {
+    let n = 0;
+    for (let i = 0; i < img.length / 3; i++) if (img[3 * i + 1]! < 0.5) n++; // rod (g 0.3) or axle
+    return n;
+  };
+
+  it('a smaller view draws the same scene larger, by the square of the zoom', () => {
+    const gym = renderPendulum(0.7, { size: 64 });
+    expect(Array.from(renderPendulum(0.7, { size: 64, view: 2.2 }))).toEqual(Array.from(gym)); // 2.2 is Gym's default
+    const zoom = renderPendulum(0.7, { size: 64, view: 1.2 });
+    const ratio = rodPixels(zoom) / rodPixels(gym);
+    expect(ratio).toBeGreaterThan(0.8 * (2.2 / 1.2) ** 2);
+    expect(ratio).toBeLessThan(1.2 * (2.2 / 1.2) ** 2);
+    // Upright at view 1.2: the rod end (y = 1) maps to row (1.2 − 1)/2.4·64 ≈ 5.3, the rest stays white.
+    const up = renderPendulum(0, { size: 64, view: 1.2 });
+    expect(up[3 * (8 * 64 + 32) + 1]).toBeCloseTo(0.3, 2);
+    expect(up[3 * (1 * 64 + 32) + 1]).toBe(1); // rows 0–1 lie above the rod cap (y > 1.1)
+  });
+
+  it('rejects a view that would crop the rod, and the manifest records the view', () => {
+    expect(() => renderPendulum(0, { view: 1.05 })).toThrow(/view must exceed the rod's reach 1.1/);
+    const dir = mkdtempSync(join(tmpdir(), 'gym-view-'));
+    try {
+      expect(generateGymPendulum({ episodes: 1, frames: 3, size: 8, supersample: 1, seed: 1, view: 1.5, out: dir }).view).toBe(1.5);
+      expect(readGymManifest(dir).view).toBe(1.5);
+      // Manifests written before the option existed read as Gym's view.
+      const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+      delete m.view;
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+      expect(readGymManifest(dir).view).toBe(2.2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('gym Pendulum data set', () => {
   let dir: string;
   beforeAll(() => {

@@ -3,7 +3,7 @@
 // and loading a trained phase back from a run directory.
 import { join } from 'node:path';
 import {
-  buildExperiment, deriveSeed, disposeMetaState, frameGrid, imageToPng, linePlot, makeWindow, predictSequence, tf, tidy,
+  buildExperiment, deriveSeed, disposeMetaState, evaluate, frameGrid, initMetaState, persistencePredictor, imageToPng, linePlot, makeWindow, predictSequence, tf, tidy,
   type Batch, type DependencyContainer, type EvalResult, type Experiment, type MetaState, type RgbaImage,
 } from '@noether/core';
 import { CliError } from '../cli/errors.js';
@@ -22,6 +22,16 @@ export function modelsOf(label: string, ev: EvalResult, tailors: boolean, untail
   return tailors
     ? [{ model: untailoredLabel, curves: ev.untailored }, { model: `${label} (tailored)`, curves: ev.tailored }]
     : [{ model: label, curves: ev.untailored }];
+}
+
+/** The persistence reference (the last context frame, repeated) on an experiment's test split, with
+ * its metrics: a video model that does not beat it has not learned the motion. */
+export async function persistenceCurves(exp: Experiment, label = 'Copy last frame (reference)'): Promise<ModelCurves> {
+  const setup = { ...exp.testSetup, mode: 'baseline' as const, embedding: undefined, tailorMode: undefined, predictor: persistencePredictor(exp.testSetup.contextLength ?? exp.testSetup.predictor.contextLength) };
+  const state = initMetaState(setup, {}, {});
+  const ev = await evaluate(setup, exp.dataset, state, { batchSize: exp.config.eval.batchSize, seed: exp.config.seed, metrics: exp.metrics, maxBatches: exp.config.eval.maxBatches });
+  disposeMetaState(state);
+  return { model: label, curves: ev.untailored };
 }
 
 /** Result-table rows: per model, each metric averaged over the horizon. */

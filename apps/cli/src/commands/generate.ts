@@ -31,6 +31,7 @@ export const generateCommand: Command = {
     { name: 'train-episodes', type: 'int', valueName: 'N', description: 'gym-pendulum: leading episodes in the train split (default 5, as the paper)' },
     { name: 'frames', type: 'int', valueName: 'T', description: 'gym-pendulum: frames per episode (default 200)' },
     { name: 'size', type: 'int', valueName: 'PX', description: 'gym-pendulum: frame size in pixels (default 64)' },
+    { name: 'view', type: 'number', valueName: 'W', description: "gym-pendulum: half-width of the square drawn, > 1.1 (default 2.2, Gym's; 1.2 fills the frame with the rod's circle)" },
     { name: 'trajectories', type: 'int', valueName: 'N', description: 'spring/pendulum: number of trajectories (default 50)' },
     { name: 'noise', type: 'number', valueName: 'STD', description: 'spring/pendulum: Gaussian noise on q and p (default 0: noise-free)' },
     { name: 'seed', type: 'int', valueName: 'N', description: 'random seed (default 0)' },
@@ -39,6 +40,8 @@ export const generateCommand: Command = {
   async run(ctx) {
     const kind = ctx.positionals['kind'] as string;
     if (!(KINDS as readonly string[]).includes(kind)) throw new UsageError(`unknown dataset kind '${kind}'; choose one of: ${KINDS.join(', ')}`);
+    if (kind !== 'gym-pendulum' && ctx.flags['view'] !== undefined) throw new UsageError(`--view applies to gym-pendulum only, not ${kind}`);
+    const view = viewFlag(ctx.flags['view'] as number | undefined);
     const outFlag = ctx.flags['out'];
     if (typeof outFlag !== 'string') throw new UsageError('--out DIR is required: where to write the dataset');
     const out = resolvePath(ctx.io, outFlag);
@@ -58,6 +61,7 @@ export const generateCommand: Command = {
         trainEpisodes: (ctx.flags['train-episodes'] as number | undefined) ?? Math.min(5, episodes),
         frames: positive('frames', 200),
         size: positive('size', 64),
+        view,
         onProgress: (done, total) => {
           const eta = ((Date.now() - t0) / done) * (total - done) / 1000;
           ctx.log(`[generate] episode ${done}/${total}  ETA ${eta.toFixed(0)} s`);
@@ -80,3 +84,8 @@ export const generateCommand: Command = {
     return 0;
   },
 };
+
+function viewFlag(v: number | undefined): number | undefined {
+  if (v !== undefined && !(v > 1.1)) throw new UsageError(`--view must be > 1.1 (the rod reaches 1.1 from the pivot), got ${v}`);
+  return v;
+}

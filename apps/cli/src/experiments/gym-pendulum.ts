@@ -13,7 +13,7 @@ import {
   type Dataset, type DatasetFactory, type MetaState, type Plugin,
 } from '@noether/core';
 import { gymPendulumDataset, openGymPendulum } from '@noether/datasets';
-import { curveRows, modelsOf, writeCurves, writeFrameGrid, writeRunJson } from '../analyze/video.js';
+import { curveRows, modelsOf, persistenceCurves, writeCurves, writeFrameGrid, writeRunJson } from '../analyze/video.js';
 import type { BuiltinExperiment } from './types.js';
 
 /** SVG pre-training epochs per follow-up epoch (the paper: 50 then 20). */
@@ -22,7 +22,7 @@ export const PRETRAIN_RATIO = 2.5;
 type GymPixelsOptions = {
   dir?: string; episodes?: number; trainEpisodes?: number; framesPerEpisode?: number; size?: number; supersample?: number;
   history?: number; future?: number; stride?: number; testStride?: number; actionNoise?: number; seed?: number;
-  mirror?: boolean;
+  mirror?: boolean; view?: number;
 };
 const INT_KEYS = ['episodes', 'trainEpisodes', 'framesPerEpisode', 'size', 'supersample', 'history', 'future', 'stride', 'testStride', 'seed'] as const;
 
@@ -30,7 +30,7 @@ const INT_KEYS = ['episodes', 'trainEpisodes', 'framesPerEpisode', 'size', 'supe
 export function parseGymPixelsOptions(o: Record<string, unknown>): GymPixelsOptions {
   const what = "dataset 'gym-pendulum-pixels'";
   for (const k of Object.keys(o)) {
-    if (![...INT_KEYS, 'dir', 'actionNoise', 'mirror'].includes(k)) throw new Error(`${what}: unknown option '${k}' (valid: dir, ${INT_KEYS.join(', ')}, actionNoise, mirror)`);
+    if (![...INT_KEYS, 'dir', 'actionNoise', 'mirror', 'view'].includes(k)) throw new Error(`${what}: unknown option '${k}' (valid: dir, ${INT_KEYS.join(', ')}, actionNoise, mirror, view)`);
   }
   for (const k of INT_KEYS) {
     const v = o[k];
@@ -40,6 +40,9 @@ export function parseGymPixelsOptions(o: Record<string, unknown>): GymPixelsOpti
   if (o['dir'] !== undefined && (typeof o['dir'] !== 'string' || !o['dir'])) throw new Error(`${what}: dir must be a directory path, got ${JSON.stringify(o['dir'])}`);
   const an = o['actionNoise'];
   if (an !== undefined && (typeof an !== 'number' || !(an >= 0))) throw new Error(`${what}: actionNoise must be a number ≥ 0, got ${JSON.stringify(an)}`);
+  const view = o['view'];
+  if (view !== undefined && (typeof view !== 'number' || !(view > 1.1))) throw new Error(`${what}: view must be a number > 1.1 (the half-width of the square drawn; the rod reaches 1.1; Gym's is 2.2), got ${JSON.stringify(view)}`);
+  if (view !== undefined && o['dir'] !== undefined) throw new Error(`${what}: view applies to simulated episodes; the episodes in dir were rendered with the view their manifest.json records (remove view, or regenerate with noether generate gym-pendulum --view)`);
   if (o['mirror'] !== undefined && typeof o['mirror'] !== 'boolean') throw new Error(`${what}: mirror must be true or false, got ${JSON.stringify(o['mirror'])}`);
   return o as GymPixelsOptions;
 }
@@ -70,6 +73,7 @@ function makeGymDataset(o: GymPixelsOptions): Dataset {
     frames: o.framesPerEpisode ?? 200,
     size: o.size ?? 64,
     supersample: o.supersample ?? 4,
+    view: o.view,
     actionNoise: o.actionNoise ?? 0,
     seed: o.seed ?? 1,
   });
@@ -157,6 +161,7 @@ export const gymPendulum: BuiltinExperiment = {
       ...modelsOf(`SVG (${pre} epochs)`, evSvg, false),
       ...modelsOf(`SVG (more steps, ${pre + follow} epochs)`, evMore, false),
       ...modelsOf('Noether', evN, true, `Noether untailored (= SVG ${pre} epochs)`),
+      await persistenceCurves(nExp),
     ];
     writeCurves(ctx.runDir, models, { prefix: 'fig3', title: 'gym pendulum' });
     await writeFrameGrid(ctx.runDir, [

@@ -11,7 +11,7 @@ import {
 } from '@noether/core';
 import { Physics101Dataset } from '@noether/datasets';
 import { LPIPS_WEIGHTS_ENV, SSIM_REFERENCE_CODE, loadLpipsWeights, lpipsMetric, mseMetric, psnrMetric, ssimMetric } from '@noether/metrics';
-import { curveRows, modelsOf, writeCurves, writeFrameGrid, writeRunJson } from '../analyze/video.js';
+import { curveRows, modelsOf, persistenceCurves, writeCurves, writeFrameGrid, writeRunJson } from '../analyze/video.js';
 import { CliError } from '../cli/errors.js';
 import type { BuiltinExperiment } from './types.js';
 
@@ -159,7 +159,7 @@ export const physics101: BuiltinExperiment = {
       const noe = await ctx.runner.trainPhase('noether', nExp);
       const evN = await ctx.runner.evaluatePhase('noether', nExp, noe.state);
 
-      const models = [...modelsOf('SVG', evSvg, false), ...modelsOf('Noether', evN, true)];
+      const models = [...modelsOf('SVG', evSvg, false), ...modelsOf('Noether', evN, true), await persistenceCurves(nExp)];
       const first = (cfg.contextLength ?? 2) + 1;
       writeCurves(ctx.runDir, models, { prefix: 'fig4', title: 'Physics 101', firstStep: first });
       await writeFrameGrid(ctx.runDir, [
