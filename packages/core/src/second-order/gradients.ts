@@ -3,7 +3,8 @@
 // Two defects are fixed here:
 //  1. Gradients that use a saved *output* lose every second-order term through it (the engine's
 //     clone of an output is taped before the op that produced it). Each such gradient is
-//     re-registered to save the *input* and recompute the output with ordinary, differentiable ops.
+//     re-registered to save the *input* and recompute the output with ordinary, differentiable ops
+//     (Tanh, Sigmoid and Exp keep their output too, for backwards that nothing records).
 //  2. Gradient kernels with no gradient of their own (Conv2DBackpropFilter, EluGrad, MaxPoolGrad,
 //     ...) stop the second derivative. Each gets a gradient written with ops whose own gradients
 //     are registered, so the closure holds to any order.
@@ -37,18 +38,28 @@ function keepDimShape(shape: number[], axes: number[]): number[] {
 // ---------------------------------------------------------------------------------------------
 // 1. Output-saving gradients, rewritten to save inputs.
 
+// These three also save their output, for the one case where the disconnected saved output is
+// exact: a backward that nothing records (no outer tape, engine gradientDepth 0: the outermost
+// gradient of a meta-step), which then skips recomputing the op. The value is the same tensor the
+// forward made, so the gradient is bit for bit the recomputed one.
+const recorded = (): boolean => (engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+/** The op's output for a gradient: the saved one when nothing records this backward, else recomputed from x. */
+const outputOf = (saved: T[], recompute: (x: T) => T): T => (recorded() ? recompute(saved[0]!) : saved[1]!);
+
 const tanhGrad: GradConfig = {
   kernelName: 'Tanh',
   inputsToSave: ['x'],
-  gradFunc: (dy, [x]) => ({ x: () => tf.mul(dy as T, tf.sub(1, tf.square(tf.tanh(x!)))) }),
+  outputsToSave: [true],
+  gradFunc: (dy, saved) => ({ x: () => tf.mul(dy as T, tf.sub(1, tf.square(outputOf(saved, tf.tanh)))) }),
 };
 
 const sigmoidGrad: GradConfig = {
   kernelName: 'Sigmoid',
   inputsToSave: ['x'],
-  gradFunc: (dy, [x]) => ({
+  outputsToSave: [true],
+  gradFunc: (dy, saved) => ({
     x: () => {
-      const y = tf.sigmoid(x!);
+      const y = outputOf(saved, tf.sigmoid);
       return tf.mul(dy as T, tf.mul(y, tf.sub(1, y)));
     },
   }),
@@ -57,7 +68,8 @@ const sigmoidGrad: GradConfig = {
 const expGrad: GradConfig = {
   kernelName: 'Exp',
   inputsToSave: ['x'],
-  gradFunc: (dy, [x]) => ({ x: () => tf.mul(dy as T, tf.exp(x!)) }),
+  outputsToSave: [true],
+  gradFunc: (dy, saved) => ({ x: () => tf.mul(dy as T, outputOf(saved, tf.exp)) }),
 };
 
 // elu'(x) = 1 for x > 0, exp(x) otherwise = exp(min(x, 0)): no overflowing branch, no where().

@@ -3,10 +3,10 @@ import { tf } from '../../src/tf.js';
 import { checkSecondOrderFixes, installSecondOrderFixes, secondOrderFixedKernels } from '../../src/second-order/install.js';
 
 describe('second-order fixes installation', () => {
-  it('is in place once core is loaded: Tanh saves its input, not its output', () => {
+  it('is in place once core is loaded: Tanh saves its input (its output only for unrecorded backwards)', () => {
     const g = tf.getGradient('Tanh');
     expect(g.inputsToSave).toEqual(['x']);
-    expect(g.outputsToSave ?? []).toEqual([]);
+    expect(g.outputsToSave).toEqual([true]);
     expect(secondOrderFixedKernels()).toContain('Conv2DBackpropFilter');
     expect(() => checkSecondOrderFixes()).not.toThrow();
   });
@@ -25,5 +25,28 @@ describe('second-order fixes installation', () => {
     }
     expect(tf.getGradient('Tanh')).toBe(ours);
     expect(() => checkSecondOrderFixes()).not.toThrow();
+  });
+
+  it('Tanh, Sigmoid, Exp reuse the saved output only where nothing records the backward', async () => {
+    const ops = [['Tanh', tf.tanh], ['Sigmoid', tf.sigmoid], ['Exp', tf.exp]] as const;
+    for (const [name, op] of ops) {
+      const x = tf.tensor1d([-1.3, 0.2, 0.9]);
+      const calls = async (f: () => tf.Tensor) => {
+        const info = await tf.profile(() => tf.tidy(() => f().dataSync()) as unknown as tf.Tensor);
+        return info.kernels.filter((k) => k.name === name).length;
+      };
+      const first = (t: tf.Tensor) => tf.grad((u: tf.Tensor) => tf.sum(op(u)))(t);
+      // The outermost gradient: only the forward runs the op; the backward reads its saved output.
+      expect(await calls(() => first(x)), name).toBe(1);
+      // Differentiated again: the forward, then the recorded inner backward recomputes it from x (a
+      // saved output would be a constant there and lose the second-order term); the outermost
+      // backward through that recomputation reads its saved output (recomputing there too made 3).
+      expect(await calls(() => tf.grad((t: tf.Tensor) => tf.sum(first(t)))(x)), name).toBe(2);
+      // Same numbers either way: the saved output is the forward's own tensor.
+      const y = op(x);
+      const want = name === 'Tanh' ? tf.sub(1, tf.square(y)) : name === 'Sigmoid' ? tf.mul(y, tf.sub(1, y)) : y;
+      expect(Array.from(first(x).dataSync()), name).toEqual(Array.from(want.dataSync()));
+      tf.dispose([x, y, want]);
+    }
   });
 });
