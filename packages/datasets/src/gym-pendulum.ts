@@ -59,6 +59,8 @@ export interface RenderOptions {
 /** Gym's view: the square [−2.2, 2.2]². */
 export const GYM_VIEW = 2.2;
 const ROD_RADIUS = 0.1; // width 0.2
+/** How far the rod reaches from the pivot (length + half its width): a view must be wider. */
+export const GYM_ROD_REACH = GYM_PENDULUM.l + ROD_RADIUS;
 const AXLE_RADIUS = 0.05;
 const ROD_COLOUR = [0.8, 0.3, 0.3] as const;
 
@@ -67,7 +69,7 @@ export function renderPendulum(th: number, opts: RenderOptions = {}): Float32Arr
   const size = opts.size ?? 64;
   const ss = opts.supersample ?? 4;
   const BOUND = opts.view ?? GYM_VIEW;
-  if (!(BOUND > GYM_PENDULUM.l + ROD_RADIUS)) throw new Error(`renderPendulum: view must exceed the rod's reach ${GYM_PENDULUM.l + ROD_RADIUS}, got ${BOUND}`);
+  if (!(BOUND > GYM_ROD_REACH)) throw new Error(`renderPendulum: view must exceed the rod's reach ${GYM_ROD_REACH}, got ${BOUND}`);
   const out = new Float32Array(size * size * 3);
   const ex = -Math.sin(th) * GYM_PENDULUM.l; // rod end: angle θ + π/2 from the +x axis
   const ey = Math.cos(th) * GYM_PENDULUM.l;

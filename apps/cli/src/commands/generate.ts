@@ -3,7 +3,7 @@
 // trajectories (CSV in the generic loader's format, so `discover --data` reads them back).
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { atomicWriteFile, generateGymPendulum, generatePendulum, generateSpring } from '@noether/datasets';
+import { GYM_ROD_REACH, GYM_VIEW, atomicWriteFile, generateGymPendulum, generatePendulum, generateSpring } from '@noether/datasets';
 import { CliError, UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
 import type { Command } from './types.js';
@@ -31,7 +31,7 @@ export const generateCommand: Command = {
     { name: 'train-episodes', type: 'int', valueName: 'N', description: 'gym-pendulum: leading episodes in the train split (default 5, as the paper)' },
     { name: 'frames', type: 'int', valueName: 'T', description: 'gym-pendulum: frames per episode (default 200)' },
     { name: 'size', type: 'int', valueName: 'PX', description: 'gym-pendulum: frame size in pixels (default 64)' },
-    { name: 'view', type: 'number', valueName: 'W', description: "gym-pendulum: half-width of the square drawn, > 1.1 (default 2.2, Gym's; 1.2 fills the frame with the rod's circle)" },
+    { name: 'view', type: 'number', valueName: 'W', description: `gym-pendulum: half-width of the square drawn, > ${GYM_ROD_REACH} (default ${GYM_VIEW}, Gym's; 1.2 fills the frame with the rod's circle)` },
     { name: 'trajectories', type: 'int', valueName: 'N', description: 'spring/pendulum: number of trajectories (default 50)' },
     { name: 'noise', type: 'number', valueName: 'STD', description: 'spring/pendulum: Gaussian noise on q and p (default 0: noise-free)' },
     { name: 'seed', type: 'int', valueName: 'N', description: 'random seed (default 0)' },
@@ -86,6 +86,6 @@ export const generateCommand: Command = {
 };
 
 function viewFlag(v: number | undefined): number | undefined {
-  if (v !== undefined && !(v > 1.1)) throw new UsageError(`--view must be > 1.1 (the rod reaches 1.1 from the pivot), got ${v}`);
+  if (v !== undefined && !(v > GYM_ROD_REACH)) throw new UsageError(`--view must be > ${GYM_ROD_REACH} (the rod reaches ${GYM_ROD_REACH} from the pivot), got ${v}`);
   return v;
 }

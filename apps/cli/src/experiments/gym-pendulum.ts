@@ -12,7 +12,7 @@ import {
   TOKENS, buildExperiment, cloneParams, disposeMetaState,
   type Dataset, type DatasetFactory, type MetaState, type Plugin,
 } from '@noether/core';
-import { gymPendulumDataset, openGymPendulum } from '@noether/datasets';
+import { GYM_ROD_REACH, GYM_VIEW, gymPendulumDataset, openGymPendulum } from '@noether/datasets';
 import { curveRows, modelsOf, persistenceCurves, writeCurves, writeFrameGrid, writeRunJson } from '../analyze/video.js';
 import type { BuiltinExperiment } from './types.js';
 
@@ -41,7 +41,7 @@ export function parseGymPixelsOptions(o: Record<string, unknown>): GymPixelsOpti
   const an = o['actionNoise'];
   if (an !== undefined && (typeof an !== 'number' || !(an >= 0))) throw new Error(`${what}: actionNoise must be a number ≥ 0, got ${JSON.stringify(an)}`);
   const view = o['view'];
-  if (view !== undefined && (typeof view !== 'number' || !(view > 1.1))) throw new Error(`${what}: view must be a number > 1.1 (the half-width of the square drawn; the rod reaches 1.1; Gym's is 2.2), got ${JSON.stringify(view)}`);
+  if (view !== undefined && (typeof view !== 'number' || !(view > GYM_ROD_REACH))) throw new Error(`${what}: view must be a number > ${GYM_ROD_REACH} (the half-width of the square drawn; the rod reaches ${GYM_ROD_REACH}; Gym's is ${GYM_VIEW}), got ${JSON.stringify(view)}`);
   if (view !== undefined && o['dir'] !== undefined) throw new Error(`${what}: view applies to simulated episodes; the episodes in dir were rendered with the view their manifest.json records (remove view, or regenerate with noether generate gym-pendulum --view)`);
   if (o['mirror'] !== undefined && typeof o['mirror'] !== 'boolean') throw new Error(`${what}: mirror must be true or false, got ${JSON.stringify(o['mirror'])}`);
   return o as GymPixelsOptions;
