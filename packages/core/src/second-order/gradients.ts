@@ -375,8 +375,10 @@ function resizeMatrix(forward: typeof tf.image.resizeBilinear, n: number, out: n
 }
 
 // The Resize*Grad kernels of tfjs 4.22 ignore halfPixelCenters, so the stock first-order gradient
-// is wrong in that mode. Resizing is separable: y = Ah x Aw^T per image and channel, so
-// dx = Ah^T dy Aw with matmuls (any order). The kernels are still used in the other modes.
+// is wrong in that mode; and the cpu ResizeBilinearGrad returns shape [n, w, h, c], so it fails on
+// non-square images. Resizing is separable: y = Ah x Aw^T per image and channel, so
+// dx = Ah^T dy Aw with matmuls (any order). The kernels are still used for square images in the
+// other modes.
 function resizeGrad(kernelName: string, forward: typeof tf.image.resizeBilinear, gradKernel: string): GradConfig {
   return {
     kernelName,
@@ -385,8 +387,8 @@ function resizeGrad(kernelName: string, forward: typeof tf.image.resizeBilinear,
       const a = attrs as unknown as ResizeAttrs;
       return {
         images: () => {
-          if (!a.halfPixelCenters) return run(gradKernel, { dy: dy as T, images: images! }, attrs);
           const [n, h, w, c] = images!.shape as number[];
+          if (!a.halfPixelCenters && h === w) return run(gradKernel, { dy: dy as T, images: images! }, attrs);
           const [, oh, ow] = (dy as T).shape as number[];
           const ah = resizeMatrix(forward, h!, oh!, a); // [oh, h]
           const aw = resizeMatrix(forward, w!, ow!, a); // [ow, w]
@@ -500,6 +502,64 @@ const tileGrad: GradConfig = {
   },
 };
 
+// MirrorPad: tfjs 4.22's gradient only slices out the centre of dy, dropping every reflected copy
+// (wrong already at first order). Fold each padded border back onto the entries it copies, one
+// axis at a time: reflect copies x[before - p] to border position p, symmetric x[before - 1 - p].
+const mirrorPadGrad: GradConfig = {
+  kernelName: 'MirrorPad',
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x], attrs) => {
+    const { paddings, mode } = attrs as unknown as { paddings: Array<[number, number]>; mode: 'reflect' | 'symmetric' };
+    const off = mode === 'reflect' ? 1 : 0;
+    return {
+      x: () => {
+        let g = dy as T;
+        paddings.forEach(([before, after], axis) => {
+          if (before === 0 && after === 0) return;
+          const n = x!.shape[axis]!;
+          const part = (start: number, size: number) => {
+            const begin = g.shape.map((_, i) => (i === axis ? start : 0));
+            return tf.slice(g, begin, g.shape.map((d, i) => (i === axis ? size : d)));
+          };
+          const padAlong = (t: T, lo: number, hi: number) => tf.pad(t, t.shape.map((_, i): [number, number] => (i === axis ? [lo, hi] : [0, 0])));
+          const terms = [part(before, n)];
+          if (before > 0) terms.push(padAlong(tf.reverse(part(0, before), axis), off, n - before - off));
+          if (after > 0) terms.push(padAlong(tf.reverse(part(before + n, after), axis), n - after - off, off));
+          g = terms.length === 1 ? terms[0]! : tf.addN(terms);
+        });
+        return g;
+      },
+    };
+  },
+};
+
+// Cumsum: tfjs 4.22's gradient transposes its (already correctly laid out) result whenever the
+// axis is not the last one: a shape error, or a silently transposed gradient for square inputs.
+const cumsumGrad: GradConfig = {
+  kernelName: 'Cumsum',
+  gradFunc: (dy, _saved, attrs) => {
+    const { axis, exclusive, reverse } = attrs as unknown as { axis: number; exclusive: boolean; reverse: boolean };
+    return { x: () => tf.cumsum(dy as T, axis, exclusive, !reverse) };
+  },
+};
+
+// Cumprod has no gradient in tfjs 4.22, and Prod's gradient is written with it, so tf.prod and
+// tf.cumprod stop at first order. TensorFlow's formula, with y recomputed from x (not saved):
+// dx = cumsum(dy·y, reversed direction) / x. Like TensorFlow's, it is NaN where x = 0.
+const cumprodGrad: GradConfig = {
+  kernelName: 'Cumprod',
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x], attrs) => {
+    const { axis, exclusive, reverse } = attrs as unknown as { axis: number; exclusive: boolean; reverse: boolean };
+    return {
+      x: () => {
+        const y = tf.cumprod(x!, axis, exclusive, reverse);
+        return tf.div(tf.cumsum(tf.mul(dy as T, y), axis, exclusive, !reverse), x!);
+      },
+    };
+  },
+};
+
 // Comparisons and logical ops are piecewise constant: zero gradient (several tfjs gradients use
 // them on the differentiated path, e.g. max's and leakyRelu's).
 const zeroGrad = (kernelName: string, inputs: string[]): GradConfig => ({
@@ -541,9 +601,18 @@ export const SECOND_ORDER_GRADIENTS: readonly GradConfig[] = [
   gatherNdGrad,
   scatterNdGrad,
   tileGrad,
+  mirrorPadGrad,
+  cumsumGrad,
+  cumprodGrad,
   ...ZERO_GRADIENT_KERNELS.map((k) => zeroGrad(k, binaryInputs)),
   zeroGrad('LogicalNot', ['x']),
 ];
+
+/** log σ(x) = −softplus(−x), with an exact meta-gradient (tf.logSigmoid is a customGrad whose
+ * gradient reads a tensor the first backward has freed: it throws at second order). */
+export function logSigmoid(x: T): T {
+  return tf.neg(tf.softplus(tf.neg(x)));
+}
 
 /** Numerically stable log-softmax whose meta-gradient is exact (tf.logSoftmax's is not). */
 export function logSoftmax(logits: T, axis = -1): T {

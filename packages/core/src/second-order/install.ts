@@ -5,12 +5,14 @@
 import { getGradient, registerGradient } from '@tensorflow/tfjs-core';
 import { SECOND_ORDER_GRADIENTS } from './gradients.js';
 import { installFreeingBackprop } from './backprop.js';
+import { installBatchNormDefaults } from './batch-norm-defaults.js';
 
 let installed = false;
 
 export function installSecondOrderFixes(): void {
   for (const g of SECOND_ORDER_GRADIENTS) registerGradient(g);
   installFreeingBackprop();
+  installBatchNormDefaults();
   installed = true;
   checkSecondOrderFixes();
 }

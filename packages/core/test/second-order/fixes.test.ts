@@ -5,6 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { tf } from '../../src/tf.js';
 import { traceKernels, SECOND_ORDER_CHECKED } from '../../src/second-order/audit.js';
 import { expectMetaGradientsMatch, rng, spaced, uni, weighted } from './fd.js';
+import { logSigmoid } from '../../src/second-order/gradients.js';
 
 type T = tf.Tensor;
 type T4 = tf.Tensor4D;
@@ -92,6 +93,49 @@ describe('second-order fixes match finite differences (cpu)', () => {
     };
     unary(f, spaced(rng(16), [2, 4], 0.29), 26, 0.05);
   });
+  it('more activations: selu, erf, atan, sinh, cosh, asinh, asin, acos, atanh, acosh, tan, expm1, log1p, reciprocal', () => {
+    const f = (t: T) => {
+      const h = tf.mul(t, 0.5);
+      return tf.concat(
+        [tf.selu(t), tf.erf(t), tf.atan(t), tf.sinh(t), tf.cosh(t), tf.asinh(t), tf.asin(h), tf.acos(h), tf.atanh(h),
+          tf.acosh(tf.add(tf.square(t), 1.5)), tf.tan(h), tf.expm1(t), tf.log1p(tf.add(t, 1.5)), tf.reciprocal(tf.add(t, 2))],
+        1,
+      );
+    };
+    unary(f, spaced(rng(17), [2, 3], 0.37), 27, 0.05);
+  });
+  it('clipByValue, relu6, prelu, atan2, and the zero gradients of sign, round, floor, ceil (values away from kinks)', () => {
+    const f = (t: T) => {
+      const [a, b] = tf.split(t, 2, 1) as [T, T];
+      const z = tf.add(tf.add(tf.sign(t), tf.round(t)), tf.add(tf.floor(t), tf.ceil(t)));
+      return tf.concat([tf.clipByValue(t, -0.8, 0.8), tf.relu6(tf.mul(t, 4)), tf.prelu(t, tf.mul(tf.sum(t, 0, true), 0.5)),
+        tf.atan2(a, tf.add(tf.abs(b), 0.5)), tf.mul(t, z)], 1);
+    };
+    // Every value at least 0.15 from each kink and jump (0, ±0.5, ±0.8, ±1, ±1.5; 6/4 for relu6).
+    unary(f, tf.tensor2d([[-1.3, -0.65, -0.3, 0.2], [0.3, 0.7, 1.25, -0.2]]), 28, 0.01);
+  });
+  it('logSigmoid helper (tf.logSigmoid throws at second order)', () => {
+    unary((t) => logSigmoid(tf.mul(t, 3)), uni(rng(19), [2, 3], -1, 1), 29);
+  });
+  it('MirrorPad, reflect and symmetric (stock gradient drops the reflected copies)', () => {
+    for (const mode of ['reflect', 'symmetric'] as const) {
+      unary((t) => tf.sin(tf.mirrorPad(t as tf.Tensor3D, [[1, 2], [2, 1], [0, 0]], mode)), uni(rng(20), [3, 3, 2], -1.5, 1.5), 30);
+    }
+  });
+  it('batchNorm without scale/offset (stock tfjs throws whenever a gradient is recorded), and with them', () => {
+    const f = (t: T) => {
+      const mean = tf.mean(t, 0);
+      const variance = tf.add(tf.mean(tf.square(t), 0), 0.5);
+      return tf.add(tf.batchNorm(t, mean, variance), tf.batchNorm(t, mean, variance, tf.sum(t, 0), tf.max(t, 0), 1e-3));
+    };
+    unary(f, spaced(rng(21), [3, 4], 0.23), 31);
+  });
+  it('Cumprod (no stock gradient; tf.prod uses it) and Cumsum, along each axis, exclusive and reversed', () => {
+    const f = (t: T) =>
+      tf.concat([tf.cumprod(t, 0), tf.cumprod(t, 1, true, false), tf.cumprod(t, 1, false, true), tf.cumsum(t, 0, true, true),
+        tf.mul(tf.prod(t, 1, true), tf.ones([1, 3])), tf.mul(tf.prod(t), tf.ones([2, 3]))], 1);
+    unary(f, uni(rng(22), [2, 3], 0.5, 1.5), 32);
+  });
   it('stack/unstack (Pack, Unpack), squaredDifference and rsqrt (norm layers, rollouts, MSE)', () => {
     const f = (t: T) => {
       const [a, b, c] = tf.unstack(t, 1) as [T, T, T];
@@ -152,6 +196,16 @@ describe('second-order fixes match finite differences (cpu)', () => {
       const w1 = weighted(r, [1, 5, 4, 2]);
       const w2 = weighted(r, [1, 5, 4, 2]);
       check({ params: [x], inner: ([v]) => w1(up(v!)), outer: ([v]) => w2(up(v!)) });
+    });
+    it(`ResizeBilinear / ResizeNearestNeighbor on non-square images (${mode})`, () => {
+      // The cpu ResizeBilinearGrad kernel returns [n, w, h, c]: these failed with a shape error.
+      const r = rng(72);
+      const x = uni(r, [1, 3, 4, 2]);
+      const f = (t: T) =>
+        tf.tanh(tf.add(tf.image.resizeBilinear(t as T4, [5, 7], alignCorners, halfPixelCenters), tf.image.resizeNearestNeighbor(t as T4, [5, 7], alignCorners, halfPixelCenters)));
+      const w1 = weighted(r, [1, 5, 7, 2]);
+      const w2 = weighted(r, [1, 5, 7, 2]);
+      check({ params: [x], inner: ([v]) => w1(f(v!)), outer: ([v]) => w2(f(v!)) });
     });
     it(`ResizeNearestNeighborGrad (${mode})`, () => {
       const r = rng(71);

@@ -2,6 +2,7 @@
 // text with tfjs ops and differentiates through one SGD tailoring step (tf.grads inside
 // tf.valueAndGrads: one tape serves both levels). A spec no builder knows is an error, never a pass.
 import { tf } from '../../src/tf.js';
+import { logSigmoid } from '../../src/second-order/gradients.js';
 
 type T = tf.Tensor;
 export type Tensors = Record<string, T>;
@@ -43,6 +44,22 @@ export const ACTIVATIONS: Record<string, (z: T) => T> = {
   leaky_relu: (z) => tf.leakyRelu(z, 0.01),
   selu: (z) => tf.selu(z),
   linear: (z) => z,
+  identity: (z) => z,
+  abs: (z) => tf.abs(z),
+  gelu: (z) => tf.mul(tf.mul(z, 0.5), tf.add(tf.erf(tf.mul(z, Math.SQRT1_2)), 1)), // torch's default (erf) form
+  gelu_tanh: (z) => tf.mul(tf.mul(z, 0.5), tf.add(tf.tanh(tf.mul(tf.add(z, tf.mul(tf.pow(z, 3), 0.044715)), Math.sqrt(2 / Math.PI))), 1)),
+  mish: (z) => tf.mul(z, tf.tanh(tf.softplus(z))),
+  hardtanh: (z) => tf.clipByValue(z, -1, 1),
+  relu6: (z) => tf.relu6(z),
+  hardsigmoid: (z) => tf.div(tf.relu6(tf.add(z, 3)), 6),
+  hardswish: (z) => tf.mul(z, tf.div(tf.relu6(tf.add(z, 3)), 6)),
+  logsigmoid: (z) => logSigmoid(z), // tf.logSigmoid throws at second order (customGrad)
+  tanhshrink: (z) => tf.sub(z, tf.tanh(z)),
+  celu: (z) => tf.elu(z), // alpha = 1
+  atan: (z) => tf.atan(z),
+  sinh: (z) => tf.sinh(z),
+  cosh: (z) => tf.cosh(z),
+  erf: (z) => tf.erf(z),
 };
 
 // The spec texts each builder implements, with the varying part replaced by a placeholder.

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { tf } from '../../src/tf.js';
+import { selectBackend } from '../../src/backend/select.js';
 import { checkSecondOrderFixes, installSecondOrderFixes, secondOrderFixedKernels } from '../../src/second-order/install.js';
 
 describe('second-order fixes installation', () => {
@@ -25,6 +26,27 @@ describe('second-order fixes installation', () => {
     }
     expect(tf.getGradient('Tanh')).toBe(ours);
     expect(() => checkSecondOrderFixes()).not.toThrow();
+  });
+
+  it('batchNorm without scale/offset: same values as with 1 and 0, a first-order gradient, no tensor left (cpu and wasm)', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await selectBackend({ backend, quiet: true });
+      const x = tf.tensor2d([[1, -2, 0.5], [3, 0, -1]]);
+      const mean = tf.tensor1d([0.5, -1, 0]);
+      const variance = tf.tensor1d([2, 1, 0.25]);
+      const before = tf.memory().numTensors;
+      const y = tf.batchNorm(x, mean, variance);
+      expect(tf.memory().numTensors).toBe(before + 1); // the fills are freed outside a gradient
+      const ref = tf.tidy(() => tf.batchNorm(x, mean, variance, tf.zeros([3]), tf.ones([3])));
+      expect(Array.from(y.dataSync())).toEqual(Array.from(ref.dataSync()));
+      const g = tf.grad((v: tf.Tensor) => tf.sum(tf.square(tf.batchNorm(v, mean, variance))))(x);
+      const want = tf.tidy(() => tf.div(tf.mul(2, tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-3)))), tf.sqrt(tf.add(variance, 1e-3))));
+      g.dataSync().forEach((v, i) => expect(v).toBeCloseTo(want.dataSync()[i]!, 5));
+      tf.dispose([y, ref, g, want]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, mean, variance]);
+    }
+    await selectBackend({ backend: 'cpu', quiet: true });
   });
 
   it('Tanh, Sigmoid, Exp reuse the saved output only where nothing records the backward', async () => {
