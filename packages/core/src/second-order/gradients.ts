@@ -533,6 +533,31 @@ const mirrorPadGrad: GradConfig = {
   },
 };
 
+// LRN: the stock gradient is the LRNGrad kernel fed the saved output (disconnected at second
+// order) and LRNGrad has no gradient. With s = bias + α·W(x²), W the clipped window sum over
+// channels (self-adjoint): y = x·s^−β and dx = dy·s^−β − 2αβ·x·W(dy·x·s^(−β−1)), all in ops.
+const lrnGrad: GradConfig = {
+  kernelName: 'LRN',
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x], attrs) => {
+    const { depthRadius: r, bias, alpha, beta } = attrs as unknown as { depthRadius: number; bias: number; alpha: number; beta: number };
+    const windowSum = (v: T): T => {
+      const d = v.shape[v.rank - 1]!;
+      const padded = tf.pad(v, v.shape.map((_, i): [number, number] => (i === v.rank - 1 ? [r, r] : [0, 0])));
+      const begin = (k: number) => v.shape.map((_, i) => (i === v.rank - 1 ? k : 0));
+      const size = v.shape.map((n, i) => (i === v.rank - 1 ? d : n));
+      return tf.addN(Array.from({ length: 2 * r + 1 }, (_, k) => tf.slice(padded, begin(k), size)));
+    };
+    return {
+      x: () => {
+        const s = tf.add(tf.mul(windowSum(tf.square(x!)), alpha), bias);
+        const inner = windowSum(tf.mul(tf.mul(dy as T, x!), tf.pow(s, -beta - 1)));
+        return tf.sub(tf.mul(dy as T, tf.pow(s, -beta)), tf.mul(tf.mul(x!, inner), 2 * alpha * beta));
+      },
+    };
+  },
+};
+
 // Cumsum: tfjs 4.22's gradient transposes its (already correctly laid out) result whenever the
 // axis is not the last one: a shape error, or a silently transposed gradient for square inputs.
 const cumsumGrad: GradConfig = {
@@ -602,6 +627,7 @@ export const SECOND_ORDER_GRADIENTS: readonly GradConfig[] = [
   scatterNdGrad,
   tileGrad,
   mirrorPadGrad,
+  lrnGrad,
   cumsumGrad,
   cumprodGrad,
   ...ZERO_GRADIENT_KERNELS.map((k) => zeroGrad(k, binaryInputs)),

@@ -136,6 +136,11 @@ describe('second-order fixes match finite differences (cpu)', () => {
         tf.mul(tf.prod(t, 1, true), tf.ones([1, 3])), tf.mul(tf.prod(t), tf.ones([2, 3]))], 1);
     unary(f, uni(rng(22), [2, 3], 0.5, 1.5), 32);
   });
+  it('LRN (stock gradient: LRNGrad on the saved output, no second order)', () => {
+    for (const [r, bias, alpha, beta] of [[1, 1, 0.5, 0.75], [2, 1.5, 0.7, 0.6]] as const) {
+      unary((t) => tf.localResponseNormalization(t as T4, r, bias, alpha, beta), uni(rng(23), [1, 2, 2, 5], -1.5, 1.5), 33);
+    }
+  });
   it('stack/unstack (Pack, Unpack), squaredDifference and rsqrt (norm layers, rollouts, MSE)', () => {
     const f = (t: T) => {
       const [a, b, c] = tf.unstack(t, 1) as [T, T, T];
