@@ -2,7 +2,8 @@
 // XNNPACK / the wasm heap, not as JS loops):
 // - added: kernels training needs and tfjs-backend-wasm 4.22 lacks;
 // - replaced: kernels wasm has but runs as scalar loops on paths that meta-training hits (measured in
-//   bench/meta-step, see bench/README.md). A replacement keeps the original kernel to call into.
+//   bench/meta-step, see bench/README.md), or gets wrong (MaxPoolGrad; binary ops past rank 6). A
+//   replacement keeps the original kernel to call into.
 // Only forward kernels change: gradients are registered by kernel name, so the second-order fixes
 // (second-order/gradients.ts) apply unchanged. Registered by registerWasmKernels().
 import { tf } from '../tf.js';
@@ -31,10 +32,18 @@ class Composer {
     if (!f) throw new Error(`wasm backend has no '${name}' kernel`);
     return this.keep(f({ inputs, backend: this.backend, attrs }));
   }
+  /** Runs the kernel function f (e.g. another of core's compositions) on wasm infos. */
+  call(f: KernelFunc, inputs: Record<string, Info>, attrs: Record<string, unknown> = {}): Info {
+    return this.keep(f({ inputs, backend: this.backend, attrs }));
+  }
   /** A float32 scalar on the wasm heap (disposed with the other intermediates). */
   scalar(v: number): Info {
-    const dataId = this.backend.write(new Float32Array([v]), [], 'float32');
-    return this.keep({ dataId, shape: [], dtype: 'float32' } as Info);
+    return this.tensor(new Float32Array([v]), []);
+  }
+  /** A float32 tensor on the wasm heap (disposed with the other intermediates). */
+  tensor(values: Float32Array, shape: number[]): Info {
+    const dataId = this.backend.write(values, shape, 'float32');
+    return this.keep({ dataId, shape, dtype: 'float32' } as Info);
   }
   private keep(t: Info): Info {
     this.made.push(t);
@@ -224,6 +233,37 @@ function conv2DBackpropInput(args: KernelArgs): Info {
   return c.done(c.run('Conv2D', { x: d, filter: wT }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] }));
 }
 
+// MaxPoolGrad: the stock wasm kernel routes dy to the wrong input position in some windows (any
+// stride and padding; tfjs 4.22), so tf.maxPool's gradient is wrong on wasm. Composed instead, as
+// core's second-order MaxPoolGrad gradient: windows are gathered by a conv2d with a one-hot filter
+// (channels folded into the batch), each window's first maximum (out-of-image positions never
+// win) takes dy, and the adjoint conv (Conv2DBackpropInput) scatters the windows back.
+function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): Info {
+  const { dy, input } = inputs as { dy: Info; input: Info };
+  const a = attrs as { filterSize: number | [number, number]; strides: number | [number, number]; pad: unknown; dimRoundingMode?: string };
+  const [n, h, w, ch] = input.shape as [number, number, number, number];
+  const [, oh, ow] = dy.shape as [number, number, number, number];
+  const [fh, fw] = typeof a.filterSize === 'number' ? [a.filterSize, a.filterSize] : a.filterSize;
+  const k = fh * fw;
+  const c = new Composer(backend as never);
+  const eyeValues = new Float32Array(k * k);
+  for (let i = 0; i < k; i++) eyeValues[i * k + i] = 1;
+  const eye = c.tensor(eyeValues, [fh, fw, 1, k]);
+  const conv = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: a.dimRoundingMode };
+  const windows = (x: Info) => c.run('Conv2D', { x, filter: eye }, conv);
+  const folded = (x: Info, rows: number, cols: number) =>
+    c.run('Reshape', { x: c.run('Transpose', { x }, { perm: [0, 3, 1, 2] }) }, { shape: [n * ch, rows, cols, 1] });
+  const inImage = windows(c.tensor(new Float32Array(h * w).fill(1), [1, h, w, 1]));
+  const penalty = c.run('Multiply', { a: c.run('Sub', { a: inImage, b: c.scalar(1) }), b: c.scalar(1e30) });
+  const p = c.run('Add', { a: windows(folded(input, h, w)), b: penalty });
+  const isMax = c.run('Cast', { x: c.run('Equal', { a: p, b: c.run('Max', { x: p }, { reductionIndices: [3], keepDims: true }) }) }, { dtype: 'float32' });
+  const before = c.run('Cumsum', { x: isMax }, { axis: 3, exclusive: true, reverse: false });
+  const first = c.run('Multiply', { a: isMax, b: c.run('Cast', { x: c.run('Equal', { a: before, b: c.scalar(0) }) }, { dtype: 'float32' }) });
+  const cols = c.run('Multiply', { a: first, b: folded(dy, oh, ow) });
+  const dx = c.run('Conv2DBackpropInput', { dy: cols, filter: eye }, { ...conv, inputShape: [n * ch, h, w, 1] });
+  return c.done(c.run('Transpose', { x: c.run('Reshape', { x: dx }, { shape: [n, ch, h, w] }) }, { perm: [0, 2, 3, 1] }));
+}
+
 // Comparisons: wasm registers them without full broadcasting, and its generic broadcasting path is
 // slow (~0.4 s for the [4,32,2,32,2,32] vs [4,32,1,32,1,32] Equal in the gradient of core's
 // reshape+max max-pool, minMaxGrad). Broadcast both operands with the XNNPACK Add kernel first
@@ -243,6 +283,63 @@ function comparison(name: string): KernelFunc {
     const zeros = c.run('Fill', {}, { shape, value: 0, dtype: 'float32' });
     const full = (t: Info) => (t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]) ? t : c.run('Add', { a: t, b: zeros }));
     return c.done(c.orig(name, { a: full(a), b: full(b) }, attrs));
+  };
+}
+
+// Binary kernels run on XNNPACK's N-d ops, which take at most 6 dimensions. tfjs-backend-wasm 4.22
+// passes higher ranks anyway and silently returns wrong values (every element of x + 1 at rank 7).
+// Rank 7+ arises from reshapes (a 2×2 pool of [B, T, H, W, C] video, the tile-gradient fix). Output
+// dims of size 1 can be dropped, and neighbouring dims merged where each operand either spans both or
+// broadcasts both; Reshape shares the buffer, so this is free. Whatever still has more than 6 dims
+// (broadcast patterns alternating 6+ times) is tiled out to equal shapes, which merge to one dim.
+const XNN_MAX_DIMS = 6;
+const RANK_LIMITED = ['Add', 'Sub', 'Multiply', 'RealDiv', 'Pow', 'SquaredDifference', 'Prelu'] as const;
+
+/** a's and b's shapes, broadcast against each other, with the dims merged as above. */
+export function mergeBroadcastDims(sa: readonly number[], sb: readonly number[]): { a: number[]; b: number[] } {
+  const out = tf.backend_util.assertAndGetBroadcastShape(sa as number[], sb as number[]);
+  const pad = (s: readonly number[]) => [...new Array<number>(out.length - s.length).fill(1), ...s];
+  const [pa, pb] = [pad(sa), pad(sb)];
+  const a: number[] = [];
+  const b: number[] = [];
+  let last = '';
+  out.forEach((d, i) => {
+    if (d === 1) return;
+    const key = `${pa[i] === 1}${pb[i] === 1}`;
+    if (key === last) {
+      a[a.length - 1]! *= pa[i]!;
+      b[b.length - 1]! *= pb[i]!;
+    } else {
+      a.push(pa[i]!);
+      b.push(pb[i]!);
+      last = key;
+    }
+  });
+  return a.length ? { a, b } : { a: [1], b: [1] };
+}
+
+/** Wraps a two-input kernel (stock, or `inner`) so that it never sees more than 6 dims. */
+function rankSafe(name: string, inner?: KernelFunc): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const [na, nb] = Object.keys(inputs) as [string, string];
+    const [a, b] = [inputs[na]!, inputs[nb]!];
+    const f = inner ?? ORIGINALS.get(name)!;
+    if (Math.max(a.shape.length, b.shape.length) <= XNN_MAX_DIMS) return f(args);
+    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape as number[], b.shape as number[]);
+    const m = mergeBroadcastDims(a.shape, b.shape);
+    const c = new Composer(backend as never);
+    let [xa, xb] = [c.run('Reshape', { x: a }, { shape: m.a }), c.run('Reshape', { x: b }, { shape: m.b })];
+    if (m.a.length > XNN_MAX_DIMS) {
+      const full = m.a.map((d, i) => Math.max(d, m.b[i]!));
+      const spread = (x: Info, s: number[]) => {
+        const t = s.every((d, i) => d === full[i]) ? x : c.run('Tile', { x }, { reps: full.map((d, i) => d / s[i]!) });
+        return c.run('Reshape', { x: t }, { shape: [prod(full)] });
+      };
+      [xa, xb] = [spread(xa, m.a), spread(xb, m.b)];
+    }
+    const y = c.call(f, { [na]: xa, [nb]: xb }, attrs);
+    return c.done(c.run('Reshape', { x: y }, { shape: outShape }));
   };
 }
 
@@ -369,7 +466,9 @@ const WASM_REPLACEMENTS: Record<string, KernelFunc> = {
   BatchMatMul: batchMatMul,
   Conv2DBackpropInput: conv2DBackpropInput,
   Tanh: tanh,
-  ...Object.fromEntries(COMPARISONS.map((n) => [n, comparison(n)])),
+  MaxPoolGrad: maxPoolGrad,
+  ...Object.fromEntries(COMPARISONS.map((n) => [n, rankSafe(n, comparison(n))])),
+  ...Object.fromEntries(RANK_LIMITED.map((n) => [n, rankSafe(n)])),
 };
 
 const WASM_KERNELS: Record<string, (args: KernelArgs) => Info> = {

@@ -3,7 +3,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { tf } from '../../src/tf.js';
 import { Rng } from '../../src/rng.js';
 import { selectBackend } from '../../src/backend/select.js';
-import { WASM_ADDED_KERNELS, WASM_REPLACED_KERNELS, registerWasmKernels, wasmKernelTuning } from '../../src/backend/wasm-kernels.js';
+import { WASM_ADDED_KERNELS, WASM_REPLACED_KERNELS, mergeBroadcastDims, registerWasmKernels, wasmKernelTuning } from '../../src/backend/wasm-kernels.js';
 
 type T = tf.Tensor;
 
@@ -295,4 +295,42 @@ describe('wasm Concat (short rows through transposes)', () => {
   it('its gradient (the slices) matches cpu', async () => {
     await agree(() => tf.grad((t: T) => tf.sum(tf.square(tf.concat([t, tf.mul(t, 2)], 3))))(uni(75, [2, 32, 20, 3])), 1e-6);
   });
+});
+
+describe('wasm binary kernels past rank 6 (XNNPACK takes at most 6 dims; stock wasm is silently wrong)', () => {
+  const ops: Array<[string, (a: T, b: T) => T]> = [
+    ['add', tf.add], ['sub', tf.sub], ['mul', tf.mul], ['div', (a, b) => tf.div(a, tf.add(tf.abs(b), 1))],
+    ['pow', (a, b) => tf.pow(tf.add(tf.abs(a), 0.5), b)], ['squaredDifference', tf.squaredDifference],
+    ['prelu', (a, b) => tf.prelu(tf.add(a, tf.zerosLike(b)), b)],
+    ['greater', (a, b) => tf.cast(tf.greater(a, b), 'float32')], ['equal', (a, b) => tf.cast(tf.equal(tf.round(tf.mul(a, 2)), tf.round(tf.mul(b, 2))), 'float32')],
+  ];
+  const shapes: Array<[number[], number[]]> = [
+    [[3, 1, 2, 1, 2, 1, 2], [3, 2, 2, 2, 2, 2, 2]], // merges to ≤ 6 dims
+    [[1, 1, 2, 1, 1, 2, 1, 1, 2, 1], [1, 1, 2, 2, 1, 2, 2, 1, 2, 2]],
+    [[2, 1, 2, 1, 2, 1, 2, 1], [1, 2, 1, 2, 1, 2, 1, 2]], // alternates 8 times: tiled out
+    [[2, 3, 2, 1, 2, 2, 3], []], // x + scalar
+    [[2, 2, 2, 2, 2, 2, 2], [2, 2, 2, 2, 2, 2, 2]],
+  ];
+  for (const [name, op] of ops) {
+    it(`${name} matches cpu at ranks 7–10`, async () => {
+      for (const [sa, sb] of shapes) await agreeRel(() => op(uni(61, sa), uni(62, sb)), 1e-6, true);
+    });
+  }
+  it('merges dims without changing the broadcast', () => {
+    expect(mergeBroadcastDims([3, 1, 2, 1, 2, 1, 2], [3, 2, 2, 2, 2, 2, 2])).toEqual({ a: [3, 1, 2, 1, 2, 1, 2], b: [3, 2, 2, 2, 2, 2, 2] });
+    expect(mergeBroadcastDims([1, 1, 4, 5, 1, 6], [7, 1, 4, 5, 2, 6])).toEqual({ a: [1, 20, 1, 6], b: [7, 20, 2, 6] });
+    expect(mergeBroadcastDims([2, 3, 4], [])).toEqual({ a: [24], b: [1] });
+    expect(mergeBroadcastDims([1, 1], [1])).toEqual({ a: [1], b: [1] });
+  });
+});
+
+describe('wasm MaxPoolGrad (stock wasm routes dy to the wrong input in some windows)', () => {
+  for (const [f, s, pad] of [[2, 1, 'same'], [2, 2, 'valid'], [3, 2, 'same'], [3, 1, 'valid'], [2, 2, 'same']] as const) {
+    it(`tf.maxPool gradient matches cpu: ${f}×${f}, stride ${s}, ${pad}, negative values at the borders`, async () => {
+      // Distinct values (no ties), all negative in the first channel: zero padding must never win.
+      const x = () => tf.sub(tf.tensor(new Rng(63).permutation(2 * 5 * 7 * 2), [2, 5, 7, 2]), tf.tensor1d([200, 10]));
+      const w = (shape: number[]) => uni(64, shape);
+      await agreeRel(() => tf.grad((t: T) => { const y = tf.maxPool(t as tf.Tensor4D, f, s, pad); return tf.sum(tf.mul(y, w(y.shape))); })(x()), 1e-6);
+    });
+  }
 });
