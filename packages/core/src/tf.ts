@@ -6,8 +6,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import './tfjs-extras.js';
 import '@tensorflow/tfjs-backend-cpu';
 import { installSecondOrderFixes } from './second-order/install.js';
+import { installCpuKernelFixes } from './backend/composer.js';
 
 installSecondOrderFixes();
+installCpuKernelFixes();
 
 export { tf };
 export type Tensor = tf.Tensor;

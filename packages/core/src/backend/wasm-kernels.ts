@@ -7,52 +7,15 @@
 // Only forward kernels change: gradients are registered by kernel name, so the second-order fixes
 // (second-order/gradients.ts) apply unchanged. Registered by registerWasmKernels().
 import { tf } from '../tf.js';
+import { KernelComposer, broadcastMatMulBatches, type Info, type KernelArgs, type KernelFunc } from './composer.js';
 
-type Info = tf.TensorInfo;
-type KernelArgs = { inputs: Record<string, Info>; backend: unknown; attrs?: Record<string, unknown> };
-
-type KernelFunc = (args: KernelArgs) => Info;
-type WasmBackend = { disposeData(id: object): unknown; write(values: Float32Array, shape: number[], dtype: string): object };
 
 /** The stock wasm kernels that core replaced, by name (what the replacements call into). */
 const ORIGINALS = new Map<string, KernelFunc>();
 
-/** Runs wasm kernels by name and disposes every intermediate but the one returned. */
-class Composer {
-  private readonly made: Info[] = [];
-  constructor(private readonly backend: WasmBackend) {}
-  run(name: string, inputs: Record<string, Info>, attrs: Record<string, unknown> = {}): Info {
-    const k = tf.getKernel(name, 'wasm');
-    if (!k) throw new Error(`wasm backend has no '${name}' kernel, needed to compose another kernel`);
-    return this.keep(k.kernelFunc({ inputs, backend: this.backend, attrs } as never) as Info);
-  }
-  /** Runs the stock wasm kernel `name` (not core's replacement of it). */
-  orig(name: string, inputs: Record<string, Info>, attrs: Record<string, unknown> = {}): Info {
-    const f = ORIGINALS.get(name) ?? (tf.getKernel(name, 'wasm')?.kernelFunc as KernelFunc | undefined);
-    if (!f) throw new Error(`wasm backend has no '${name}' kernel`);
-    return this.keep(f({ inputs, backend: this.backend, attrs }));
-  }
-  /** Runs the kernel function f (e.g. another of core's compositions) on wasm infos. */
-  call(f: KernelFunc, inputs: Record<string, Info>, attrs: Record<string, unknown> = {}): Info {
-    return this.keep(f({ inputs, backend: this.backend, attrs }));
-  }
-  /** A float32 scalar on the wasm heap (disposed with the other intermediates). */
-  scalar(v: number): Info {
-    return this.tensor(new Float32Array([v]), []);
-  }
-  /** A float32 tensor on the wasm heap (disposed with the other intermediates). */
-  tensor(values: Float32Array, shape: number[]): Info {
-    const dataId = this.backend.write(values, shape, 'float32');
-    return this.keep({ dataId, shape, dtype: 'float32' } as Info);
-  }
-  private keep(t: Info): Info {
-    this.made.push(t);
-    return t;
-  }
-  /** Disposes every intermediate except `keep` and returns it. */
-  done(keep: Info): Info {
-    for (const t of this.made) if (t !== keep) this.backend.disposeData(t.dataId);
-    return keep;
+class Composer extends KernelComposer {
+  constructor(backend: never) {
+    super(backend, 'wasm', ORIGINALS);
   }
 }
 
@@ -160,6 +123,7 @@ function batchMatMul({ inputs, backend, attrs }: KernelArgs): Info {
   if (at.transposeA) a = swapLast(a);
   if (at.transposeB) b = swapLast(b);
   const plain = { ...at, transposeA: false, transposeB: false };
+  [a, b] = broadcastMatMulBatches(c, a, b);
   const batchA = prod(a.shape.slice(0, -2));
   const batchB = prod(b.shape.slice(0, -2));
   if (batchB === 1 && batchA > 1) {

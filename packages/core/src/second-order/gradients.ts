@@ -502,6 +502,57 @@ const tileGrad: GradConfig = {
   },
 };
 
+// BatchMatMul: tfjs 4.22's gradient returns the broadcast shape, so a batched a against an
+// unbatched (or size-1-batch) b, e.g. x [B, T, D] @ W [D, H], fails with a shape error. Sum the
+// gradient over the batch dims the input was broadcast along.
+function sumToShape(g: T, shape: readonly number[]): T {
+  if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const lead = g.rank - shape.length;
+  const axes = g.shape.map((d, i) => i).filter((i) => i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1));
+  return tf.reshape(tf.sum(g, axes), shape as number[]);
+}
+
+const batchMatMulGrad: GradConfig = {
+  kernelName: 'BatchMatMul',
+  inputsToSave: ['a', 'b'],
+  gradFunc: (dy, [a, b], attrs) => {
+    const { transposeA: ta, transposeB: tb } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const d = dy as T;
+    const [ga, gb] = !ta && !tb ? [() => tf.matMul(d, b!, false, true), () => tf.matMul(a!, d, true, false)]
+      : !ta && tb ? [() => tf.matMul(d, b!, false, false), () => tf.matMul(d, a!, true, false)]
+      : ta && !tb ? [() => tf.matMul(b!, d, false, true), () => tf.matMul(a!, d, false, false)]
+      : [() => tf.matMul(b!, d, true, true), () => tf.matMul(d, a!, true, true)];
+    return { a: () => sumToShape(ga(), a!.shape), b: () => sumToShape(gb(), b!.shape) };
+  },
+};
+
+// Conv2D: tfjs 4.22 refuses dilation > 1 in the gradient (even first order). A dilated conv is the
+// plain conv with the filter's taps spread out by zeros, so differentiate that: the input gradient
+// uses the spread filter, and the filter gradient keeps every d-th tap of the spread one.
+function spreadFilter(w: T, dh: number, dw: number): T {
+  const [kh, kw, ci, co] = w.shape as number[];
+  const r = tf.pad(tf.reshape(w, [kh!, 1, kw!, 1, ci!, co!]), [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0], [0, 0]]);
+  return tf.slice(tf.reshape(r, [kh! * dh, kw! * dw, ci!, co!]), [0, 0, 0, 0], [(kh! - 1) * dh + 1, (kw! - 1) * dw + 1, ci!, co!]);
+}
+
+const conv2DGrad: GradConfig = {
+  kernelName: 'Conv2D',
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, [x, filter], attrs) => {
+    const a = attrs as unknown as ConvAttrs;
+    const [dh, dw] = pair(a.dilations ?? 1);
+    const w = dh === 1 && dw === 1 ? filter! : spreadFilter(filter!, dh, dw);
+    const common = { strides: a.strides, pad: a.pad, dataFormat: a.dataFormat, dimRoundingMode: a.dimRoundingMode };
+    return {
+      x: () => run('Conv2DBackpropInput', { dy: dy as T, filter: w }, { ...common, inputShape: x!.shape }),
+      filter: () => {
+        const g = run('Conv2DBackpropFilter', { x: x!, dy: dy as T }, { ...common, filterShape: w.shape });
+        return dh === 1 && dw === 1 ? g : tf.stridedSlice(g, [0, 0, 0, 0], w.shape, [dh, dw, 1, 1]);
+      },
+    };
+  },
+};
+
 // MirrorPad: tfjs 4.22's gradient only slices out the centre of dy, dropping every reflected copy
 // (wrong already at first order). Fold each padded border back onto the entries it copies, one
 // axis at a time: reflect copies x[before - p] to border position p, symmetric x[before - 1 - p].
@@ -626,6 +677,8 @@ export const SECOND_ORDER_GRADIENTS: readonly GradConfig[] = [
   gatherNdGrad,
   scatterNdGrad,
   tileGrad,
+  batchMatMulGrad,
+  conv2DGrad,
   mirrorPadGrad,
   lrnGrad,
   cumsumGrad,

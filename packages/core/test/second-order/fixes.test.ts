@@ -144,6 +144,30 @@ describe(`second-order fixes match finite differences (${backend})`, () => {
       unary((t) => tf.localResponseNormalization(t as T4, r, bias, alpha, beta), uni(rng(23), [1, 2, 2, 5], -1.5, 1.5), 33);
     }
   });
+  it('BatchMatMul with broadcast batches (x [B,T,D] @ W [D,H]; batch-1 operands): stock gradient has the wrong shape', () => {
+    const r = rng(24);
+    for (const [sa, sb, ta, tb] of [[[2, 3, 4], [4, 2], false, false], [[2, 1, 3, 4], [1, 3, 2, 4], false, true], [[4, 3], [2, 4, 2], true, false]] as const) {
+      const a = uni(r, [...sa]);
+      const b = uni(r, [...sb]);
+      const mm = (x: T, y: T) => tf.tanh(tf.matMul(x, y, ta, tb));
+      const shape = tf.tidy(() => mm(a, b).shape);
+      const w1 = weighted(r, shape);
+      const w2 = weighted(r, shape);
+      check({ params: [a, b], inner: ([x, y]) => w1(mm(x!, y!)), outer: ([x, y]) => w2(mm(x!, y!)) });
+    }
+  });
+  it('Conv2D with dilation > 1 (stock refuses its gradient): filter and input tailored', () => {
+    const r = rng(25);
+    for (const [pad, dil] of [['same', 2], ['valid', [1, 2]]] as const) {
+      const x = uni(r, [1, 5, 6, 2]);
+      const k = uni(r, [2, 3, 2, 2], -0.5, 0.5);
+      const conv = (a: T, b: T) => tf.tanh(tf.conv2d(a as T4, b as T4, 1, pad, 'NHWC', dil as [number, number]));
+      const shape = tf.tidy(() => conv(x, k).shape);
+      const w1 = weighted(r, shape);
+      const w2 = weighted(r, shape);
+      check({ params: [x, k], inner: ([a, b]) => w1(conv(a!, b!)), outer: ([a, b]) => w2(conv(a!, b!)) });
+    }
+  });
   it('stack/unstack (Pack, Unpack), squaredDifference and rsqrt (norm layers, rollouts, MSE)', () => {
     const f = (t: T) => {
       const [a, b, c] = tf.unstack(t, 1) as [T, T, T];

@@ -1,0 +1,94 @@
+// Kernels composed from other kernels of the same backend (core's wasm kernels, the cpu fixes):
+// runs kernels by name on backend-side tensor infos and frees every intermediate but the result.
+// Imports tfjs-core directly (not ../tf.js): tf.ts installs the cpu fixes while it is evaluated.
+import * as tf from '@tensorflow/tfjs-core';
+
+export type Info = tf.TensorInfo;
+export type KernelArgs = { inputs: Record<string, Info>; backend: unknown; attrs?: Record<string, unknown> };
+export type KernelFunc = (args: KernelArgs) => Info;
+type Backend = { disposeData(id: object): unknown; write(values: Float32Array, shape: number[], dtype: string): object };
+
+export class KernelComposer {
+  private readonly made: Info[] = [];
+  constructor(
+    private readonly backend: Backend,
+    private readonly backendName: string,
+    /** Kernels this backend had before core replaced them, by name (what `orig` calls). */
+    private readonly originals: ReadonlyMap<string, KernelFunc> = new Map(),
+  ) {}
+  run(name: string, inputs: Record<string, Info>, attrs: Record<string, unknown> = {}): Info {
+    const k = tf.getKernel(name, this.backendName);
+    if (!k) throw new Error(`${this.backendName} backend has no '${name}' kernel, needed to compose another kernel`);
+    return this.keep(k.kernelFunc({ inputs, backend: this.backend, attrs } as never) as Info);
+  }
+  /** Runs the backend's own kernel `name` (not core's replacement of it). */
+  orig(name: string, inputs: Record<string, Info>, attrs: Record<string, unknown> = {}): Info {
+    const f = this.originals.get(name) ?? (tf.getKernel(name, this.backendName)?.kernelFunc as KernelFunc | undefined);
+    if (!f) throw new Error(`${this.backendName} backend has no '${name}' kernel`);
+    return this.keep(f({ inputs, backend: this.backend, attrs }));
+  }
+  /** Runs the kernel function f (e.g. another composition) on this backend's infos. */
+  call(f: KernelFunc, inputs: Record<string, Info>, attrs: Record<string, unknown> = {}): Info {
+    return this.keep(f({ inputs, backend: this.backend, attrs }));
+  }
+  /** A float32 scalar on the backend (freed with the other intermediates). */
+  scalar(v: number): Info {
+    return this.tensor(new Float32Array([v]), []);
+  }
+  /** A float32 tensor on the backend (freed with the other intermediates). */
+  tensor(values: Float32Array, shape: number[]): Info {
+    const dataId = this.backend.write(values, shape, 'float32');
+    return this.keep({ dataId, shape, dtype: 'float32' } as Info);
+  }
+  private keep(t: Info): Info {
+    this.made.push(t);
+    return t;
+  }
+  /** Frees every intermediate except `keep` and returns it. */
+  done(keep: Info): Info {
+    for (const t of this.made) if (t !== keep) this.backend.disposeData(t.dataId);
+    return keep;
+  }
+}
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+// The cpu and wasm BatchMatMul kernels of tfjs 4.22 flatten the batch dims and index the smaller
+// batch modulo its size. That is right only when one batch broadcasts along leading dims; a batch
+// broadcast along an inner dim ([2, 1, M, K] @ [1, 3, K, N]) silently pairs the wrong matrices.
+// Tiling both operands out to the common batch shape makes the flat batches line up.
+/** a and b with their batch dims tiled to the broadcast batch shape where the kernels need it. */
+export function broadcastMatMulBatches(c: KernelComposer, a: Info, b: Info): [Info, Info] {
+  const [ba, bb] = [a.shape.slice(0, -2), b.shape.slice(0, -2)];
+  const out = tf.backend_util.assertAndGetBroadcastShape(ba, bb);
+  const pad = (s: number[]) => [...new Array<number>(out.length - s.length).fill(1), ...s];
+  const [pa, pb] = [pad(ba), pad(bb)];
+  const suffixOf = (small: number[], big: number[]) => small.every((d, i) => d === big[i] || (d === 1 && small.slice(0, i + 1).every((e) => e === 1)));
+  // Fine as it is: a batch of 1, equal batches, or one batch broadcast along leading dims only.
+  if (prod(ba) === 1 || prod(bb) === 1 || suffixOf(pa, pb) || suffixOf(pb, pa)) return [a, b];
+  const spread = (x: Info, p: number[]) => {
+    const r = c.run('Reshape', { x }, { shape: [...p, ...x.shape.slice(-2)] });
+    return p.every((d, i) => d === out[i]) ? r : c.run('Tile', { x: r }, { reps: [...out.map((d, i) => d / p[i]!), 1, 1] });
+  };
+  return [spread(a, pa), spread(b, pb)];
+}
+
+let cpuFixed = false;
+
+/** Wraps the cpu backend's BatchMatMul so that inner-dim batch broadcasting is right (above). */
+export function installCpuKernelFixes(): void {
+  if (cpuFixed) return;
+  const k = tf.getKernel('BatchMatMul', 'cpu');
+  if (!k) return;
+  const stock = k.kernelFunc as unknown as KernelFunc;
+  const fixed: KernelFunc = (args) => {
+    const { a, b } = args.inputs as { a: Info; b: Info };
+    const c = new KernelComposer(args.backend as never, 'cpu');
+    const [xa, xb] = broadcastMatMulBatches(c, a, b);
+    if (xa === a && xb === b) return stock(args);
+    return c.done(c.call(stock, { a: xa, b: xb }, args.attrs));
+  };
+  tf.unregisterKernel('BatchMatMul', 'cpu');
+  tf.registerKernel({ ...k, kernelFunc: fixed as never });
+  cpuFixed = true;
+}
