@@ -94,8 +94,8 @@ const softmaxGrad: GradConfig = {
   },
 };
 
-// Only graph models reach the LogSoftmax kernel: tf.logSoftmax is a customGrad that saves its
-// output (wrong at second order); use logSoftmax from this module instead.
+// Only graph models reach the LogSoftmax kernel: tf.logSoftmax is a customGrad composite (made exact
+// by custom-grad.ts).
 const logSoftmaxGrad: GradConfig = {
   kernelName: 'LogSoftmax',
   inputsToSave: ['logits'],
@@ -686,16 +686,5 @@ export const SECOND_ORDER_GRADIENTS: readonly GradConfig[] = [
   ...ZERO_GRADIENT_KERNELS.map((k) => zeroGrad(k, binaryInputs)),
   zeroGrad('LogicalNot', ['x']),
 ];
-
-/** log σ(x) = −softplus(−x), with an exact meta-gradient (tf.logSigmoid is a customGrad whose
- * gradient reads a tensor the first backward has freed: it throws at second order). */
-export function logSigmoid(x: T): T {
-  return tf.neg(tf.softplus(tf.neg(x)));
-}
-
-/** Numerically stable log-softmax whose meta-gradient is exact (tf.logSoftmax's is not). */
-export function logSoftmax(logits: T, axis = -1): T {
-  return tf.sub(logits, tf.logSumExp(logits, axis, true));
-}
 
 export type { NamedAttrMap };

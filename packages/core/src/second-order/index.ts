@@ -1,5 +1,5 @@
 export { installSecondOrderFixes, checkSecondOrderFixes, secondOrderFixedKernels } from './install.js';
-export { logSoftmax, logSigmoid, ZERO_GRADIENT_KERNELS } from './gradients.js';
+export { ZERO_GRADIENT_KERNELS } from './gradients.js';
 export {
   traceKernels,
   traceKernelsAsync,

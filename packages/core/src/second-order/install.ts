@@ -6,6 +6,7 @@ import { getGradient, registerGradient } from '@tensorflow/tfjs-core';
 import { SECOND_ORDER_GRADIENTS } from './gradients.js';
 import { installFreeingBackprop } from './backprop.js';
 import { installBatchNormDefaults } from './batch-norm-defaults.js';
+import { installRecomputingCustomGrad } from './custom-grad.js';
 
 let installed = false;
 
@@ -13,6 +14,7 @@ export function installSecondOrderFixes(): void {
   for (const g of SECOND_ORDER_GRADIENTS) registerGradient(g);
   installFreeingBackprop();
   installBatchNormDefaults();
+  installRecomputingCustomGrad();
   installed = true;
   checkSecondOrderFixes();
 }

@@ -6,7 +6,6 @@ import { tf } from '../../src/tf.js';
 import { selectBackend } from '../../src/backend/select.js';
 import { traceKernels, SECOND_ORDER_CHECKED } from '../../src/second-order/audit.js';
 import { expectMetaGradientsMatch, rng, spaced, uni, weighted } from './fd.js';
-import { logSigmoid } from '../../src/second-order/gradients.js';
 
 type T = tf.Tensor;
 type T4 = tf.Tensor4D;
@@ -39,9 +38,18 @@ describe(`second-order fixes match finite differences (${backend})`, () => {
   it('Exp', () => unary(tf.exp, uni(rng(3), [2, 3], -1, 1), 13));
   it('Elu (both sides of 0)', () => unary(tf.elu, spaced(rng(4), [2, 3], 0.37), 14));
   it('Softmax', () => unary((t) => tf.softmax(t), uni(rng(5), [2, 4], -2, 2), 15));
-  it('logSoftmax helper (x − logSumExp: Max, Exp, comparisons)', async () => {
-    const { logSoftmax } = await import('../../src/second-order/gradients.js');
-    unary((t) => logSoftmax(t), uni(rng(6), [2, 4], -2, 2), 16);
+  it('customGrad ops, recomputed in the backward: tf.logSoftmax, tf.logSigmoid, tf.losses.softmaxCrossEntropy, a user customGrad', () => {
+    // Stock: logSoftmax and softmaxCrossEntropy wrong (saved output), logSigmoid throws (freed input).
+    unary((t) => tf.logSoftmax(t), uni(rng(6), [2, 4], -2, 2), 16);
+    unary((t) => tf.logSigmoid(tf.mul(t, 3)), uni(rng(19), [2, 3], -1, 1), 29);
+    const labels = tf.oneHot(tf.tensor1d([0, 2, 1], 'int32'), 4);
+    unary((t) => tf.mul(tf.losses.softmaxCrossEntropy(labels, t), tf.sum(t, 1)), uni(rng(7), [3, 4], -2, 2), 17);
+    const expSaved = tf.customGrad((x, save) => {
+      const y = tf.exp(x as T);
+      save([y]);
+      return { value: y, gradFunc: (dy, [s]) => tf.mul(dy, s!) };
+    });
+    unary((t) => expSaved(t), uni(rng(8), [2, 3], -1, 1), 18);
   });
   it('Pow (base and exponent)', () => {
     const r = rng(7);
@@ -116,9 +124,6 @@ describe(`second-order fixes match finite differences (${backend})`, () => {
     };
     // Every value at least 0.15 from each kink and jump (0, ±0.5, ±0.8, ±1, ±1.5; 6/4 for relu6).
     unary(f, tf.tensor2d([[-1.3, -0.65, -0.3, 0.2], [0.3, 0.7, 1.25, -0.2]]), 28, 0.01);
-  });
-  it('logSigmoid helper (tf.logSigmoid throws at second order)', () => {
-    unary((t) => logSigmoid(tf.mul(t, 3)), uni(rng(19), [2, 3], -1, 1), 29);
   });
   it('MirrorPad, reflect and symmetric (stock gradient drops the reflected copies)', () => {
     for (const mode of ['reflect', 'symmetric'] as const) {
