@@ -73,9 +73,34 @@ export function broadcastMatMulBatches(c: KernelComposer, a: Info, b: Info): [In
   return [spread(a, pa), spread(b, pb)];
 }
 
+// Einsum: tfjs 4.22's cpu kernel returns wrong shapes and values for some equations (ij,k->ik gives
+// [2, 1]; a,ij->ij gives [1, 1]), and wasm has none. Composed here for any backend: each input is
+// transposed into the equation's letter order and broadcast to all letters, the inputs are
+// multiplied, and the summed letters (which tfjs orders after the output's) are summed away.
+export function einsumKernel(backendName: string): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const tensors = Object.values(inputs);
+    const { equation } = attrs as { equation: string };
+    const { allDims, summedDims, idDims } = tf.backend_util.decodeEinsumEquation(equation, tensors.length);
+    tf.backend_util.checkEinsumDimSizes(allDims.length, idDims, tensors as tf.Tensor[]);
+    const size = new Array<number>(allDims.length).fill(1);
+    idDims.forEach((ids, t) => ids.forEach((d, k) => (size[d] = tensors[t]!.shape[k]!)));
+    const c = new KernelComposer(backend as never, backendName);
+    let acc: Info | undefined;
+    tensors.forEach((x, t) => {
+      const ids = idDims[t]!;
+      const perm = ids.map((d, k) => [d, k] as const).sort((p, q) => p[0] - q[0]).map(([, k]) => k);
+      const y = perm.every((p, i) => p === i) ? x : c.run('Transpose', { x }, { perm });
+      const full = c.run('Reshape', { x: y }, { shape: size.map((n, d) => (ids.includes(d) ? n : 1)) });
+      acc = acc ? c.run('Multiply', { a: acc, b: full }) : full;
+    });
+    return c.done(summedDims.length ? c.run('Sum', { x: acc! }, { axis: summedDims, keepDims: false }) : acc!);
+  };
+}
+
 let cpuFixed = false;
 
-/** Wraps the cpu backend's BatchMatMul so that inner-dim batch broadcasting is right (above). */
+/** Wraps the cpu backend's BatchMatMul so that inner-dim batch broadcasting is right, and replaces its Einsum (above). */
 export function installCpuKernelFixes(): void {
   if (cpuFixed) return;
   const k = tf.getKernel('BatchMatMul', 'cpu');
@@ -90,5 +115,8 @@ export function installCpuKernelFixes(): void {
   };
   tf.unregisterKernel('BatchMatMul', 'cpu');
   tf.registerKernel({ ...k, kernelFunc: fixed as never });
+  const e = tf.getKernel('Einsum', 'cpu');
+  if (e) tf.unregisterKernel('Einsum', 'cpu');
+  tf.registerKernel({ kernelName: 'Einsum', backendName: 'cpu', kernelFunc: einsumKernel('cpu') as never });
   cpuFixed = true;
 }

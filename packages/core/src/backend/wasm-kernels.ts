@@ -7,7 +7,7 @@
 // Only forward kernels change: gradients are registered by kernel name, so the second-order fixes
 // (second-order/gradients.ts) apply unchanged. Registered by registerWasmKernels().
 import { tf } from '../tf.js';
-import { KernelComposer, broadcastMatMulBatches, type Info, type KernelArgs, type KernelFunc } from './composer.js';
+import { KernelComposer, broadcastMatMulBatches, einsumKernel, type Info, type KernelArgs, type KernelFunc } from './composer.js';
 
 
 /** The stock wasm kernels that core replaced, by name (what the replacements call into). */
@@ -440,6 +440,7 @@ const WASM_KERNELS: Record<string, (args: KernelArgs) => Info> = {
   UnsortedSegmentSum: unsortedSegmentSum,
   BroadcastTo: broadcastTo,
   LogSoftmax: logSoftmax,
+  Einsum: einsumKernel('wasm'),
 };
 
 /** Kernel names this module adds to the wasm backend. */

@@ -553,6 +553,37 @@ const conv2DGrad: GradConfig = {
   },
 };
 
+// Einsum has no gradient in tfjs 4.22. For an input with subscripts S (at most two inputs, no
+// repeated letter, as tfjs allows), the gradient is dy contracted with the other input onto the
+// letters of S that dy or the other input carries, broadcast along the letters summed in S alone.
+const einsumGrad: GradConfig = {
+  kernelName: 'Einsum',
+  saveAllInputs: true,
+  gradFunc: (dy, saved, attrs) => {
+    const eq = (attrs as unknown as { equation: string }).equation.replace(/\s/g, '');
+    const [ins, out] = eq.split('->') as [string, string];
+    const terms = ins.split(',');
+    const used = new Set(eq);
+    const fresh = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'].find((l) => !used.has(l))!;
+    // A scalar dy gets a size-1 axis of its own (tfjs parses no empty subscripts).
+    const [g, gOut] = out === '' ? [tf.reshape(dy as T, [1]), fresh] : [dy as T, out];
+    return Object.fromEntries(
+      terms.map((term, i) => [
+        String(i),
+        () => {
+          const other = terms.length === 2 ? terms[1 - i]! : '';
+          const keep = [...term].filter((l) => gOut.includes(l) || other.includes(l)).join('');
+          const inputs = other ? [g, saved[1 - i]!] : [g];
+          const c = tf.einsum(`${other ? `${gOut},${other}` : gOut}->${keep}`, ...inputs);
+          const x = saved[i]!;
+          const spread = tf.reshape(c, [...term].map((l, k) => (keep.includes(l) ? x.shape[k]! : 1)));
+          return keep.length === term.length ? spread : tf.mul(spread, tf.onesLike(x));
+        },
+      ]),
+    );
+  },
+};
+
 // MirrorPad: tfjs 4.22's gradient only slices out the centre of dy, dropping every reflected copy
 // (wrong already at first order). Fold each padded border back onto the entries it copies, one
 // axis at a time: reflect copies x[before - p] to border position p, symmetric x[before - 1 - p].
@@ -679,6 +710,7 @@ export const SECOND_ORDER_GRADIENTS: readonly GradConfig[] = [
   tileGrad,
   batchMatMulGrad,
   conv2DGrad,
+  einsumGrad,
   mirrorPadGrad,
   lrnGrad,
   cumsumGrad,

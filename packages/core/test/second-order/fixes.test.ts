@@ -173,6 +173,21 @@ describe(`second-order fixes match finite differences (${backend})`, () => {
       check({ params: [x, k], inner: ([a, b]) => w1(conv(a!, b!)), outer: ([a, b]) => w2(conv(a!, b!)) });
     }
   });
+  it('Einsum (no stock gradient), one and two inputs, with summed-away and scalar outputs', () => {
+    const r = rng(26);
+    const cases: Array<[string, number[], number[]?]> = [
+      ['ij,jk->ik', [2, 3], [3, 4]], ['bij,bjk->bik', [2, 2, 3], [2, 3, 2]], ['ij,ij->i', [2, 3], [2, 3]],
+      ['i,j->ij', [3], [2]], ['ij,k->ik', [2, 3], [2]], ['ij,ij->', [2, 3], [2, 3]], ['ij->ji', [2, 3]], ['ijk->j', [2, 3, 2]],
+    ];
+    for (const [eq, sa, sb] of cases) {
+      const params = sb ? [uni(r, sa), uni(r, sb)] : [uni(r, sa)];
+      const f = (ps: T[]) => tf.tanh(tf.einsum(eq, ...ps));
+      const shape = tf.tidy(() => f(params).shape);
+      const w1 = weighted(r, shape);
+      const w2 = weighted(r, shape);
+      check({ params, inner: (ps) => w1(f(ps)), outer: (ps) => w2(f(ps)) });
+    }
+  });
   it('stack/unstack (Pack, Unpack), squaredDifference and rsqrt (norm layers, rollouts, MSE)', () => {
     const f = (t: T) => {
       const [a, b, c] = tf.unstack(t, 1) as [T, T, T];
