@@ -156,6 +156,78 @@ export const wasmKernelTuning = {
   concatMaxInner: 8,
 };
 
+/**
+ * dy dilated by the stride, with the padding (k − 1 − pad_before, ...) under which a stride-1
+ * correlation with the flipped filter gives the input gradient; undefined where that padding would
+ * be negative beyond what a crop of the dilated dy covers.
+ */
+function strideDilated(c: Composer, dy: Info, info: tf.backend_util.Conv2DInfo): { d: Info; pad: number[][] } | undefined {
+  const { strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: kh, filterWidth: kw } = info;
+  const [n, , , co] = dy.shape as [number, number, number, number];
+  const top = kh - 1 - info.padInfo.top;
+  const left = kw - 1 - info.padInfo.left;
+  // The dilated dy is oh·sh rows (its last sh − 1 rows zeros); negative padding = rows to cut.
+  const bottom = h - oh * sh - top + kh - 1;
+  const right = w - ow * sw - left + kw - 1;
+  if (top < 0 || left < 0 || bottom < -(sh - 1) || right < -(sw - 1)) return undefined;
+  let d = dy;
+  if (sh > 1 || sw > 1) {
+    const r6 = c.run('Reshape', { x: dy }, { shape: [n, oh, 1, ow, 1, co] });
+    const p6 = c.run('PadV2', { x: r6 }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+    d = c.run('Reshape', { x: p6 }, { shape: [n, oh * sh, ow * sw, co] });
+    if (bottom < 0 || right < 0) {
+      d = c.run('Slice', { x: d }, { begin: [0, 0, 0, 0], size: [n, oh * sh + Math.min(0, bottom), ow * sw + Math.min(0, right), co] });
+    }
+  }
+  return { d, pad: [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]] };
+}
+
+// DepthwiseConv2dNativeBackpropFilter (none in tfjs-backend-wasm 4.22):
+// dW[i, j, c, m] = Σ_{n, oh, ow} x[n, oh·sh + i − pt, ow·sw + j − pl, c] · dy[n, oh, ow, c·cm + m],
+// one depthwise conv with (n, c, m) as channels: x (repeated cm times) as the image, dy as the
+// [oh, ow] filter dilated by the stride, padded so that the output is kh × kw; then sum over n.
+function depthwiseBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
+  const { x, dy } = inputs as { x: Info; dy: Info };
+  const a = attrs as { strides: number | [number, number]; pad: 'valid' | 'same' | number; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number] };
+  const [kh, kw, ci, cm] = a.filterShape;
+  const [n, h, w] = x.shape as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, a.dilations ?? 1, a.pad as 'same', a.dimRoundingMode, true);
+  if (info.dilationHeight > 1 || info.dilationWidth > 1) throw new Error('DepthwiseConv2dNativeBackpropFilter on wasm: dilation > 1 is not supported');
+  const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
+  const { top, left } = info.padInfo;
+  const bottom = kh - h - top + (oh - 1) * sh;
+  const right = kw - w - left + (ow - 1) * sw;
+  const c = new Composer(backend as never);
+  let img = c.run('Reshape', { x }, { shape: [n, h, w, ci, 1] });
+  if (cm > 1) img = c.run('Tile', { x: img }, { reps: [1, 1, 1, 1, cm] });
+  img = c.run('Reshape', { x: c.run('Transpose', { x: img }, { perm: [1, 2, 0, 3, 4] }) }, { shape: [1, h, w, n * ci * cm] });
+  if (bottom < 0 || right < 0) img = c.run('Slice', { x: img }, { begin: [0, 0, 0, 0], size: [1, h + Math.min(0, bottom), w + Math.min(0, right), n * ci * cm] });
+  const f = c.run('Reshape', { x: c.run('Transpose', { x: c.run('Reshape', { x: dy }, { shape: [n, oh, ow, ci, cm] }) }, { perm: [1, 2, 0, 3, 4] }) }, { shape: [oh, ow, n * ci * cm, 1] });
+  const pad = [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]];
+  const o = c.run('DepthwiseConv2dNative', { x: img, filter: f }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [sh, sw] });
+  return c.done(c.run('Sum', { x: c.run('Reshape', { x: o }, { shape: [kh, kw, n, ci, cm] }) }, { axis: [2], keepDims: false }));
+}
+
+// DepthwiseConv2dNativeBackpropInput: tfjs-backend-wasm 4.22 has none, so tf.depthwiseConv2d could
+// not train on wasm. Same construction as Conv2DBackpropInput below: a stride-1 depthwise conv of
+// the stride-dilated dy (ci·cm channels) with the flipped filter, then the cm multiplier channels
+// of each input channel summed.
+function depthwiseBackpropInput({ inputs, backend, attrs }: KernelArgs): Info {
+  const { dy, filter } = inputs as { dy: Info; filter: Info };
+  const a = attrs as { strides: number | [number, number]; pad: 'valid' | 'same' | number; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil'; inputShape: [number, number, number, number] };
+  const [kh, kw, ci, cm] = filter.shape as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(a.inputShape, [kh, kw, ci, cm], a.strides, a.dilations ?? 1, a.pad as 'same', a.dimRoundingMode, true);
+  if (info.dilationHeight > 1 || info.dilationWidth > 1) throw new Error('DepthwiseConv2dNativeBackpropInput on wasm: dilation > 1 is not supported');
+  const c = new Composer(backend as never);
+  const g = strideDilated(c, dy, info);
+  if (!g) throw new Error(`DepthwiseConv2dNativeBackpropInput on wasm: padding ${JSON.stringify(a.pad)} is not supported for these shapes`);
+  const flipped = c.run('Reshape', { x: c.run('Reverse', { x: filter }, { dims: [0, 1] }) }, { shape: [kh, kw, ci * cm, 1] });
+  const e = c.run('DepthwiseConv2dNative', { x: g.d, filter: flipped }, { strides: [1, 1], pad: g.pad, dataFormat: 'NHWC', dilations: [1, 1] });
+  const [n, h, w] = a.inputShape;
+  return c.done(c.run('Sum', { x: c.run('Reshape', { x: e }, { shape: [n, h, w, ci, cm] }) }, { axis: [4], keepDims: false }));
+}
+
 function conv2DBackpropInput(args: KernelArgs): Info {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs as { dy: Info; filter: Info };
@@ -171,29 +243,13 @@ function conv2DBackpropInput(args: KernelArgs): Info {
   const info = tf.backend_util.computeConv2DInfo(
     a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad as 'same', a.dimRoundingMode,
   );
-  const { strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
-  const { filterHeight: kh, filterWidth: kw } = info;
-  const [n, , , co] = dy.shape as [number, number, number, number];
-  if (n * oh * ow < wasmKernelTuning.conv2dBackpropInputMinPositions) return stock();
-  const top = kh - 1 - info.padInfo.top;
-  const left = kw - 1 - info.padInfo.left;
-  // The dilated dy is oh·sh rows (its last sh − 1 rows zeros); negative padding = rows to cut.
-  const bottom = h - oh * sh - top + kh - 1;
-  const right = w - ow * sw - left + kw - 1;
-  if (top < 0 || left < 0 || bottom < -(sh - 1) || right < -(sw - 1)) return stock();
+  if (dy.shape[0]! * info.outHeight * info.outWidth < wasmKernelTuning.conv2dBackpropInputMinPositions) return stock();
   const c = new Composer(backend as never);
-  let d = dy;
-  if (sh > 1 || sw > 1) {
-    const r6 = c.run('Reshape', { x: dy }, { shape: [n, oh, 1, ow, 1, co] });
-    const p6 = c.run('PadV2', { x: r6 }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
-    d = c.run('Reshape', { x: p6 }, { shape: [n, oh * sh, ow * sw, co] });
-    if (bottom < 0 || right < 0) {
-      d = c.run('Slice', { x: d }, { begin: [0, 0, 0, 0], size: [n, oh * sh + Math.min(0, bottom), ow * sw + Math.min(0, right), co] });
-    }
-  }
+  const g = strideDilated(c, dy, info);
+  if (!g) return stock();
   const flipped = c.run('Reverse', { x: filter }, { dims: [0, 1] });
   const wT = c.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
-  const pad = [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]];
+  const { d, pad } = g;
   return c.done(c.run('Conv2D', { x: d, filter: wT }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] }));
 }
 
@@ -441,6 +497,8 @@ const WASM_KERNELS: Record<string, (args: KernelArgs) => Info> = {
   BroadcastTo: broadcastTo,
   LogSoftmax: logSoftmax,
   Einsum: einsumKernel('wasm'),
+  DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
+  DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter,
 };
 
 /** Kernel names this module adds to the wasm backend. */

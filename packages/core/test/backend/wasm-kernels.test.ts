@@ -334,3 +334,18 @@ describe('wasm MaxPoolGrad (stock wasm routes dy to the wrong input in some wind
     });
   }
 });
+
+describe('wasm depthwise conv backprops (none in tfjs-backend-wasm 4.22; core composes them)', () => {
+  for (const [cm, s, pad, hw] of [[1, 1, 'same', 5], [2, 2, 'same', 7], [3, 2, 'valid', 6], [2, 1, 'valid', 5], [1, 2, 'same', 4]] as const) {
+    it(`input and filter gradients match cpu: multiplier ${cm}, stride ${s}, ${pad}, ${hw}×${hw + 1}`, async () => {
+      const x = () => uni(71, [2, hw, hw + 1, 3]);
+      const k = () => uni(72, [3, 2, 3, cm]);
+      const loss = (a: T, b: T) => {
+        const y = tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad);
+        return tf.sum(tf.mul(y, uni(73, y.shape)));
+      };
+      await agreeRel(() => tf.grads(loss)([x(), k()])[0]!, 1e-5);
+      await agreeRel(() => tf.grads(loss)([x(), k()])[1]!, 1e-5);
+    });
+  }
+});
