@@ -114,7 +114,7 @@ const buildMlp =
   };
 
 const buildConv =
-  (adapted: string[]): Builder =>
+  (adapted: string[], stride: number, pad: 'valid' | 'same'): Builder =>
   (g, file, inp, params) => {
     if (g.T == null) throw new Error(`${file}: conv case needs field T`);
     const steps = g.T;
@@ -125,7 +125,7 @@ const buildConv =
       return tf.sigmoid(tf.add(tf.conv2d(h as tf.Tensor4D, p['K2'] as tf.Tensor4D, 1, 'same'), v));
     };
     const emb = (p: Tensors, v: T) =>
-      tf.matMul(tf.reshape(tf.tanh(tf.conv2d(v as tf.Tensor4D, p['E1'] as tf.Tensor4D, 2, 'valid')), [v.shape[0]!, -1]), p['E2']!);
+      tf.matMul(tf.reshape(tf.tanh(tf.conv2d(v as tf.Tensor4D, p['E1'] as tf.Tensor4D, stride, pad)), [v.shape[0]!, -1]), p['E2']!);
     const rollout = (p: Tensors) => {
       const xs: T[] = [];
       let v: T = x0;
@@ -186,7 +186,8 @@ function normalise(spec: string): string {
   return spec
     .replace(/act=(?:[a-z0-9_]+|<ACT>)(?: \((?:[^()]|\([^()]*\))*\))?/, 'act=<ACT>')
     .replace(/tailor \[[^\]]*\]/, 'tailor <LIST>')
-    .replace(/\[B,\d+\]/g, '[B,<N>]');
+    .replace(/\[B,\d+\]/g, '[B,<N>]')
+    .replace(/conv\(x,E1,stride\d+,(?:valid|same)\)/, 'conv(x,E1,stride<S>,<PAD>)');
 }
 
 export function builderFor(g: GoldenFile, file: string): Builder {
@@ -200,7 +201,8 @@ export function builderFor(g: GoldenFile, file: string): Builder {
   const list = /tailor (\[[^\]]*\])/.exec(spec)?.[1];
   if (list && normalise(spec) === normalise(CONV_SPEC)) {
     const adapted = g.adapted ?? (JSON.parse(list.replace(/'/g, '"')) as string[]);
-    return buildConv(adapted);
+    const [, stride, pad] = /conv\(x,E1,stride(\d+),(valid|same)\)/.exec(spec)!;
+    return buildConv(adapted, Number(stride), pad as 'valid' | 'same');
   }
   if (spec === LSTM_SPEC) return buildLstm;
   throw new Error(`${file}: unknown golden case: no builder for spec "${spec.slice(0, 160)}..."; add one to test/second-order/golden-cases.ts`);
