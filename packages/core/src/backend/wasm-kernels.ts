@@ -2,8 +2,8 @@
 // XNNPACK / the wasm heap, not as JS loops):
 // - added: kernels training needs and tfjs-backend-wasm 4.22 lacks;
 // - replaced: kernels wasm has but runs as scalar loops on paths that meta-training hits (measured in
-//   bench/meta-step, see bench/README.md), or gets wrong (MaxPoolGrad; binary ops past rank 6). A
-//   replacement keeps the original kernel to call into.
+//   bench/meta-step, see bench/README.md), or gets wrong (MaxPoolGrad, Conv3D's backprops; binary
+//   ops past rank 6). A replacement keeps the original kernel to call into.
 // Only forward kernels change: gradients are registered by kernel name, so the second-order fixes
 // (second-order/gradients.ts) apply unchanged. Registered by registerWasmKernels().
 import { tf } from '../tf.js';
@@ -181,6 +181,67 @@ function strideDilated(c: Composer, dy: Info, info: tf.backend_util.Conv2DInfo):
     }
   }
   return { d, pad: [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]] };
+}
+
+// Conv3D backprops: tfjs-backend-wasm 4.22's are wrong (the input one for every shape tried, the
+// filter one with stride 2), so tf.conv3d trained wrongly on wasm. Composed from its Conv3D, which
+// is right, as the 2-D ones are: the input gradient correlates the stride-dilated, padded dy with
+// the flipped filter; the filter gradient is a conv of x (channels as batch, batch as channels)
+// with dy as the filter, dilated by the stride.
+type Conv3DAttrs = { strides: number | [number, number, number]; pad: 'valid' | 'same'; inputShape?: number[]; filterShape?: number[] };
+const conv3DInfo = (xShape: number[], wShape: number[], a: Conv3DAttrs) =>
+  tf.backend_util.computeConv3DInfo(xShape as [number, number, number, number, number], wShape as [number, number, number, number, number], a.strides, 1, a.pad);
+
+function conv3DBackpropInput({ inputs, backend, attrs }: KernelArgs): Info {
+  const { dy, filter } = inputs as { dy: Info; filter: Info };
+  const a = attrs as Conv3DAttrs;
+  const info = conv3DInfo(a.inputShape!, filter.shape, a);
+  const [n, od, oh, ow, co] = dy.shape as number[] as [number, number, number, number, number];
+  const s = [info.strideDepth, info.strideHeight, info.strideWidth];
+  const k = [info.filterDepth, info.filterHeight, info.filterWidth];
+  const inSize = [info.inDepth, info.inHeight, info.inWidth];
+  const before = [k[0]! - 1 - info.padInfo.front, k[1]! - 1 - info.padInfo.top, k[2]! - 1 - info.padInfo.left];
+  const c = new Composer(backend as never);
+  // Dilate one axis at a time (rank ≤ 5 throughout).
+  let d = dy;
+  const dims = [od, oh, ow];
+  for (let ax = 0; ax < 3; ax++) {
+    if (s[ax] === 1) continue;
+    const outer = n * dims.slice(0, ax).reduce((p, q) => p * q, 1);
+    const inner = dims.slice(ax + 1).reduce((p, q) => p * q, 1) * co;
+    const r = c.run('Reshape', { x: d }, { shape: [outer, dims[ax]!, 1, inner] });
+    const pd = c.run('PadV2', { x: r }, { paddings: [[0, 0], [0, 0], [0, s[ax]! - 1], [0, 0]], constantValue: 0 });
+    dims[ax] = dims[ax]! * s[ax]!;
+    d = c.run('Reshape', { x: pd }, { shape: [n, ...dims, co] });
+  }
+  // Padding after: negative means the dilated dy's trailing zero rows are cut.
+  const after = [0, 1, 2].map((ax) => inSize[ax]! - dims[ax]! - before[ax]! + k[ax]! - 1);
+  if (after.some((v) => v < 0)) d = c.run('Slice', { x: d }, { begin: [0, 0, 0, 0, 0], size: [n, ...dims.map((v, ax) => v + Math.min(0, after[ax]!)), co] });
+  d = c.run('PadV2', { x: d }, { paddings: [[0, 0], ...[0, 1, 2].map((ax) => [before[ax]!, Math.max(0, after[ax]!)]), [0, 0]], constantValue: 0 });
+  const w = c.run('Transpose', { x: c.run('Reverse', { x: filter }, { dims: [0, 1, 2] }) }, { perm: [0, 1, 2, 4, 3] });
+  return c.done(c.run('Conv3D', { x: d, filter: w }, { strides: [1, 1, 1], pad: 'valid', dilations: [1, 1, 1] }));
+}
+
+function conv3DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
+  const { x, dy } = inputs as { x: Info; dy: Info };
+  const a = attrs as Conv3DAttrs;
+  const info = conv3DInfo(x.shape, a.filterShape!, a);
+  const [, od, oh, ow] = dy.shape as number[];
+  const s = [info.strideDepth, info.strideHeight, info.strideWidth];
+  const k = [info.filterDepth, info.filterHeight, info.filterWidth];
+  const inSize = [info.inDepth, info.inHeight, info.inWidth];
+  const before = [info.padInfo.front, info.padInfo.top, info.padInfo.left];
+  const out = [od!, oh!, ow!];
+  // Pad x so that a valid conv with the dilated dy ((o − 1)·s + 1 taps) yields exactly k outputs.
+  const after = [0, 1, 2].map((ax) => k[ax]! - inSize[ax]! - before[ax]! + (out[ax]! - 1) * s[ax]!);
+  const c = new Composer(backend as never);
+  let xp = x;
+  if (after.some((v) => v < 0)) xp = c.run('Slice', { x: xp }, { begin: [0, 0, 0, 0, 0], size: [x.shape[0]!, ...inSize.map((v, ax) => v + Math.min(0, after[ax]!)), x.shape[4]!] });
+  xp = c.run('PadV2', { x: xp }, { paddings: [[0, 0], ...[0, 1, 2].map((ax) => [before[ax]!, Math.max(0, after[ax]!)]), [0, 0]], constantValue: 0 });
+  const xt = c.run('Transpose', { x: xp }, { perm: [4, 1, 2, 3, 0] });
+  const f = c.run('Transpose', { x: dy }, { perm: [1, 2, 3, 0, 4] });
+  const o = c.run('Conv3D', { x: xt, filter: f }, { strides: [1, 1, 1], pad: 'valid', dilations: s });
+  return c.done(c.run('Transpose', { x: o }, { perm: [1, 2, 3, 0, 4] }));
 }
 
 // DepthwiseConv2dNativeBackpropFilter (none in tfjs-backend-wasm 4.22):
@@ -487,6 +548,8 @@ const WASM_REPLACEMENTS: Record<string, KernelFunc> = {
   Conv2DBackpropInput: conv2DBackpropInput,
   Tanh: tanh,
   MaxPoolGrad: maxPoolGrad,
+  Conv3DBackpropInputV2: conv3DBackpropInput,
+  Conv3DBackpropFilterV2: conv3DBackpropFilter,
   ...Object.fromEntries(COMPARISONS.map((n) => [n, rankSafe(n, comparison(n))])),
   ...Object.fromEntries(RANK_LIMITED.map((n) => [n, rankSafe(n)])),
 };

@@ -318,6 +318,39 @@ const conv2DBackpropFilterGrad: GradConfig = {
   },
 };
 
+// Conv3D's backprops have no gradients in tfjs 4.22 (so tf.conv3d stops at first order). Both are
+// bilinear, as in 2-D: each input's gradient is the conv or the other backprop with ddx/ddw.
+interface Conv3DAttrs {
+  strides: number | [number, number, number];
+  pad: 'valid' | 'same';
+  inputShape?: number[];
+  filterShape?: number[];
+}
+
+const conv3DBackpropInputGrad: GradConfig = {
+  kernelName: 'Conv3DBackpropInputV2',
+  inputsToSave: ['dy', 'filter'],
+  gradFunc: (ddx, [dy, filter], attrs) => {
+    const a = attrs as unknown as Conv3DAttrs;
+    return {
+      dy: () => tf.conv3d(ddx as tf.Tensor5D, filter as tf.Tensor5D, a.strides, a.pad),
+      filter: () => run('Conv3DBackpropFilterV2', { x: ddx as T, dy: dy! }, { strides: a.strides, pad: a.pad, filterShape: filter!.shape }),
+    };
+  },
+};
+
+const conv3DBackpropFilterGrad: GradConfig = {
+  kernelName: 'Conv3DBackpropFilterV2',
+  inputsToSave: ['x', 'dy'],
+  gradFunc: (ddw, [x, dy], attrs) => {
+    const a = attrs as unknown as Conv3DAttrs;
+    return {
+      x: () => run('Conv3DBackpropInputV2', { dy: dy!, filter: ddw as T }, { strides: a.strides, pad: a.pad, inputShape: x!.shape }),
+      dy: () => tf.conv3d(x as tf.Tensor5D, ddw as tf.Tensor5D, a.strides, a.pad),
+    };
+  },
+};
+
 // Depthwise backprops: bilinear too. Kernels are called by name (the ops are not public).
 const depthwiseBackpropFilterGrad: GradConfig = {
   kernelName: 'DepthwiseConv2dNativeBackpropFilter',
@@ -698,6 +731,8 @@ export const SECOND_ORDER_GRADIENTS: readonly GradConfig[] = [
   avgPoolGradGrad,
   eluGradGrad,
   conv2DBackpropFilterGrad,
+  conv3DBackpropInputGrad,
+  conv3DBackpropFilterGrad,
   depthwiseBackpropFilterGrad,
   depthwiseBackpropInputGrad,
   resizeGrad('ResizeBilinear', tf.image.resizeBilinear, 'ResizeBilinearGrad'),

@@ -349,3 +349,18 @@ describe('wasm depthwise conv backprops (none in tfjs-backend-wasm 4.22; core co
     });
   }
 });
+
+describe('wasm Conv3D backprops (stock wasm ones are wrong; core composes them from Conv3D)', () => {
+  for (const [s, pad, dims] of [[1, 'same', [3, 4, 5]], [2, 'valid', [3, 4, 5]], [2, 'same', [4, 5, 3]], [1, 'valid', [3, 3, 4]], [[1, 2, 2], 'same', [2, 5, 4]]] as const) {
+    it(`tf.conv3d input and filter gradients match cpu: stride ${s}, ${pad}, ${dims.join('×')}`, async () => {
+      const loss = (a: T, b: T) => {
+        const y = tf.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, s as [number, number, number], pad);
+        return tf.sum(tf.mul(y, uni(83, y.shape)));
+      };
+      const x = () => uni(81, [2, ...dims, 2]);
+      const k = () => uni(82, [2, 3, 2, 2, 3]);
+      await agreeRel(() => tf.grads(loss)([x(), k()])[0]!, 1e-5);
+      await agreeRel(() => tf.grads(loss)([x(), k()])[1]!, 1e-5);
+    });
+  }
+});

@@ -188,6 +188,18 @@ describe(`second-order fixes match finite differences (${backend})`, () => {
       check({ params, inner: (ps) => w1(f(ps)), outer: (ps) => w2(f(ps)) });
     }
   });
+  it('Conv3D backprops (no stock gradients): filter and input tailored, stride 1 same and stride 2 valid', () => {
+    const r = rng(27);
+    for (const [stride, pad] of [[1, 'same'], [2, 'valid']] as const) {
+      const x = uni(r, [1, 3, 4, 5, 2]);
+      const k = uni(r, [2, 2, 3, 2, 2], -0.5, 0.5);
+      const conv = (a: T, b: T) => tf.tanh(tf.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, stride, pad));
+      const shape = tf.tidy(() => conv(x, k).shape);
+      const w1 = weighted(r, shape);
+      const w2 = weighted(r, shape);
+      check({ params: [x, k], inner: ([a, b]) => w1(conv(a!, b!)), outer: ([a, b]) => w2(conv(a!, b!)) });
+    }
+  });
   it('stack/unstack (Pack, Unpack), squaredDifference and rsqrt (norm layers, rollouts, MSE)', () => {
     const f = (t: T) => {
       const [a, b, c] = tf.unstack(t, 1) as [T, T, T];
