@@ -2,8 +2,8 @@
 // XNNPACK / the wasm heap, not as JS loops):
 // - added: kernels training needs and tfjs-backend-wasm 4.22 lacks;
 // - replaced: kernels wasm has but runs as scalar loops on paths that meta-training hits (measured in
-//   bench/meta-step, see bench/README.md), or gets wrong (MaxPoolGrad, Conv3D's backprops; binary
-//   ops past rank 6). A replacement keeps the original kernel to call into.
+//   bench/meta-step, see bench/README.md), or gets wrong (MaxPoolGrad, MaxPool3D, Conv3D's
+//   backprops; binary ops past rank 6). A replacement keeps the original kernel to call into.
 // Only forward kernels change: gradients are registered by kernel name, so the second-order fixes
 // (second-order/gradients.ts) apply unchanged. Registered by registerWasmKernels().
 import { tf } from '../tf.js';
@@ -242,6 +242,31 @@ function conv3DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
   const f = c.run('Transpose', { x: dy }, { perm: [1, 2, 3, 0, 4] });
   const o = c.run('Conv3D', { x: xt, filter: f }, { strides: [1, 1, 1], pad: 'valid', dilations: s });
   return c.done(c.run('Transpose', { x: o }, { perm: [1, 2, 3, 0, 4] }));
+}
+
+// MaxPool3D with 'same' padding: the stock wasm kernel returns wrong maxima for some shapes (2×2×2
+// windows at stride 1 tried). Composed: windows gathered by a Conv3D with a one-hot filter
+// (channels folded into the batch), out-of-image positions pushed below any value, Max.
+function maxPool3D(args: KernelArgs): Info {
+  const { inputs, backend, attrs } = args;
+  const { x } = inputs as { x: Info };
+  const a = attrs as { filterSize: number | [number, number, number]; strides: number | [number, number, number]; pad: unknown };
+  if (a.pad !== 'same' || x.dtype !== 'float32') return ORIGINALS.get('MaxPool3D')!(args);
+  const [fd, fh, fw] = typeof a.filterSize === 'number' ? [a.filterSize, a.filterSize, a.filterSize] : a.filterSize;
+  const k = fd * fh * fw;
+  const [n, d, h, w, ch] = x.shape as [number, number, number, number, number];
+  const c = new Composer(backend as never);
+  const eyeValues = new Float32Array(k * k);
+  for (let i = 0; i < k; i++) eyeValues[i * k + i] = 1;
+  const eye = c.tensor(eyeValues, [fd, fh, fw, 1, k]);
+  const conv = { strides: a.strides, pad: 'same', dilations: [1, 1, 1] };
+  const folded = c.run('Reshape', { x: c.run('Transpose', { x }, { perm: [0, 4, 1, 2, 3] }) }, { shape: [n * ch, d, h, w, 1] });
+  const inImage = c.run('Conv3D', { x: c.tensor(new Float32Array(d * h * w).fill(1), [1, d, h, w, 1]), filter: eye }, conv);
+  const penalty = c.run('Multiply', { a: c.run('Sub', { a: inImage, b: c.scalar(1) }), b: c.scalar(1e30) });
+  const p = c.run('Add', { a: c.run('Conv3D', { x: folded, filter: eye }, conv), b: penalty });
+  const m = c.run('Max', { x: p }, { reductionIndices: [4], keepDims: false });
+  const [, od, oh, ow] = m.shape as number[];
+  return c.done(c.run('Transpose', { x: c.run('Reshape', { x: m }, { shape: [n, ch, od!, oh!, ow!] }) }, { perm: [0, 2, 3, 4, 1] }));
 }
 
 // DepthwiseConv2dNativeBackpropFilter (none in tfjs-backend-wasm 4.22):
@@ -550,6 +575,7 @@ const WASM_REPLACEMENTS: Record<string, KernelFunc> = {
   MaxPoolGrad: maxPoolGrad,
   Conv3DBackpropInputV2: conv3DBackpropInput,
   Conv3DBackpropFilterV2: conv3DBackpropFilter,
+  MaxPool3D: maxPool3D,
   ...Object.fromEntries(COMPARISONS.map((n) => [n, rankSafe(n, comparison(n))])),
   ...Object.fromEntries(RANK_LIMITED.map((n) => [n, rankSafe(n)])),
 };

@@ -278,6 +278,81 @@ const avgPoolGradGrad: GradConfig = {
   },
 };
 
+// 3-D pooling: the MaxPool3DGrad and AvgPool3DGrad kernels have no gradients in tfjs 4.22. The
+// pooling gradients are written instead with the windows gathered and scattered by conv3d and its
+// input backprop with one-hot / all-ones filters (channels folded into the batch), whose gradients
+// are registered: exact to any order, on every backend. ('valid' and 'same' padding: tf.conv3d
+// takes no explicit padding.)
+interface Pool3DAttrs {
+  filterSize: number | [number, number, number];
+  strides: number | [number, number, number];
+  pad: 'valid' | 'same' | number;
+}
+const triple = (v: number | [number, number, number]): [number, number, number] => (typeof v === 'number' ? [v, v, v] : v);
+
+function pool3dWindows(a: Pool3DAttrs, name: string) {
+  if (a.pad !== 'valid' && a.pad !== 'same') throw new Error(`${name} gradient: padding ${JSON.stringify(a.pad)} is not supported (use 'valid' or 'same')`);
+  const pad = a.pad;
+  const [fd, fh, fw] = triple(a.filterSize);
+  const k = fd * fh * fw;
+  const fold = (x: T) => {
+    const [n, d, h, w, c] = x.shape as number[];
+    return tf.reshape(tf.transpose(x, [0, 4, 1, 2, 3]), [n! * c!, d!, h!, w!, 1]) as tf.Tensor5D;
+  };
+  const unfold = (t: T, n: number, c: number) => {
+    const [, d, h, w] = t.shape as number[];
+    return tf.transpose(tf.reshape(t, [n, c, d!, h!, w!]), [0, 2, 3, 4, 1]);
+  };
+  const eye = () => tf.reshape(tf.eye(k), [fd, fh, fw, 1, k]) as tf.Tensor5D;
+  const ones = () => tf.ones([fd, fh, fw, 1, 1]) as tf.Tensor5D;
+  /** [N·C, OD, OH, OW, K]: the windows of x. */
+  const windows = (x: T) => tf.conv3d(fold(x), eye(), a.strides, pad);
+  /** Scatter [N·C, OD, OH, OW, K or 1] back onto [N·C, D, H, W, 1] (the adjoint of `windows`). */
+  const scatter = (t: T, filter: tf.Tensor5D, like: T) => {
+    const [n, d, h, w, c] = like.shape as number[];
+    return unfold(tf.conv3dTranspose(t as tf.Tensor5D, filter, [n! * c!, d!, h!, w!, 1], a.strides, pad), n!, c!);
+  };
+  const inImage = (x: T) => {
+    const [, d, h, w] = x.shape as number[];
+    return tf.ones([1, d!, h!, w!, 1]) as tf.Tensor5D;
+  };
+  return { pad, fold, eye, ones, windows, scatter, inImage };
+}
+
+const maxPool3DGrad: GradConfig = {
+  kernelName: 'MaxPool3D',
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x], attrs) => {
+    const a = attrs as unknown as Pool3DAttrs;
+    return {
+      x: () => {
+        const p3 = pool3dWindows(a, 'maxPool3d');
+        // Out-of-image positions never win; the first maximum of each window takes dy.
+        const valid = tf.conv3d(p3.inImage(x!), p3.eye(), a.strides, p3.pad);
+        const p = tf.sub(p3.windows(x!), tf.mul(tf.sub(1, valid), 1e30));
+        const eq = tf.cast(tf.equal(p, tf.max(p, -1, true)), 'float32');
+        const first = tf.mul(eq, tf.cast(tf.equal(tf.cumsum(eq, 4, true), 0), 'float32'));
+        return p3.scatter(tf.mul(first, p3.fold(dy as T)), p3.eye(), x!);
+      },
+    };
+  },
+};
+
+const avgPool3DGrad: GradConfig = {
+  kernelName: 'AvgPool3D',
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x], attrs) => {
+    const a = attrs as unknown as Pool3DAttrs;
+    return {
+      x: () => {
+        const p3 = pool3dWindows(a, 'avgPool3d');
+        const counts = tf.conv3d(p3.inImage(x!), p3.ones(), a.strides, p3.pad);
+        return p3.scatter(tf.div(p3.fold(dy as T), counts), p3.ones(), x!);
+      },
+    };
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // 2. Gradient kernels with no gradient.
 
@@ -729,6 +804,8 @@ export const SECOND_ORDER_GRADIENTS: readonly GradConfig[] = [
   maxPoolGradGrad,
   avgPoolGrad,
   avgPoolGradGrad,
+  maxPool3DGrad,
+  avgPool3DGrad,
   eluGradGrad,
   conv2DBackpropFilterGrad,
   conv3DBackpropInputGrad,

@@ -364,3 +364,14 @@ describe('wasm Conv3D backprops (stock wasm ones are wrong; core composes them f
     });
   }
 });
+
+describe('wasm 3-D pooling (stock MaxPool3D is wrong with some same paddings; core composes it)', () => {
+  for (const [f, s, pad] of [[2, 1, 'same'], [3, 2, 'same'], [2, 2, 'valid'], [[1, 2, 2], 1, 'same']] as const) {
+    it(`maxPool3d and avgPool3d, values and gradients, match cpu: ${JSON.stringify(f)}, stride ${s}, ${pad}`, async () => {
+      const x = () => uni(91, [2, 3, 4, 5, 2]);
+      const pool = (t: T) => tf.concat([tf.maxPool3d(t as tf.Tensor5D, f, s, pad), tf.avgPool3d(t as tf.Tensor5D, f, s, pad)], -1);
+      await agreeRel(() => pool(x()), 1e-6);
+      await agreeRel(() => tf.grad((t: T) => { const y = pool(t); return tf.sum(tf.mul(y, uni(92, y.shape))); })(x()), 1e-5);
+    });
+  }
+});

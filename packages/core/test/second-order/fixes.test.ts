@@ -200,6 +200,17 @@ describe(`second-order fixes match finite differences (${backend})`, () => {
       check({ params: [x, k], inner: ([a, b]) => w1(conv(a!, b!)), outer: ([a, b]) => w2(conv(a!, b!)) });
     }
   });
+  it('MaxPool3D and AvgPool3D (stock: no second order), valid and same, strides 1 and 2', () => {
+    const r = rng(28);
+    for (const [f, stride, pad] of [[2, 2, 'valid'], [2, 1, 'same'], [3, 2, 'same']] as const) {
+      const x = spaced(r, [1, 3, 4, 5, 2], 0.05);
+      const pool = (t: T) => tf.add(tf.maxPool3d(t as tf.Tensor5D, f, stride, pad), tf.avgPool3d(t as tf.Tensor5D, f, stride, pad));
+      const shape = tf.tidy(() => pool(x).shape);
+      const w1 = weighted(r, shape);
+      const w2 = weighted(r, shape);
+      check({ params: [x], inner: ([v]) => w1(tf.square(pool(v!))), outer: ([v]) => w2(tf.tanh(pool(v!))), lr: 0.005 });
+    }
+  });
   it('stack/unstack (Pack, Unpack), squaredDifference and rsqrt (norm layers, rollouts, MSE)', () => {
     const f = (t: T) => {
       const [a, b, c] = tf.unstack(t, 1) as [T, T, T];
