@@ -661,6 +661,25 @@ const conv2DGrad: GradConfig = {
   },
 };
 
+// DepthwiseConv2dNative: as Conv2D, the stock gradient refuses dilation > 1; same cure.
+const depthwiseGrad: GradConfig = {
+  kernelName: 'DepthwiseConv2dNative',
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, [x, filter], attrs) => {
+    const a = attrs as unknown as ConvAttrs;
+    const [dh, dw] = pair(a.dilations ?? 1);
+    const w = dh === 1 && dw === 1 ? filter! : spreadFilter(filter!, dh, dw);
+    const common = { strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode, dilations: [1, 1] };
+    return {
+      x: () => run('DepthwiseConv2dNativeBackpropInput', { dy: dy as T, filter: w }, { ...common, inputShape: x!.shape }),
+      filter: () => {
+        const g = run('DepthwiseConv2dNativeBackpropFilter', { x: x!, dy: dy as T }, { ...common, filterShape: w.shape });
+        return dh === 1 && dw === 1 ? g : tf.stridedSlice(g, [0, 0, 0, 0], w.shape, [dh, dw, 1, 1]);
+      },
+    };
+  },
+};
+
 // Einsum has no gradient in tfjs 4.22. For an input with subscripts S (at most two inputs, no
 // repeated letter, as tfjs allows), the gradient is dy contracted with the other input onto the
 // letters of S that dy or the other input carries, broadcast along the letters summed in S alone.
@@ -822,6 +841,7 @@ export const SECOND_ORDER_GRADIENTS: readonly GradConfig[] = [
   tileGrad,
   batchMatMulGrad,
   conv2DGrad,
+  depthwiseGrad,
   einsumGrad,
   mirrorPadGrad,
   lrnGrad,

@@ -161,12 +161,13 @@ describe(`second-order fixes match finite differences (${backend})`, () => {
       check({ params: [a, b], inner: ([x, y]) => w1(mm(x!, y!)), outer: ([x, y]) => w2(mm(x!, y!)) });
     }
   });
-  it('Conv2D with dilation > 1 (stock refuses its gradient): filter and input tailored', () => {
+  it('Conv2D and DepthwiseConv2dNative with dilation > 1 (stock refuses their gradients): filter and input tailored', () => {
     const r = rng(25);
-    for (const [pad, dil] of [['same', 2], ['valid', [1, 2]]] as const) {
+    for (const [pad, dil, depthwise] of [['same', 2, false], ['valid', [1, 2], false], ['same', 2, true], ['valid', [2, 1], true]] as const) {
       const x = uni(r, [1, 5, 6, 2]);
       const k = uni(r, [2, 3, 2, 2], -0.5, 0.5);
-      const conv = (a: T, b: T) => tf.tanh(tf.conv2d(a as T4, b as T4, 1, pad, 'NHWC', dil as [number, number]));
+      const conv = (a: T, b: T) =>
+        tf.tanh(depthwise ? tf.depthwiseConv2d(a as T4, b as T4, 1, pad, 'NHWC', dil as [number, number]) : tf.conv2d(a as T4, b as T4, 1, pad, 'NHWC', dil as [number, number]));
       const shape = tf.tidy(() => conv(x, k).shape);
       const w1 = weighted(r, shape);
       const w2 = weighted(r, shape);
