@@ -680,6 +680,34 @@ const depthwiseGrad: GradConfig = {
   },
 };
 
+// DepthToSpace (pixel shuffle) has no gradient in tfjs 4.22. It only moves values:
+// y[b, i·s + di, j·s + dj, c] = x[b, i, j, (di·s + dj)·C + c], so dx gathers dy back (NHWC).
+const depthToSpaceGrad: GradConfig = {
+  kernelName: 'DepthToSpace',
+  inputsToSave: ['x'],
+  gradFunc: (dy, [x], attrs) => {
+    const { blockSize: bs, dataFormat } = attrs as unknown as { blockSize: number; dataFormat: string };
+    if (dataFormat !== 'NHWC') throw new Error(`depthToSpace gradient: dataFormat ${dataFormat} is not supported (use NHWC)`);
+    const [n, h, w, c] = x!.shape as number[];
+    return {
+      x: () => tf.reshape(tf.transpose(tf.reshape(dy as T, [n!, h!, bs, w!, bs, c! / (bs * bs)]), [0, 1, 3, 2, 4, 5]), x!.shape),
+    };
+  },
+};
+
+// TopK has no gradient in tfjs 4.22: each value's gradient goes to the entry it was taken from
+// (the indices are piecewise constant, so saving that output is harmless at any order).
+const topKGrad: GradConfig = {
+  kernelName: 'TopK',
+  inputsToSave: ['x'],
+  outputsToSave: [false, true],
+  gradFunc: (dys, [x, indices]) => {
+    const dy = (Array.isArray(dys) ? dys[0] : dys) as T;
+    const n = x!.shape[x!.rank - 1]!;
+    return { x: () => tf.sum(tf.mul(tf.oneHot(indices as tf.Tensor, n), tf.expandDims(dy, -1)), -2) };
+  },
+};
+
 // Einsum has no gradient in tfjs 4.22. For an input with subscripts S (at most two inputs, no
 // repeated letter, as tfjs allows), the gradient is dy contracted with the other input onto the
 // letters of S that dy or the other input carries, broadcast along the letters summed in S alone.
@@ -842,6 +870,8 @@ export const SECOND_ORDER_GRADIENTS: readonly GradConfig[] = [
   batchMatMulGrad,
   conv2DGrad,
   depthwiseGrad,
+  depthToSpaceGrad,
+  topKGrad,
   einsumGrad,
   mirrorPadGrad,
   lrnGrad,

@@ -212,6 +212,10 @@ describe(`second-order fixes match finite differences (${backend})`, () => {
       check({ params: [x], inner: ([v]) => w1(tf.square(pool(v!))), outer: ([v]) => w2(tf.tanh(pool(v!))), lr: 0.005 });
     }
   });
+  it('DepthToSpace (pixel shuffle) and TopK (no stock gradients)', () => {
+    unary((t) => tf.tanh(tf.depthToSpace(t as T4, 2)), uni(rng(29), [2, 2, 3, 8]), 34);
+    unary((t) => tf.square(tf.topk(t, 3).values), spaced(rng(30), [2, 6], 0.37), 35);
+  });
   it('stack/unstack (Pack, Unpack), squaredDifference and rsqrt (norm layers, rollouts, MSE)', () => {
     const f = (t: T) => {
       const [a, b, c] = tf.unstack(t, 1) as [T, T, T];
