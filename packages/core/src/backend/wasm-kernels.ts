@@ -2,8 +2,8 @@
 // XNNPACK / the wasm heap, not as JS loops):
 // - added: kernels training needs and tfjs-backend-wasm 4.22 lacks;
 // - replaced: kernels wasm has but runs as scalar loops on paths that meta-training hits (measured in
-//   bench/meta-step, see bench/README.md), or gets wrong (MaxPoolGrad, MaxPool3D, Conv3D's
-//   backprops; binary ops past rank 6). A replacement keeps the original kernel to call into.
+//   bench/meta-step, see bench/README.md), or gets wrong (MaxPoolGrad, MaxPool3D, Dilation2D,
+//   Conv3D's backprops; binary ops past rank 6). A replacement keeps the original kernel to call into.
 // Only forward kernels change: gradients are registered by kernel name, so the second-order fixes
 // (second-order/gradients.ts) apply unchanged. Registered by registerWasmKernels().
 import { tf } from '../tf.js';
@@ -267,6 +267,33 @@ function maxPool3D(args: KernelArgs): Info {
   const m = c.run('Max', { x: p }, { reductionIndices: [4], keepDims: false });
   const [, od, oh, ow] = m.shape as number[];
   return c.done(c.run('Transpose', { x: c.run('Reshape', { x: m }, { shape: [n, ch, od!, oh!, ow!] }) }, { perm: [0, 2, 3, 4, 1] }));
+}
+
+// Dilation2D: the stock wasm kernel returns wrong values ('same' padding, and some strided 'valid').
+// Composed as the morphology it is: windows gathered by a Conv2D with a one-hot filter (channels
+// folded into the batch), out-of-image positions pushed below any value, plus the filter, Max.
+function dilation2D(args: KernelArgs): Info {
+  const { inputs, backend, attrs } = args;
+  const { x, filter } = inputs as { x: Info; filter: Info };
+  const a = attrs as { strides: number | [number, number]; pad: unknown; dilations: number | [number, number] };
+  if ((a.pad !== 'same' && a.pad !== 'valid') || x.dtype !== 'float32') return ORIGINALS.get('Dilation2D')!(args);
+  const [n, h, w, ch] = x.shape as [number, number, number, number];
+  const [fh, fw] = filter.shape as [number, number, number];
+  const k = fh * fw;
+  const c = new Composer(backend as never);
+  const eyeValues = new Float32Array(k * k);
+  for (let i = 0; i < k; i++) eyeValues[i * k + i] = 1;
+  const eye = c.tensor(eyeValues, [fh, fw, 1, k]);
+  const conv = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dilations: a.dilations };
+  const folded = c.run('Reshape', { x: c.run('Transpose', { x }, { perm: [0, 3, 1, 2] }) }, { shape: [n * ch, h, w, 1] });
+  const win = c.run('Conv2D', { x: folded, filter: eye }, conv);
+  const [, oh, ow] = win.shape as number[];
+  const inImage = c.run('Conv2D', { x: c.tensor(new Float32Array(h * w).fill(1), [1, h, w, 1]), filter: eye }, conv);
+  const penalty = c.run('Reshape', { x: c.run('Multiply', { a: c.run('Sub', { a: inImage, b: c.scalar(1) }), b: c.scalar(1e30) }) }, { shape: [1, 1, oh!, ow!, k] });
+  const perOffset = c.run('Reshape', { x: c.run('Transpose', { x: c.run('Reshape', { x: filter }, { shape: [k, ch] }) }, { perm: [1, 0] }) }, { shape: [1, ch, 1, 1, k] });
+  const scores = c.run('Add', { a: c.run('Add', { a: c.run('Reshape', { x: win }, { shape: [n, ch, oh!, ow!, k] }), b: penalty }), b: perOffset });
+  const m = c.run('Max', { x: scores }, { reductionIndices: [4], keepDims: false });
+  return c.done(c.run('Transpose', { x: m }, { perm: [0, 2, 3, 1] }));
 }
 
 // DepthwiseConv2dNativeBackpropFilter (none in tfjs-backend-wasm 4.22):
@@ -576,6 +603,7 @@ const WASM_REPLACEMENTS: Record<string, KernelFunc> = {
   Conv3DBackpropInputV2: conv3DBackpropInput,
   Conv3DBackpropFilterV2: conv3DBackpropFilter,
   MaxPool3D: maxPool3D,
+  Dilation2D: dilation2D,
   ...Object.fromEntries(COMPARISONS.map((n) => [n, rankSafe(n, comparison(n))])),
   ...Object.fromEntries(RANK_LIMITED.map((n) => [n, rankSafe(n)])),
 };

@@ -51,7 +51,7 @@ const IN_FIXES_TEST = [
   'Select', 'Sigmoid', 'Sin', 'Slice', 'Softmax', 'Softplus', 'SplitV', 'Sqrt', 'Square', 'Step',
   'StridedSlice', 'Sub', 'Sum', 'Tanh', 'Tile', 'Transpose', 'UnsortedSegmentSum', 'ZerosLike',
   // Activations and ops users reach for in their own embeddings.
-  'Acos', 'Acosh', 'Asin', 'Asinh', 'Atan', 'Atan2', 'Atanh', 'Ceil', 'ClipByValue', 'Conv3D', 'Conv3DBackpropFilterV2', 'Conv3DBackpropInputV2', 'Cosh', 'Cumprod', 'DepthToSpace', 'Einsum', 'Erf', 'Expm1',
+  'Acos', 'Acosh', 'Asin', 'Asinh', 'Atan', 'Atan2', 'Atanh', 'Ceil', 'ClipByValue', 'Conv3D', 'Conv3DBackpropFilterV2', 'Conv3DBackpropInputV2', 'Cosh', 'Cumprod', 'DepthToSpace', 'Dilation2D', 'Einsum', 'Erf', 'Expm1',
   'AvgPool3D', 'Floor', 'FusedBatchNorm', 'LRN', 'Log1p', 'MaxPool3D', 'OneHot', 'MirrorPad', 'Prelu', 'Prod', 'Reciprocal', 'Relu6', 'Round', 'Selu', 'Sign', 'Sinh', 'Tan', 'TopK',
 ];
 // ... and under the golden float64 meta-gradients (golden.test.ts).

@@ -680,6 +680,40 @@ const depthwiseGrad: GradConfig = {
   },
 };
 
+// Dilation2D (grayscale morphology): its backprop kernels have no gradients in tfjs 4.22. Written
+// with the windows instead: y = max over the window of x + filter, so dy goes to each window's
+// first maximum; dx scatters it back (the adjoint conv), dfilter sums it per offset and channel.
+const dilation2DGrad: GradConfig = {
+  kernelName: 'Dilation2D',
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, [x, filter], attrs) => {
+    const a = attrs as unknown as { strides: number | [number, number]; pad: 'valid' | 'same'; dilations: number | [number, number] };
+    const [n, h, w, c] = x!.shape as number[];
+    const [fh, fw] = filter!.shape as number[];
+    const [dh, dw] = pair(a.dilations);
+    const [sh, sw] = pair(a.strides);
+    if ((dh > 1 || dw > 1) && (sh > 1 || sw > 1)) throw new Error('dilation2d gradient: strides and dilations both > 1 are not supported');
+    const k = fh! * fw!;
+    const eye = spreadFilter(tf.reshape(tf.eye(k), [fh!, fw!, 1, k]), dh, dw) as tf.Tensor4D;
+    const fold = (t: T) => tf.reshape(tf.transpose(t, [0, 3, 1, 2]), [n! * c!, t.shape[1]!, t.shape[2]!, 1]) as tf.Tensor4D;
+    const windows = (t: tf.Tensor4D) => tf.conv2d(t, eye, a.strides, a.pad);
+    const inImage = windows(tf.ones([1, h!, w!, 1]) as tf.Tensor4D);
+    const [, oh, ow] = (dy as T).shape as number[];
+    const perOffset = tf.reshape(tf.transpose(tf.reshape(filter!, [k, c!])), [1, c!, 1, 1, k]);
+    const scores = tf.add(tf.reshape(tf.sub(windows(fold(x!)), tf.mul(tf.sub(1, inImage), 1e30)), [n!, c!, oh!, ow!, k]), perOffset);
+    const eq = tf.cast(tf.equal(scores, tf.max(scores, -1, true)), 'float32');
+    const first = tf.mul(eq, tf.cast(tf.equal(tf.cumsum(eq, 4, true), 0), 'float32'));
+    const routed = () => tf.mul(first, tf.reshape(tf.transpose(dy as T, [0, 3, 1, 2]), [n!, c!, oh!, ow!, 1]));
+    return {
+      x: () => {
+        const back = tf.conv2dTranspose(tf.reshape(routed(), [n! * c!, oh!, ow!, k]) as tf.Tensor4D, eye, [n! * c!, h!, w!, 1], a.strides, a.pad);
+        return tf.transpose(tf.reshape(back, [n!, c!, h!, w!]), [0, 2, 3, 1]);
+      },
+      filter: () => tf.transpose(tf.reshape(tf.sum(routed(), [0, 2, 3]), [c!, fh!, fw!]), [1, 2, 0]),
+    };
+  },
+};
+
 // DepthToSpace (pixel shuffle) has no gradient in tfjs 4.22. It only moves values:
 // y[b, i·s + di, j·s + dj, c] = x[b, i, j, (di·s + dj)·C + c], so dx gathers dy back (NHWC).
 const depthToSpaceGrad: GradConfig = {
@@ -872,6 +906,7 @@ export const SECOND_ORDER_GRADIENTS: readonly GradConfig[] = [
   depthwiseGrad,
   depthToSpaceGrad,
   topKGrad,
+  dilation2DGrad,
   einsumGrad,
   mirrorPadGrad,
   lrnGrad,

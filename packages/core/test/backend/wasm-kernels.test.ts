@@ -375,3 +375,11 @@ describe('wasm 3-D pooling (stock MaxPool3D is wrong with some same paddings; co
     });
   }
 });
+
+describe('wasm Dilation2D (stock wasm is wrong with same padding and some strided valid ones; core composes it)', () => {
+  for (const [s, d, pad] of [[1, 1, 'same'], [2, 1, 'same'], [1, 2, 'same'], [2, 1, 'valid']] as const) {
+    it(`tf.dilation2d matches cpu: stride ${s}, dilation ${d}, ${pad}`, async () => {
+      await agreeRel(() => tf.dilation2d(uni(101, [2, 5, 6, 3]) as tf.Tensor4D, uni(102, [2, 3, 3]) as tf.Tensor3D, s, pad, d), 1e-6);
+    });
+  }
+});

@@ -216,6 +216,18 @@ describe(`second-order fixes match finite differences (${backend})`, () => {
     unary((t) => tf.tanh(tf.depthToSpace(t as T4, 2)), uni(rng(29), [2, 2, 3, 8]), 34);
     unary((t) => tf.square(tf.topk(t, 3).values), spaced(rng(30), [2, 6], 0.37), 35);
   });
+  it('Dilation2D (no stock second order): input and filter tailored, same/valid, stride or dilation 2', () => {
+    const r = rng(31);
+    for (const [s, d, pad] of [[1, 1, 'same'], [2, 1, 'valid'], [1, 2, 'same']] as const) {
+      const x = spaced(r, [1, 5, 6, 2], 0.13);
+      const k = spaced(r, [2, 3, 2], 0.07);
+      const morph = (a: T, b: T) => tf.dilation2d(a as tf.Tensor4D, b as tf.Tensor3D, s, pad, d);
+      const shape = tf.tidy(() => morph(x, k).shape);
+      const w1 = weighted(r, shape);
+      const w2 = weighted(r, shape);
+      check({ params: [x, k], inner: ([a, b]) => w1(tf.square(morph(a!, b!))), outer: ([a, b]) => w2(tf.tanh(morph(a!, b!))), lr: 0.005 });
+    }
+  });
   it('stack/unstack (Pack, Unpack), squaredDifference and rsqrt (norm layers, rollouts, MSE)', () => {
     const f = (t: T) => {
       const [a, b, c] = tf.unstack(t, 1) as [T, T, T];
