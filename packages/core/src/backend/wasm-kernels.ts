@@ -244,14 +244,33 @@ function conv3DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
   return c.done(c.run('Transpose', { x: o }, { perm: [1, 2, 3, 0, 4] }));
 }
 
-// MaxPool3D with 'same' padding: the stock wasm kernel returns wrong maxima for some shapes (2×2×2
-// windows at stride 1 tried). Composed: windows gathered by a Conv3D with a one-hot filter
-// (channels folded into the batch), out-of-image positions pushed below any value, Max.
+// Conv2D and DepthwiseConv2dNative with 'same' padding: when the window and stride overshoot
+// nothing ((out − 1)·stride + filter < in, e.g. a 1×2 filter at stride 3 on 6 columns) TensorFlow's
+// padding is 0, but the stock wasm kernels (XNNPACK's own 'same' mode) return wrong values (zeros).
+// Passing tfjs's own padding explicitly is the same convolution by definition, and right.
+function explicitSame(name: 'Conv2D' | 'DepthwiseConv2dNative'): KernelFunc {
+  return (args) => {
+    const a = args.attrs as { pad: unknown; strides: number | [number, number]; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil'; dataFormat?: string };
+    const stock = ORIGINALS.get(name)!;
+    if (a.pad !== 'same' || (a.dataFormat && a.dataFormat !== 'NHWC')) return stock(args);
+    const { x, filter } = args.inputs as { x: Info; filter: Info };
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number], filter.shape as [number, number, number, number], a.strides, a.dilations ?? 1, 'same', a.dimRoundingMode, name !== 'Conv2D',
+    );
+    const { top, bottom, left, right } = info.padInfo;
+    return stock({ ...args, attrs: { ...a, pad: [[0, 0], [top, bottom], [left, right], [0, 0]] } });
+  };
+}
+
+// MaxPool3D: the stock wasm kernel returns wrong maxima with 'same' padding (2×2×2 windows at
+// stride 1), and 1.2e-38 (FLT_MIN) for every window whose maximum is ≤ 0. Composed: windows
+// gathered by a Conv3D with a one-hot filter (channels folded into the batch), out-of-image
+// positions pushed below any value, Max.
 function maxPool3D(args: KernelArgs): Info {
   const { inputs, backend, attrs } = args;
   const { x } = inputs as { x: Info };
   const a = attrs as { filterSize: number | [number, number, number]; strides: number | [number, number, number]; pad: unknown };
-  if (a.pad !== 'same' || x.dtype !== 'float32') return ORIGINALS.get('MaxPool3D')!(args);
+  if ((a.pad !== 'same' && a.pad !== 'valid') || x.dtype !== 'float32') return ORIGINALS.get('MaxPool3D')!(args);
   const [fd, fh, fw] = typeof a.filterSize === 'number' ? [a.filterSize, a.filterSize, a.filterSize] : a.filterSize;
   const k = fd * fh * fw;
   const [n, d, h, w, ch] = x.shape as [number, number, number, number, number];
@@ -259,7 +278,7 @@ function maxPool3D(args: KernelArgs): Info {
   const eyeValues = new Float32Array(k * k);
   for (let i = 0; i < k; i++) eyeValues[i * k + i] = 1;
   const eye = c.tensor(eyeValues, [fd, fh, fw, 1, k]);
-  const conv = { strides: a.strides, pad: 'same', dilations: [1, 1, 1] };
+  const conv = { strides: a.strides, pad: a.pad, dilations: [1, 1, 1] };
   const folded = c.run('Reshape', { x: c.run('Transpose', { x }, { perm: [0, 4, 1, 2, 3] }) }, { shape: [n * ch, d, h, w, 1] });
   const inImage = c.run('Conv3D', { x: c.tensor(new Float32Array(d * h * w).fill(1), [1, d, h, w, 1]), filter: eye }, conv);
   const penalty = c.run('Multiply', { a: c.run('Sub', { a: inImage, b: c.scalar(1) }), b: c.scalar(1e30) });
@@ -600,6 +619,8 @@ const WASM_REPLACEMENTS: Record<string, KernelFunc> = {
   Conv2DBackpropInput: conv2DBackpropInput,
   Tanh: tanh,
   MaxPoolGrad: maxPoolGrad,
+  Conv2D: explicitSame('Conv2D'),
+  DepthwiseConv2dNative: explicitSame('DepthwiseConv2dNative'),
   Conv3DBackpropInputV2: conv3DBackpropInput,
   Conv3DBackpropFilterV2: conv3DBackpropFilter,
   MaxPool3D: maxPool3D,
