@@ -97,42 +97,30 @@ function spreadFilter(w: T, dh: number, dw: number): T {
   return tf.slice(tf.reshape(r, [kh! * dh, kw! * dw, ci!, co!]), [0, 0, 0, 0], [(kh! - 1) * dh + 1, (kw! - 1) * dw + 1, ci!, co!]);
 }
 
-export const conv2DGrad: GradConfig = {
-  kernelName: 'Conv2D',
-  inputsToSave: ['x', 'filter'],
-  gradFunc: (dy, [x, filter], attrs) => {
-    const a = attrs as unknown as ConvAttrs;
-    const [dh, dw] = pair(a.dilations ?? 1);
-    const w = dh === 1 && dw === 1 ? filter! : spreadFilter(filter!, dh, dw);
-    const common = { strides: a.strides, pad: a.pad, dataFormat: a.dataFormat, dimRoundingMode: a.dimRoundingMode };
-    return {
-      x: () => run('Conv2DBackpropInput', { dy: dy as T, filter: w }, { ...common, inputShape: x!.shape }),
-      filter: () => {
-        const g = run('Conv2DBackpropFilter', { x: x!, dy: dy as T }, { ...common, filterShape: w.shape });
-        return dh === 1 && dw === 1 ? g : tf.stridedSlice(g, [0, 0, 0, 0], w.shape, [dh, dw, 1, 1]);
-      },
-    };
-  },
-};
+/** The gradient of a 2-D conv kernel (Conv2D, DepthwiseConv2dNative) through its backprop kernels. */
+function dilatableConvGrad(kernelName: string, backprop: string, attrsOf: (a: ConvAttrs) => object): GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, [x, filter], attrs) => {
+      const a = attrs as unknown as ConvAttrs;
+      const [dh, dw] = pair(a.dilations ?? 1);
+      const w = dh === 1 && dw === 1 ? filter! : spreadFilter(filter!, dh, dw);
+      const common = { strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode, ...attrsOf(a) };
+      return {
+        x: () => run(`${backprop}Input`, { dy: dy as T, filter: w }, { ...common, inputShape: x!.shape }),
+        filter: () => {
+          const g = run(`${backprop}Filter`, { x: x!, dy: dy as T }, { ...common, filterShape: w.shape });
+          return dh === 1 && dw === 1 ? g : tf.stridedSlice(g, [0, 0, 0, 0], w.shape, [dh, dw, 1, 1]);
+        },
+      };
+    },
+  };
+}
 
+export const conv2DGrad = dilatableConvGrad('Conv2D', 'Conv2DBackprop', (a) => ({ dataFormat: a.dataFormat }));
 // DepthwiseConv2dNative: as Conv2D, the stock gradient refuses dilation > 1; same cure.
-export const depthwiseGrad: GradConfig = {
-  kernelName: 'DepthwiseConv2dNative',
-  inputsToSave: ['x', 'filter'],
-  gradFunc: (dy, [x, filter], attrs) => {
-    const a = attrs as unknown as ConvAttrs;
-    const [dh, dw] = pair(a.dilations ?? 1);
-    const w = dh === 1 && dw === 1 ? filter! : spreadFilter(filter!, dh, dw);
-    const common = { strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode, dilations: [1, 1] };
-    return {
-      x: () => run('DepthwiseConv2dNativeBackpropInput', { dy: dy as T, filter: w }, { ...common, inputShape: x!.shape }),
-      filter: () => {
-        const g = run('DepthwiseConv2dNativeBackpropFilter', { x: x!, dy: dy as T }, { ...common, filterShape: w.shape });
-        return dh === 1 && dw === 1 ? g : tf.stridedSlice(g, [0, 0, 0, 0], w.shape, [dh, dw, 1, 1]);
-      },
-    };
-  },
-};
+export const depthwiseGrad = dilatableConvGrad('DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackprop', () => ({ dilations: [1, 1] }));
 
 // Dilation2D (grayscale morphology): its backprop kernels have no gradients in tfjs 4.22. Written
 // with the windows instead: y = max over the window of x + filter, so dy goes to each window's
