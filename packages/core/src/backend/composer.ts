@@ -40,6 +40,23 @@ export class KernelComposer {
     const dataId = this.backend.write(values, shape, 'float32');
     return this.keep({ dataId, shape, dtype: 'float32' } as Info);
   }
+  /** x broadcast to `shape`: a reshape to its rank, then Tile where it must repeat. */
+  broadcastTo(x: Info, shape: number[]): Info {
+    const xs = padShape(x.shape, shape.length);
+    const r = this.run('Reshape', { x }, { shape: xs });
+    const reps = shape.map((d, i) => d / xs[i]!);
+    return reps.every((n) => n === 1) ? r : this.run('Tile', { x: r }, { reps });
+  }
+  /**
+   * The one-hot filter [...window, 1, K] (K = the window's size) whose conv gathers each window's
+   * K values into K channels; its input backprop scatters them back.
+   */
+  windowFilter(window: number[]): Info {
+    const k = prod(window);
+    const values = new Float32Array(k * k);
+    for (let i = 0; i < k; i++) values[i * k + i] = 1;
+    return this.tensor(values, [...window, 1, k]);
+  }
   private keep(t: Info): Info {
     this.made.push(t);
     return t;
@@ -51,7 +68,10 @@ export class KernelComposer {
   }
 }
 
-const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+export const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** shape with leading 1s up to `rank` (how broadcasting aligns shapes). */
+export const padShape = (shape: readonly number[], rank: number): number[] => [...new Array<number>(rank - shape.length).fill(1), ...shape];
 
 // The cpu and wasm BatchMatMul kernels of tfjs 4.22 flatten the batch dims and index the smaller
 // batch modulo its size. That is right only when one batch broadcasts along leading dims; a batch
@@ -61,16 +81,12 @@ const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 export function broadcastMatMulBatches(c: KernelComposer, a: Info, b: Info): [Info, Info] {
   const [ba, bb] = [a.shape.slice(0, -2), b.shape.slice(0, -2)];
   const out = tf.backend_util.assertAndGetBroadcastShape(ba, bb);
-  const pad = (s: number[]) => [...new Array<number>(out.length - s.length).fill(1), ...s];
-  const [pa, pb] = [pad(ba), pad(bb)];
+  const [pa, pb] = [padShape(ba, out.length), padShape(bb, out.length)];
   const suffixOf = (small: number[], big: number[]) => small.every((d, i) => d === big[i] || (d === 1 && small.slice(0, i + 1).every((e) => e === 1)));
   // Fine as it is: a batch of 1, equal batches, or one batch broadcast along leading dims only.
   if (prod(ba) === 1 || prod(bb) === 1 || suffixOf(pa, pb) || suffixOf(pb, pa)) return [a, b];
-  const spread = (x: Info, p: number[]) => {
-    const r = c.run('Reshape', { x }, { shape: [...p, ...x.shape.slice(-2)] });
-    return p.every((d, i) => d === out[i]) ? r : c.run('Tile', { x: r }, { reps: [...out.map((d, i) => d / p[i]!), 1, 1] });
-  };
-  return [spread(a, pa), spread(b, pb)];
+  const spread = (x: Info) => c.broadcastTo(x, [...out, ...x.shape.slice(-2)]);
+  return [spread(a), spread(b)];
 }
 
 // Einsum: tfjs 4.22's cpu kernel returns wrong shapes and values for some equations (ij,k->ik gives

@@ -7,7 +7,7 @@
 // Only forward kernels change: gradients are registered by kernel name, so the second-order fixes
 // (second-order/gradients.ts) apply unchanged. Registered by registerWasmKernels().
 import { tf } from '../tf.js';
-import { KernelComposer, broadcastMatMulBatches, einsumKernel, type Info, type KernelArgs, type KernelFunc } from './composer.js';
+import { KernelComposer, broadcastMatMulBatches, einsumKernel, padShape, prod, type Info, type KernelArgs, type KernelFunc } from './composer.js';
 
 
 /** The stock wasm kernels that core replaced, by name (what the replacements call into). */
@@ -79,13 +79,8 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): Info {
 
 // broadcastTo = reshape to the target rank, then tile.
 function broadcastTo({ inputs, backend, attrs }: KernelArgs): Info {
-  const { x } = inputs as { x: Info };
-  const { shape } = attrs as { shape: number[] };
   const c = new Composer(backend as never);
-  const xs = [...Array(shape.length - x.shape.length).fill(1), ...x.shape] as number[];
-  const r = c.run('Reshape', { x }, { shape: xs });
-  const reps = shape.map((d, i) => (xs[i] === d ? 1 : d));
-  return c.done(c.run('Tile', { x: r }, { reps }));
+  return c.done(c.broadcastTo((inputs as { x: Info }).x, (attrs as { shape: number[] }).shape));
 }
 
 // logSoftmax(x) = (x - max) - log(sum(exp(x - max))). Only graph models call this kernel:
@@ -105,7 +100,6 @@ function logSoftmax({ inputs, backend, attrs }: KernelArgs): Info {
 
 // ---- Replacements of stock wasm kernels ----------------------------------------------------------
 
-const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 // BatchMatMul: wasm uses XNNPACK only when neither operand is transposed and both batch sizes are 1
 // (batch_mat_mul_impl.cc); otherwise a scalar strided triple loop. Every matMul gradient is
@@ -181,6 +175,13 @@ function strideDilated(c: Composer, dy: Info, info: tf.backend_util.Conv2DInfo):
     }
   }
   return { d, pad: [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]] };
+}
+
+/** Per window position (`windows` of an all-ones image of `shape`): 0 inside the image, far below
+ * any value outside it, so a padded position never wins a window's maximum. */
+function outsidePenalty(c: Composer, windows: (x: Info) => Info, shape: number[]): Info {
+  const inImage = windows(c.tensor(new Float32Array(prod(shape)).fill(1), shape));
+  return c.run('Multiply', { a: c.run('Sub', { a: inImage, b: c.scalar(1) }), b: c.scalar(1e30) });
 }
 
 // Conv3D backprops: tfjs-backend-wasm 4.22's are wrong (the input one for every shape tried, the
@@ -272,17 +273,13 @@ function maxPool3D(args: KernelArgs): Info {
   const a = attrs as { filterSize: number | [number, number, number]; strides: number | [number, number, number]; pad: unknown };
   if ((a.pad !== 'same' && a.pad !== 'valid') || x.dtype !== 'float32') return ORIGINALS.get('MaxPool3D')!(args);
   const [fd, fh, fw] = typeof a.filterSize === 'number' ? [a.filterSize, a.filterSize, a.filterSize] : a.filterSize;
-  const k = fd * fh * fw;
   const [n, d, h, w, ch] = x.shape as [number, number, number, number, number];
   const c = new Composer(backend as never);
-  const eyeValues = new Float32Array(k * k);
-  for (let i = 0; i < k; i++) eyeValues[i * k + i] = 1;
-  const eye = c.tensor(eyeValues, [fd, fh, fw, 1, k]);
+  const eye = c.windowFilter([fd, fh, fw]);
   const conv = { strides: a.strides, pad: a.pad, dilations: [1, 1, 1] };
   const folded = c.run('Reshape', { x: c.run('Transpose', { x }, { perm: [0, 4, 1, 2, 3] }) }, { shape: [n * ch, d, h, w, 1] });
-  const inImage = c.run('Conv3D', { x: c.tensor(new Float32Array(d * h * w).fill(1), [1, d, h, w, 1]), filter: eye }, conv);
-  const penalty = c.run('Multiply', { a: c.run('Sub', { a: inImage, b: c.scalar(1) }), b: c.scalar(1e30) });
-  const p = c.run('Add', { a: c.run('Conv3D', { x: folded, filter: eye }, conv), b: penalty });
+  const windows = (t: Info) => c.run('Conv3D', { x: t, filter: eye }, conv);
+  const p = c.run('Add', { a: windows(folded), b: outsidePenalty(c, windows, [1, d, h, w, 1]) });
   const m = c.run('Max', { x: p }, { reductionIndices: [4], keepDims: false });
   const [, od, oh, ow] = m.shape as number[];
   return c.done(c.run('Transpose', { x: c.run('Reshape', { x: m }, { shape: [n, ch, od!, oh!, ow!] }) }, { perm: [0, 2, 3, 4, 1] }));
@@ -300,15 +297,13 @@ function dilation2D(args: KernelArgs): Info {
   const [fh, fw] = filter.shape as [number, number, number];
   const k = fh * fw;
   const c = new Composer(backend as never);
-  const eyeValues = new Float32Array(k * k);
-  for (let i = 0; i < k; i++) eyeValues[i * k + i] = 1;
-  const eye = c.tensor(eyeValues, [fh, fw, 1, k]);
+  const eye = c.windowFilter([fh, fw]);
   const conv = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dilations: a.dilations };
   const folded = c.run('Reshape', { x: c.run('Transpose', { x }, { perm: [0, 3, 1, 2] }) }, { shape: [n * ch, h, w, 1] });
-  const win = c.run('Conv2D', { x: folded, filter: eye }, conv);
+  const windows = (t: Info) => c.run('Conv2D', { x: t, filter: eye }, conv);
+  const win = windows(folded);
   const [, oh, ow] = win.shape as number[];
-  const inImage = c.run('Conv2D', { x: c.tensor(new Float32Array(h * w).fill(1), [1, h, w, 1]), filter: eye }, conv);
-  const penalty = c.run('Reshape', { x: c.run('Multiply', { a: c.run('Sub', { a: inImage, b: c.scalar(1) }), b: c.scalar(1e30) }) }, { shape: [1, 1, oh!, ow!, k] });
+  const penalty = c.run('Reshape', { x: outsidePenalty(c, windows, [1, h, w, 1]) }, { shape: [1, 1, oh!, ow!, k] });
   const perOffset = c.run('Reshape', { x: c.run('Transpose', { x: c.run('Reshape', { x: filter }, { shape: [k, ch] }) }, { perm: [1, 0] }) }, { shape: [1, ch, 1, 1, k] });
   const scores = c.run('Add', { a: c.run('Add', { a: c.run('Reshape', { x: win }, { shape: [n, ch, oh!, ow!, k] }), b: penalty }), b: perOffset });
   const m = c.run('Max', { x: scores }, { reductionIndices: [4], keepDims: false });
@@ -396,18 +391,13 @@ function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): Info {
   const [n, h, w, ch] = input.shape as [number, number, number, number];
   const [, oh, ow] = dy.shape as [number, number, number, number];
   const [fh, fw] = typeof a.filterSize === 'number' ? [a.filterSize, a.filterSize] : a.filterSize;
-  const k = fh * fw;
   const c = new Composer(backend as never);
-  const eyeValues = new Float32Array(k * k);
-  for (let i = 0; i < k; i++) eyeValues[i * k + i] = 1;
-  const eye = c.tensor(eyeValues, [fh, fw, 1, k]);
+  const eye = c.windowFilter([fh, fw]);
   const conv = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: a.dimRoundingMode };
   const windows = (x: Info) => c.run('Conv2D', { x, filter: eye }, conv);
   const folded = (x: Info, rows: number, cols: number) =>
     c.run('Reshape', { x: c.run('Transpose', { x }, { perm: [0, 3, 1, 2] }) }, { shape: [n * ch, rows, cols, 1] });
-  const inImage = windows(c.tensor(new Float32Array(h * w).fill(1), [1, h, w, 1]));
-  const penalty = c.run('Multiply', { a: c.run('Sub', { a: inImage, b: c.scalar(1) }), b: c.scalar(1e30) });
-  const p = c.run('Add', { a: windows(folded(input, h, w)), b: penalty });
+  const p = c.run('Add', { a: windows(folded(input, h, w)), b: outsidePenalty(c, windows, [1, h, w, 1]) });
   const isMax = c.run('Cast', { x: c.run('Equal', { a: p, b: c.run('Max', { x: p }, { reductionIndices: [3], keepDims: true }) }) }, { dtype: 'float32' });
   const before = c.run('Cumsum', { x: isMax }, { axis: 3, exclusive: true, reverse: false });
   const first = c.run('Multiply', { a: isMax, b: c.run('Cast', { x: c.run('Equal', { a: before, b: c.scalar(0) }) }, { dtype: 'float32' }) });
@@ -450,8 +440,7 @@ const RANK_LIMITED = ['Add', 'Sub', 'Multiply', 'RealDiv', 'Pow', 'SquaredDiffer
 /** a's and b's shapes, broadcast against each other, with the dims merged as above. */
 export function mergeBroadcastDims(sa: readonly number[], sb: readonly number[]): { a: number[]; b: number[] } {
   const out = tf.backend_util.assertAndGetBroadcastShape(sa as number[], sb as number[]);
-  const pad = (s: readonly number[]) => [...new Array<number>(out.length - s.length).fill(1), ...s];
-  const [pa, pb] = [pad(sa), pad(sb)];
+  const [pa, pb] = [padShape(sa, out.length), padShape(sb, out.length)];
   const a: number[] = [];
   const b: number[] = [];
   let last = '';
@@ -484,11 +473,8 @@ function rankSafe(name: string, inner?: KernelFunc): KernelFunc {
     let [xa, xb] = [c.run('Reshape', { x: a }, { shape: m.a }), c.run('Reshape', { x: b }, { shape: m.b })];
     if (m.a.length > XNN_MAX_DIMS) {
       const full = m.a.map((d, i) => Math.max(d, m.b[i]!));
-      const spread = (x: Info, s: number[]) => {
-        const t = s.every((d, i) => d === full[i]) ? x : c.run('Tile', { x }, { reps: full.map((d, i) => d / s[i]!) });
-        return c.run('Reshape', { x: t }, { shape: [prod(full)] });
-      };
-      [xa, xb] = [spread(xa, m.a), spread(xb, m.b)];
+      const spread = (x: Info) => c.run('Reshape', { x: c.broadcastTo(x, full) }, { shape: [prod(full)] });
+      [xa, xb] = [spread(xa), spread(xb)];
     }
     const y = c.call(f, { [na]: xa, [nb]: xb }, attrs);
     return c.done(c.run('Reshape', { x: y }, { shape: outShape }));

@@ -50,9 +50,11 @@ const IN_FIXES_TEST = [
   'ResizeBilinearGrad', 'ResizeNearestNeighbor', 'ResizeNearestNeighborGrad', 'Reverse', 'ScatterNd',
   'Select', 'Sigmoid', 'Sin', 'Slice', 'Softmax', 'Softplus', 'SplitV', 'Sqrt', 'Square', 'Step',
   'StridedSlice', 'Sub', 'Sum', 'Tanh', 'Tile', 'Transpose', 'UnsortedSegmentSum', 'ZerosLike',
-  // Activations and ops users reach for in their own embeddings.
-  'Acos', 'Acosh', 'Asin', 'Asinh', 'Atan', 'Atan2', 'Atanh', 'Ceil', 'ClipByValue', 'Conv3D', 'Conv3DBackpropFilterV2', 'Conv3DBackpropInputV2', 'Cosh', 'Cumprod', 'DepthToSpace', 'Dilation2D', 'Einsum', 'Erf', 'Expm1',
-  'AvgPool3D', 'Floor', 'FusedBatchNorm', 'LRN', 'Log1p', 'MaxPool3D', 'OneHot', 'MirrorPad', 'Prelu', 'Prod', 'Reciprocal', 'Relu6', 'Round', 'Selu', 'Sign', 'Sinh', 'Tan', 'TopK',
+  // Ops users reach for in their own embeddings and predictors.
+  'Acos', 'Acosh', 'Asin', 'Asinh', 'Atan', 'Atan2', 'Atanh', 'AvgPool3D', 'Ceil', 'ClipByValue', 'Conv3D',
+  'Conv3DBackpropFilterV2', 'Conv3DBackpropInputV2', 'Cosh', 'Cumprod', 'DepthToSpace', 'Dilation2D',
+  'Einsum', 'Erf', 'Expm1', 'Floor', 'FusedBatchNorm', 'LRN', 'Log1p', 'MaxPool3D', 'MirrorPad', 'OneHot',
+  'Prelu', 'Prod', 'Reciprocal', 'Relu6', 'Round', 'Selu', 'Sign', 'Sinh', 'Tan', 'TopK',
 ];
 // ... and under the golden float64 meta-gradients (golden.test.ts).
 const IN_GOLDEN_TEST = [

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig } from '@tensorflow/tfjs-core';
 import { type T, run, pair } from './util.js';
+import { firstMaximum, maskOutside } from './pooling.js';
 
 interface ConvAttrs {
   strides: [number, number] | number;
@@ -142,9 +143,8 @@ export const dilation2DGrad: GradConfig = {
     const inImage = windows(tf.ones([1, h!, w!, 1]) as tf.Tensor4D);
     const [, oh, ow] = (dy as T).shape as number[];
     const perOffset = tf.reshape(tf.transpose(tf.reshape(filter!, [k, c!])), [1, c!, 1, 1, k]);
-    const scores = tf.add(tf.reshape(tf.sub(windows(fold(x!)), tf.mul(tf.sub(1, inImage), 1e30)), [n!, c!, oh!, ow!, k]), perOffset);
-    const eq = tf.cast(tf.equal(scores, tf.max(scores, -1, true)), 'float32');
-    const first = tf.mul(eq, tf.cast(tf.equal(tf.cumsum(eq, 4, true), 0), 'float32'));
+    const scores = tf.add(tf.reshape(maskOutside(windows(fold(x!)), inImage), [n!, c!, oh!, ow!, k]), perOffset);
+    const first = firstMaximum(scores);
     const routed = () => tf.mul(first, tf.reshape(tf.transpose(dy as T, [0, 3, 1, 2]), [n!, c!, oh!, ow!, 1]));
     return {
       x: () => {

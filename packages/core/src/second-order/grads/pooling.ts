@@ -28,15 +28,21 @@ function unfoldChannels(t: T, n: number, c: number): T {
   return tf.transpose(tf.reshape(t, [n, c, oh!, ow!]), [0, 2, 3, 1]);
 }
 
-/** One-hot (first maximum, as the MaxPoolGrad kernels pick) over each window of x; no gradient. */
-function maxPoolArgmaxMask(x: T, a: PoolAttrs): T {
-  const [, h, w] = x.shape as [number, number, number, number];
-  // Out-of-image positions ('same' padding) must never win: push them far below any value.
-  const valid = patches(tf.ones([1, h, w, 1]), a);
-  const p = tf.sub(patches(x, a), tf.mul(tf.sub(1, valid), 1e30));
+/** Windows with their out-of-image positions ('same' padding; `valid` 0 there) pushed far below
+ * any value, so that they never win a maximum. */
+export const maskOutside = (windows: T, valid: T): T => tf.sub(windows, tf.mul(tf.sub(1, valid), 1e30));
+
+/** One-hot of the first maximum along the last axis (the one the MaxPoolGrad kernels pick); no gradient. */
+export function firstMaximum(p: T): T {
   const eq = tf.cast(tf.equal(p, tf.max(p, -1, true)), 'float32');
   // (tf.cumsum needs a non-negative axis: -1 silently permutes the wrong way.)
-  return tf.mul(eq, tf.cast(tf.equal(tf.cumsum(eq, 3, true), 0), 'float32'));
+  return tf.mul(eq, tf.cast(tf.equal(tf.cumsum(eq, p.rank - 1, true), 0), 'float32'));
+}
+
+/** One-hot (first maximum) over each window of x; no gradient. */
+function maxPoolArgmaxMask(x: T, a: PoolAttrs): T {
+  const [, h, w] = x.shape as [number, number, number, number];
+  return firstMaximum(maskOutside(patches(x, a), patches(tf.ones([1, h, w, 1]), a)));
 }
 
 export const maxPoolGrad: GradConfig = {
@@ -176,10 +182,7 @@ export const maxPool3DGrad: GradConfig = {
       x: () => {
         const p3 = pool3dWindows(a, 'maxPool3d');
         // Out-of-image positions never win; the first maximum of each window takes dy.
-        const valid = tf.conv3d(p3.inImage(x!), p3.eye(), a.strides, p3.pad);
-        const p = tf.sub(p3.windows(x!), tf.mul(tf.sub(1, valid), 1e30));
-        const eq = tf.cast(tf.equal(p, tf.max(p, -1, true)), 'float32');
-        const first = tf.mul(eq, tf.cast(tf.equal(tf.cumsum(eq, 4, true), 0), 'float32'));
+        const first = firstMaximum(maskOutside(p3.windows(x!), p3.windows(p3.inImage(x!))));
         return p3.scatter(tf.mul(first, p3.fold(dy as T)), p3.eye(), x!);
       },
     };
