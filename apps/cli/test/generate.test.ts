@@ -20,6 +20,15 @@ describe('noether generate', () => {
     for (const e of m.episodes) expect(readFileSync(join(a, e.frames)).equals(readFileSync(join(b, e.frames)))).toBe(true);
   });
 
+  it('gym-pendulum: progress off a terminal is about 20 lines (first, every 5%, last), not one per episode', async () => {
+    const r = await run(['generate', 'gym-pendulum', '--episodes', '60', '--frames', '2', '--size', '4', '--out', join(tmp(), 'p')]);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.err.split('\n').filter((l) => l.startsWith('[generate]'));
+    expect(lines[0]).toMatch(/^\[generate\] 1\/60 episodes \(1%\)  ETA \d+:\d\d$/);
+    expect(lines.at(-1)).toMatch(/^\[generate\] 60\/60 episodes \(100%\)  ETA 0:00$/);
+    expect(lines).toHaveLength(21); // 1, then 3, 6, …, 60
+  });
+
   it('gym-pendulum --view: recorded in the manifest; bad values and other kinds are usage errors, with nothing written', async () => {
     const dir = join(tmp(), 'v');
     const r = await run(['generate', 'gym-pendulum', '--episodes', '1', '--frames', '3', '--size', '8', '--view', '1.2', '--out', dir]);

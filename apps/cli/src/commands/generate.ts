@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { GYM_ROD_REACH, GYM_VIEW, atomicWriteFile, generateGymPendulum, generatePendulum, generateSpring } from '@noether/datasets';
 import { CliError, UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
+import { Progress } from '../run/progress.js';
 import type { Command } from './types.js';
 
 const KINDS = ['gym-pendulum', 'spring', 'pendulum'] as const;
@@ -55,17 +56,15 @@ export const generateCommand: Command = {
     };
     if (kind === 'gym-pendulum') {
       const episodes = positive('episodes', 200);
-      const t0 = Date.now();
+      const progress = new Progress(ctx.io);
+      progress.start();
       const m = generateGymPendulum({
         episodes, seed, out,
         trainEpisodes: (ctx.flags['train-episodes'] as number | undefined) ?? Math.min(5, episodes),
         frames: positive('frames', 200),
         size: positive('size', 64),
         view,
-        onProgress: (done, total) => {
-          const eta = ((Date.now() - t0) / done) * (total - done) / 1000;
-          ctx.log(`[generate] episode ${done}/${total}  ETA ${eta.toFixed(0)} s`);
-        },
+        onProgress: (done, total) => progress.count('generate', done, total, 'episodes'),
       });
       ctx.io.out(`wrote ${m.episodes.length} episodes (${m.trainEpisodes} train) of ${m.framesPerEpisode} frames to ${out} (manifest.json, preview.png)\n`);
       return 0;

@@ -1,5 +1,5 @@
-// Training progress: on a terminal one line rewritten in place; otherwise plain lines
-// (about 20 per phase, plus the last step), so logs stay readable.
+// Progress of training steps and of counted work (episodes): on a terminal one line rewritten in
+// place; otherwise plain lines (about 20 per phase, plus the first and last), so logs stay readable.
 import type { Io } from '../cli/io.js';
 
 export interface ProgressUpdate {
@@ -27,7 +27,6 @@ const num = (v: number) => (Number.isFinite(v) ? v.toExponential(3) : String(v))
 export class Progress {
   private t0 = Date.now();
   private firstStep: number | undefined;
-  private lastLen = 0;
   private open = false;
 
   constructor(private readonly io: Io, private readonly enabled = true) {}
@@ -40,26 +39,43 @@ export class Progress {
 
   update(u: ProgressUpdate): void {
     if (!this.enabled) return;
+    const eta = this.eta(u.step, u.totalSteps);
+    const pct = u.totalSteps ? Math.floor((100 * u.step) / u.totalSteps) : 100;
+    this.show(
+      `[${u.phase}] step ${u.step}/${u.totalSteps} (${pct}%)  epoch ${u.epoch + 1}/${u.epochs}  ` +
+        `loss ${num(u.loss)}  |g| θ ${num(u.gradNormTheta)} φ ${num(u.gradNormPhi)}  ETA ${formatDuration(eta)}`,
+      u.step, u.totalSteps,
+    );
+  }
+
+  /** Progress of work counted in items (episodes, files): `[label] 12/200 items (6%)  ETA 0:27`. */
+  count(label: string, done: number, total: number, items: string): void {
+    if (!this.enabled) return;
+    const eta = this.eta(done, total);
+    const pct = total ? Math.floor((100 * done) / total) : 100;
+    this.show(`[${label}] ${done}/${total} ${items} (${pct}%)  ETA ${formatDuration(eta)}`, done, total);
+  }
+
+  /** Seconds left, from the rate of the steps done since the first one seen in this phase. */
+  private eta(step: number, total: number): number {
     if (this.firstStep === undefined) {
-      this.firstStep = u.step - 1;
+      this.firstStep = step - 1;
       this.t0 = Date.now();
     }
-    const done = u.step - this.firstStep;
-    const elapsed = (Date.now() - this.t0) / 1000;
-    const eta = done > 0 ? (elapsed / done) * (u.totalSteps - u.step) : NaN;
-    const pct = u.totalSteps ? Math.floor((100 * u.step) / u.totalSteps) : 100;
-    const line =
-      `[${u.phase}] step ${u.step}/${u.totalSteps} (${pct}%)  epoch ${u.epoch + 1}/${u.epochs}  ` +
-      `loss ${num(u.loss)}  |g| θ ${num(u.gradNormTheta)} φ ${num(u.gradNormPhi)}  ETA ${formatDuration(eta)}`;
+    const done = step - this.firstStep;
+    return done > 0 ? ((Date.now() - this.t0) / 1000 / done) * (total - step) : NaN;
+  }
+
+  /** On a terminal, rewrites one line; otherwise prints about 20 lines per phase, the first and the last. */
+  private show(line: string, step: number, total: number): void {
     if (this.io.isTTY) {
       const clipped = line.length > this.io.columns - 1 ? line.slice(0, this.io.columns - 1) : line;
       this.io.err(`\r${clipped}\x1b[K`);
-      this.lastLen = clipped.length;
       this.open = true;
-      if (u.step === u.totalSteps) this.done();
+      if (step === total) this.done();
     } else {
-      const every = Math.max(1, Math.ceil(u.totalSteps / 20));
-      if (u.step % every === 0 || u.step === u.totalSteps || u.step === this.firstStep + 1) this.io.err(line + '\n');
+      const every = Math.max(1, Math.ceil(total / 20));
+      if (step % every === 0 || step === total || step === this.firstStep! + 1) this.io.err(line + '\n');
     }
   }
 
@@ -68,7 +84,6 @@ export class Progress {
     if (this.open) {
       this.io.err('\n');
       this.open = false;
-      this.lastLen = 0;
     }
   }
 }
