@@ -141,8 +141,15 @@ export function ssim(pred: tf.Tensor, target: tf.Tensor, opts: SsimOptions = {})
     throw new Error(`ssim: images ${h}×${w} are smaller than the ${o.size}×${o.size} window; use a smaller winSize`);
   }
   return tf.tidy(() => {
-    const x = tf.cast(pred, 'float32') as tf.Tensor4D;
-    const y = tf.cast(target, 'float32') as tf.Tensor4D;
+    // Moments of x − x̄ and y − ȳ (x̄, ȳ: each image channel's mean): the local variances E[x²] − E[x]²
+    // are exact under any shift, but in float32 they cancel catastrophically on bright, flat regions
+    // (constant 0.75 vs 0.85 gave 0.99262, not 0.99222); centred, they keep scikit-image's float64 values.
+    const x0 = tf.cast(pred, 'float32') as tf.Tensor4D;
+    const y0 = tf.cast(target, 'float32') as tf.Tensor4D;
+    const mx = tf.mean(x0, [1, 2], true);
+    const my = tf.mean(y0, [1, 2], true);
+    const x = tf.sub(x0, mx);
+    const y = tf.sub(y0, my);
     // One filtering pass over the five local moments, stacked along channels.
     const stack = tf.concat([x, y, tf.mul(x, x), tf.mul(y, y), tf.mul(x, y)], 3) as tf.Tensor4D;
     let filtered: tf.Tensor4D;
@@ -155,15 +162,18 @@ export function ssim(pred: tf.Tensor, target: tf.Tensor, opts: SsimOptions = {})
       const kernel = tf.tile(tf.tensor4d(k2d, [o.size, o.size, 1, 1]), [1, 1, 5 * c, 1]) as tf.Tensor4D;
       filtered = tf.depthwiseConv2d(stack, kernel, 1, 'valid');
     }
-    const [ux, uy, uxx, uyy, uxy] = tf.split(filtered, 5, 3);
+    const [cx, cy, uxx, uyy, uxy] = tf.split(filtered, 5, 3);
     const np = o.size * o.size;
     const covNorm = o.sampleCov ? np / (np - 1) : 1;
+    const vx = tf.mul(covNorm, tf.sub(uxx, tf.square(cx)));
+    const vy = tf.mul(covNorm, tf.sub(uyy, tf.square(cy)));
+    const vxy = tf.mul(covNorm, tf.sub(uxy, tf.mul(cx, cy)));
+    // The local means themselves, for the luminance term.
+    const ux = tf.add(cx, mx);
+    const uy = tf.add(cy, my);
     const uxuy = tf.mul(ux, uy);
     const ux2 = tf.square(ux);
     const uy2 = tf.square(uy);
-    const vx = tf.mul(covNorm, tf.sub(uxx, ux2));
-    const vy = tf.mul(covNorm, tf.sub(uyy, uy2));
-    const vxy = tf.mul(covNorm, tf.sub(uxy, uxuy));
     const num = tf.mul(tf.add(tf.mul(2, uxuy), o.c1), tf.add(tf.mul(2, vxy), o.c2));
     const den = tf.mul(tf.add(tf.add(ux2, uy2), o.c1), tf.add(tf.add(vx, vy), o.c2));
     // Every channel has the same number of valid windows, so the mean over

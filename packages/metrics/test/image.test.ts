@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { tf } from '@noether/core';
+import { selectBackend, tf } from '@noether/core';
 import { mse, psnr, ssim, SSIM_REFERENCE_CODE, mseMetric, psnrMetric, ssimMetric, gaussianKernel1d } from '../src/index.js';
 import { goldenPath } from './golden.js';
 
@@ -83,6 +83,50 @@ describe('image metric conventions', () => {
     expect(value(psnr(a, a))).toEqual([Infinity, Infinity]);
     for (const v of value(ssim(a, a, { window: 'gaussian' }))) expect(v).toBeCloseTo(1, 5);
     a.dispose();
+  });
+
+  it('ssim keeps float64 accuracy on bright, flat images (no E[x²] − E[x]² cancellation), on cpu and wasm', async () => {
+    // scikit-image's uniform-7 SSIM (sample covariance, range 1) in float64, one channel.
+    const reference = (x: number[][], y: number[][]) => {
+      const k = 7, n = 49, c1 = 1e-4, c2 = 9e-4;
+      let sum = 0, count = 0;
+      for (let i = 0; i + k <= x.length; i++) {
+        for (let j = 0; j + k <= x[0]!.length; j++) {
+          let mx = 0, my = 0;
+          for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) { mx += x[i + a]![j + b]! / n; my += y[i + a]![j + b]! / n; }
+          let vx = 0, vy = 0, vxy = 0;
+          for (let a = 0; a < k; a++) {
+            for (let b = 0; b < k; b++) {
+              const dx = x[i + a]![j + b]! - mx, dy = y[i + a]![j + b]! - my;
+              vx += dx * dx / (n - 1); vy += dy * dy / (n - 1); vxy += dx * dy / (n - 1);
+            }
+          }
+          sum += ((2 * mx * my + c1) * (2 * vxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
+          count++;
+        }
+      }
+      return sum / count;
+    };
+    const grid = (f: (i: number, j: number) => number) => Array.from({ length: 12 }, (_, i) => Array.from({ length: 12 }, (_, j) => Math.fround(f(i, j))));
+    const texture = (i: number, j: number) => 0.9 + 0.05 * Math.sin(1.7 * i + 0.3 * j * j);
+    const pairs: [string, number[][], number[][]][] = [
+      ['constant 0.75 vs 0.85', grid(() => 0.75), grid(() => 0.85)],
+      ['bright texture vs itself + 1e-3', grid(texture), grid((i, j) => texture(i, j) + 1e-3)],
+      ['bright texture vs a fainter copy', grid(texture), grid((i, j) => 0.9 + 0.04 * (texture(i, j) - 0.9))],
+    ];
+    const before = tf.getBackend();
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await selectBackend({ backend, quiet: true });
+      for (const [what, x, y] of pairs) {
+        const t = (g: number[][]) => tf.tensor4d(g.flat(), [1, 12, 12, 1]);
+        const [tx, ty] = [t(x), t(y)];
+        const [got] = value(ssim(tx, ty));
+        tf.dispose([tx, ty]);
+        expect(Math.abs(got! - reference(x, y)), `${backend}: ${what}`).toBeLessThanOrEqual(1e-5);
+        expect(got!, `${backend}: ${what}`).toBeLessThanOrEqual(1 + 1e-6);
+      }
+    }
+    await selectBackend({ backend: before as 'cpu' | 'wasm', quiet: true });
   });
 
   it('gaussian window is scipy’s: 11 taps for σ 1.5, normalised, symmetric', () => {
