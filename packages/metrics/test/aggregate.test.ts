@@ -32,6 +32,15 @@ describe('TimestepAccumulator', () => {
     expect(parts.stderr[2]! / (sd / Math.sqrt(7))).toBeCloseTo(1, 6);
   });
 
+  it('non-finite values: +Infinity (PSNR of an identical frame) gives an infinite mean, not NaN; the other timesteps are untouched', () => {
+    const r = new TimestepAccumulator('psnr').add([[Infinity, 3, NaN, Infinity], [10, 5, 1, -Infinity]]).add([[20, 7, 2, 1]]).result();
+    expect(r.mean).toEqual([Infinity, 5, NaN, NaN]);
+    expect(r.stderr[0]).toBeNaN();
+    expect(r.stderr[1]).toBeCloseTo(2 / Math.sqrt(3), 12);
+    // A later batch's finite values do not bring an infinite timestep back to a finite mean.
+    expect(new TimestepAccumulator().add([[Infinity, 1]]).add([[2, 3]]).result().mean).toEqual([Infinity, 2]);
+  });
+
   it('stderr is NaN for a single example; mismatched T is refused', () => {
     const acc = new TimestepAccumulator('psnr').add([[1, 2]]);
     expect(acc.result().stderr.every(Number.isNaN)).toBe(true);

@@ -22,11 +22,19 @@ function toRows(values: BatchValues, where: string): number[][] {
   return rows;
 }
 
-/** Accumulates one metric's per-example-per-timestep values [B, T] over batches. */
+/** Accumulates one metric's per-example-per-timestep values [B, T] over batches. Non-finite values
+ * (PSNR of identical frames is +Infinity) are counted apart, so they give the mean they should
+ * (+Infinity; NaN where NaN or both infinities occur) without poisoning Welford's running sums. */
 export class TimestepAccumulator {
   private count = 0;
+  /** Per timestep: Welford's mean and sum of squares over the finite values, and their count. */
   private means: number[] = [];
   private m2: number[] = [];
+  private finite: number[] = [];
+  /** Per timestep: how many +Infinity, −Infinity and NaN values were seen. */
+  private posInf: number[] = [];
+  private negInf: number[] = [];
+  private nan: number[] = [];
 
   constructor(readonly name = 'metric') {}
 
@@ -35,8 +43,8 @@ export class TimestepAccumulator {
     const rows = toRows(values, `TimestepAccumulator(${this.name}).add`);
     for (const row of rows) {
       if (this.count === 0 && this.means.length === 0) {
-        this.means = new Array<number>(row.length).fill(0);
-        this.m2 = new Array<number>(row.length).fill(0);
+        const zeros = () => new Array<number>(row.length).fill(0);
+        [this.means, this.m2, this.finite, this.posInf, this.negInf, this.nan] = [zeros(), zeros(), zeros(), zeros(), zeros(), zeros()];
       }
       if (row.length !== this.means.length) {
         throw new Error(`TimestepAccumulator(${this.name}).add: ${row.length} timesteps, earlier batches had ${this.means.length}`);
@@ -44,8 +52,14 @@ export class TimestepAccumulator {
       this.count++;
       for (let t = 0; t < row.length; t++) {
         const v = row[t]!;
+        if (!Number.isFinite(v)) {
+          const tally = Number.isNaN(v) ? this.nan : v > 0 ? this.posInf : this.negInf;
+          tally[t]!++;
+          continue;
+        }
+        const k = ++this.finite[t]!;
         const d = v - this.means[t]!;
-        this.means[t]! += d / this.count;
+        this.means[t]! += d / k;
         this.m2[t]! += d * (v - this.means[t]!);
       }
     }
@@ -56,11 +70,17 @@ export class TimestepAccumulator {
     return this.count;
   }
 
+  /** Means and standard errors; a timestep with any non-finite value has a non-finite mean and a NaN
+   * standard error. */
   result(): TimestepStats {
     const n = this.count;
+    const mean = this.means.map((m, t) => {
+      if (this.nan[t]! > 0 || (this.posInf[t]! > 0 && this.negInf[t]! > 0)) return NaN;
+      return this.posInf[t]! > 0 ? Infinity : this.negInf[t]! > 0 ? -Infinity : m;
+    });
     return {
-      mean: [...this.means],
-      stderr: this.m2.map((s) => (n < 2 ? NaN : Math.sqrt(s / (n - 1)) / Math.sqrt(n))),
+      mean,
+      stderr: this.m2.map((s, t) => (n < 2 || this.finite[t]! < n ? NaN : Math.sqrt(s / (n - 1)) / Math.sqrt(n))),
       n,
     };
   }
