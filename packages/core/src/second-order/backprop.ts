@@ -35,8 +35,34 @@ function gradients(
 ): { value: Tensor; grads: Array<Tensor | undefined> } {
   util.assert(xs.length > 0, () => 'gradients() received an empty list of xs.');
   if (dy != null && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
-  const y = this.scopedRun(() => this.startTape(), () => this.endTape(), () => this.tidy('forward', f));
-  util.assert(y instanceof Tensor, () => 'The result y returned by f() must be a tensor.');
+  // An outermost gradient owns the tape: when f or the backward throws, the tensors its nodes saved
+  // would otherwise outlive it (the next outermost gradient starts a new tape without freeing them).
+  const owner = this.state.gradientDepth === 0;
+  const dropTape = () => {
+    if (!owner) return;
+    for (const node of this.state.activeTape ?? []) for (const t of node.saved ?? []) t.dispose();
+    this.state.activeTape = null;
+  };
+  let y: Tensor;
+  try {
+    y = this.scopedRun(() => this.startTape(), () => this.endTape(), () => this.tidy('forward', f));
+    util.assert(y instanceof Tensor, () => 'The result y returned by f() must be a tensor.');
+  } catch (e) {
+    dropTape();
+    throw e;
+  }
+  try {
+    return backward.call(this, y, xs, dy, allowNoGradients);
+  } catch (e) {
+    dropTape();
+    y.dispose();
+    throw e;
+  }
+}
+
+function backward(
+  this: EngineInternals, y: Tensor, xs: Tensor[], dy: Tensor | undefined, allowNoGradients: boolean,
+): { value: Tensor; grads: Array<Tensor | undefined> } {
   const tape = getFilteredNodesXToY(this.state.activeTape as never, xs, y) as unknown as TapeNode[];
   if (!allowNoGradients && tape.length === 0 && xs.length > 0) {
     throw new Error('Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed encloses all operations that lead from x to y.');

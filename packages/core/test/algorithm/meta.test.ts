@@ -59,6 +59,34 @@ describe('meta-training', () => {
     disposeMetaState(st);
   });
 
+  it('a predictor or embedding that throws mid-step leaks nothing, and the next step runs', () => {
+    const s = setup('noether');
+    const ds = oscillatorDataset(4, 4, 5, 3);
+    let st = initMetaState(s, s.predictor.init(1), s.embedding!.init(2));
+    const batch = ds.gather('train', [0, 1, 2, 3]);
+    st = metaStep(s, st, batch).state;
+    const before = tf.memory().numTensors;
+    const step = s.predictor.step.bind(s.predictor);
+    let calls = 0;
+    s.predictor.step = (p, state, input) => {
+      if (++calls === 8) throw new Error('predictor fails at its 8th step'); // inside the tailored rollout
+      return step(p, state, input);
+    };
+    expect(() => metaStep(s, st, batch)).toThrow(/8th step/);
+    s.predictor.step = step;
+    const apply = s.embedding!.apply.bind(s.embedding);
+    s.embedding!.apply = () => {
+      throw new Error('embedding fails');
+    };
+    expect(() => metaStep(s, st, batch)).toThrow(/embedding fails/);
+    s.embedding!.apply = apply;
+    expect(tf.memory().numTensors).toBe(before);
+    st = metaStep(s, st, batch).state;
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(batch.obs);
+    disposeMetaState(st);
+  });
+
   it('learns an embedding whose tailoring beats the untailored model on held-out sequences', async () => {
     // Pre-train the predictor briefly (baseline), then meta-learn the embedding with θ frozen:
     // the tailored prediction of the same θ must beat its untailored prediction on test data.

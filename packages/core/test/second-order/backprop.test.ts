@@ -81,4 +81,47 @@ describe('freeing backward', () => {
     expect(dy.isDisposed).toBe(false);
     expect(() => tf.grad(() => tf.scalar(1))(x)).toThrow(/Cannot compute gradient of y=f\(x\)/);
   });
+
+  it('frees the tape when f or the backward throws, outermost or nested (tfjs keeps the saved tensors)', () => {
+    const x = uni(4, [3]);
+    const before = tf.memory().numTensors;
+    const chain = (a: tf.Tensor) => {
+      let y = a;
+      for (let i = 0; i < 20; i++) y = tf.tanh(tf.mul(y, y)); // Tanh saves its input and output
+      return y;
+    };
+    expect(() => tf.grads((a) => {
+      chain(a);
+      throw new Error('user error in f');
+    })([x])).toThrow(/user error in f/);
+    // The backward throws: a gradient function fails half-way.
+    const failing = tf.customGrad((a: tf.Tensor) => ({ value: tf.mul(a, 1), gradFunc: () => { throw new Error('bad gradient'); } }));
+    expect(() => tf.grads((a) => tf.sum(failing(chain(a))))([x])).toThrow(/bad gradient/);
+    // Nested: the inner gradient throws, the outer catches it and finishes; all freed at the end.
+    const g = tf.grads((a) => {
+      try {
+        tf.grads((b) => {
+          chain(b);
+          throw new Error('inner');
+        })([a]);
+      } catch { /* the outer carries on */ }
+      return tf.sum(chain(a));
+    })([x]);
+    tf.dispose(g);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(withStock(() => {
+      try {
+        tf.grads((a) => {
+          chain(a);
+          throw new Error('stock');
+        })([x]);
+      } catch { /* measured below */ }
+      return tf.memory().numTensors - before;
+    })).toBeGreaterThan(0);
+    // The stock backward's leftovers are on its abandoned tape; free them for the next tests.
+    const leftover = (tf.engine() as unknown as { state: { activeTape: { saved?: tf.Tensor[] }[] | null } }).state.activeTape;
+    for (const n of leftover ?? []) tf.dispose(n.saved ?? []);
+    (tf.engine() as unknown as { state: { activeTape: unknown } }).state.activeTape = null;
+    x.dispose();
+  });
 });
