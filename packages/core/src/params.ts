@@ -64,3 +64,11 @@ export function globalNorm(p: Params): tf.Scalar {
 export function tidy<T>(fn: () => T): T {
   return tf.tidy(fn as unknown as () => tf.TensorContainer) as unknown as T;
 }
+
+/** tf.valueAndGrads(f)(xs), except that an x the value does not depend on (a parameter a model
+ * declares but does not use, e.g. one only used with actions) gets a zero gradient, as in JAX,
+ * instead of tfjs's "Cannot compute gradient of y=f(x) with respect to x", which names none. */
+export function valueAndGradsOrZero(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]): { value: tf.Scalar; grads: tf.Tensor[] } {
+  const { value, grads } = tf.engine().gradients(() => f(...xs), xs, undefined, true);
+  return { value: value as tf.Scalar, grads: grads.map((g, i) => g ?? tf.zerosLike(xs[i]!)) };
+}

@@ -1,7 +1,7 @@
 // Pre-training a vector-field predictor on (x, dx/dt) pairs, as the HNN code trains its models:
 // Adam, full batch, MSE between the predicted field and the targets, torch-style (coupled) L2
 // weight decay, i.e. wd·θ added to the gradient before the Adam moments.
-import { tf, adamInit, adamStep, disposeParams, type AdamState, type Params } from '@noether/core';
+import { tf, adamInit, adamStep, disposeParams, valueAndGradsOrZero, type AdamState, type Params } from '@noether/core';
 import type { VectorFieldPredictor } from './vector-field.js';
 
 export interface PretrainOptions {
@@ -58,7 +58,7 @@ export function pretrain(predictor: VectorFieldPredictor, params: Params, data: 
         names.forEach((n, i) => (p[n] = ts[i]!));
         return fieldLoss(predictor, p, data);
       };
-      const { value, grads } = tf.valueAndGrads(f)(names.map((n) => cur[n]!));
+      const { value, grads } = valueAndGradsOrZero(f, names.map((n) => cur[n]!));
       const g: Params = {};
       names.forEach((n, i) => (g[n] = opts.weightDecay ? tf.add(grads[i]!, tf.mul(cur[n]!, opts.weightDecay)) : grads[i]!));
       const r = adamStep(cur, g, adam, { lr: opts.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });

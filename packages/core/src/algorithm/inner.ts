@@ -3,7 +3,7 @@
 // is differentiated through it (second order); first-order mode cuts the
 // gradient of the update direction; plain mode (prediction) records nothing.
 import { tf } from '../tf.js';
-import { tidy } from '../params.js';
+import { tidy, valueAndGradsOrZero } from '../params.js';
 import type { InnerMinimizeOptions, InnerOptimizer, InnerOptimizerOptions, InnerResult } from '../contracts.js';
 import type { Params } from '../params.js';
 import { adamInit, adamStep, type AdamState } from './adam.js';
@@ -44,7 +44,7 @@ export function valueAndGradsOf(loss: (vars: Params) => tf.Scalar, vars: Params)
       names.forEach((n, i) => (v[n] = ts[i]!));
       return loss(v);
     };
-    const { value, grads } = tf.valueAndGrads(f)(names.map((n) => tf.clone(vars[n]!)));
+    const { value, grads } = valueAndGradsOrZero(f, names.map((n) => tf.clone(vars[n]!)));
     const g: Params = {};
     names.forEach((n, i) => (g[n] = grads[i]!));
     return { value: value as tf.Scalar, grads: g };

@@ -3,10 +3,9 @@
 // with per-group gradient-norm clipping. The same loop trains the baseline (no
 // tailoring) and the oracle (a fixed conservation function, no φ).
 import { tf } from '../tf.js';
-import { tidy } from '../params.js';
 import type { Batch, Embedding, InnerOptimizer, Predictor, TaskLoss, TailorMode } from '../contracts.js';
 import type { Params } from '../params.js';
-import { disposeParams, globalNorm } from '../params.js';
+import { disposeParams, globalNorm, tidy, valueAndGradsOrZero } from '../params.js';
 import { adamInit, adamStep, type AdamState } from './adam.js';
 import { makeWindow, mseTaskLoss } from './batch.js';
 import { predictSequence } from './tailor.js';
@@ -116,7 +115,7 @@ export function metaStep(setup: MetaSetup, state: MetaState, batch: Batch, noise
       return metaLoss(setup, theta, phi, batch, noiseSeed);
     };
     const xs = [...thetaNames.map((n) => state.theta[n]!), ...phiNames.map((n) => state.phi[n]!)];
-    const { value, grads } = tf.valueAndGrads(f)(xs);
+    const { value, grads } = valueAndGradsOrZero(f, xs);
     const gT: Params = {};
     const gP: Params = {};
     thetaNames.forEach((n, i) => (gT[n] = grads[i]!));

@@ -87,6 +87,25 @@ describe('meta-training', () => {
     disposeMetaState(st);
   });
 
+  it('a declared but unused parameter gets a zero gradient and stays put (tfjs would throw "Cannot compute gradient")', () => {
+    const s = setup('noether');
+    const ds = oscillatorDataset(4, 4, 5, 3);
+    const theta = { ...s.predictor.init(1), 'act/w': tf.ones([3, 2]) }; // e.g. used only when actions are given
+    const phi = { ...s.embedding!.init(2), unused: tf.ones([2]) };
+    let st = initMetaState(s, theta, phi);
+    const batch = ds.gather('train', [0, 1, 2, 3]);
+    for (let i = 0; i < 2; i++) {
+      const r = metaStep(s, st, batch);
+      expect(Number.isFinite(r.report.loss)).toBe(true);
+      expect(r.report.gradNormPhi).toBeGreaterThan(0);
+      st = r.state;
+    }
+    expect(Array.from(st.theta['act/w']!.dataSync())).toEqual(new Array(6).fill(1));
+    expect(Array.from(st.phi['unused']!.dataSync())).toEqual([1, 1]);
+    tf.dispose(batch.obs);
+    disposeMetaState(st);
+  });
+
   it('learns an embedding whose tailoring beats the untailored model on held-out sequences', async () => {
     // Pre-train the predictor briefly (baseline), then meta-learn the embedding with θ frozen:
     // the tailored prediction of the same θ must beat its untailored prediction on test data.
