@@ -49,6 +49,14 @@ export const ExperimentConfigSchema = z.strictObject({
     metrics: z.array(z.string()).default(['mse']),
     maxBatches: z.int().positive().optional(),
   }).prefault({}),
+}).superRefine((c, ctx) => {
+  // φ acts on the task loss only through the inner gradient; first-order tailoring cuts exactly that.
+  if (c.mode === 'noether' && c.inner.firstOrder && c.outer.lrPhi > 0 && c.inner.steps > 0) {
+    ctx.addIssue({
+      code: 'custom', path: ['inner', 'firstOrder'],
+      message: "first-order tailoring leaves φ a meta-gradient of exactly 0 (φ reaches the task loss only through the inner gradient), so the embedding would never learn: set it to false, or use mode 'oracle' (a fixed embedding) to train θ first-order",
+    });
+  }
 });
 
 export type ExperimentConfig = z.infer<typeof ExperimentConfigSchema>;

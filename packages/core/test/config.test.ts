@@ -16,6 +16,12 @@ describe('experiment config', () => {
     expect(() => parseConfig({ ...base, noether: { form: '2c' } })).toThrow(/noether\.form/);
     expect(() => parseConfig({ dataset: { type: 'x' } })).toThrow(/predictor/);
   });
+  it("refuses first-order tailoring where φ is to be learned (its meta-gradient would be exactly 0)", () => {
+    expect(() => parseConfig({ ...base, inner: { firstOrder: true } })).toThrow(/inner\.firstOrder: first-order tailoring leaves φ a meta-gradient of exactly 0/);
+    for (const ok of [{ mode: 'oracle' }, { mode: 'baseline' }, { outer: { lrPhi: 0 } }]) {
+      expect(parseConfig({ ...base, ...ok, inner: { firstOrder: true } }).inner.firstOrder).toBe(true);
+    }
+  });
   it('rejects unknown fields by name', () => {
     try {
       parseConfig({ ...base, outer: { lr_phi: 1 } });
