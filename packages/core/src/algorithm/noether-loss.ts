@@ -21,8 +21,17 @@ export function embedSequence(embedding: Embedding, phi: Params, context: tf.Ten
   }
   const seq = [...context.slice(context.length - a), ...preds];
   const out: tf.Tensor[] = [];
-  for (let i = 0; i + a <= seq.length; i++) out.push(embedding.apply(phi, seq.slice(i, i + a)));
+  for (let i = 0; i + a <= seq.length; i++) out.push(checkedEmbedding(embedding, embedding.apply(phi, seq.slice(i, i + a)), seq[i]!.shape[0]!));
   return out;
+}
+
+/** The contract's [B, k]: any other shape would broadcast or sum into a Noether loss that is silently
+ * wrong (a [B] output makes it B times too large). */
+function checkedEmbedding(embedding: Embedding, e: tf.Tensor, batch: number): tf.Tensor {
+  if (e.rank !== 2 || e.shape[0] !== batch || e.shape[1] !== embedding.dim) {
+    throw new Error(`embedding '${embedding.name}' returned shape [${e.shape}] for a batch of ${batch}; apply() must return [B, dim] = [${batch}, ${embedding.dim}] (fix apply, or its declared dim)`);
+  }
+  return e;
 }
 
 /** Per-example Noether loss [B]. */

@@ -23,6 +23,12 @@ describe('noether loss', () => {
     expect(Array.from(noetherLossPerExample(pair, {}, [xm1, x0], preds, '2a').dataSync())).toEqual([5, 2]);
     expect(() => noetherLoss(pair, {}, [x0], preds, '2a')).toThrow(/arity 2/);
   });
+  it('refuses an embedding output that is not [B, dim] (it would broadcast or sum into a wrong loss)', () => {
+    const bad = (apply: Embedding['apply'], dim = 2): Embedding => ({ name: 'bad', arity: 1, dim, init: () => ({}), apply });
+    expect(() => noetherLoss(bad((_p, xs) => tf.sum(xs[0]!, -1)), {}, [x0], preds, '2a')).toThrow(/embedding 'bad' returned shape \[2\] for a batch of 2; apply\(\) must return \[B, dim\] = \[2, 2\]/);
+    expect(() => noetherLoss(bad((_p, xs) => xs[0]!, 5), {}, [x0], preds, '2a')).toThrow(/returned shape \[2,2\].*\[2, 5\]/);
+    expect(() => noetherLoss(bad((_p, xs) => tf.mean(xs[0]!, 0, true)), {}, [x0], preds, '2b')).toThrow(/returned shape \[1,2\]/);
+  });
   it('is zero for a conserved quantity', () => {
     const energy: Embedding = { name: 'e', arity: 1, dim: 1, init: () => ({}), apply: (_p, xs) => tf.sum(tf.square(xs[0]!), -1, true) };
     const c = [tf.tensor2d([[1, 0]])];
