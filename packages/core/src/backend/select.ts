@@ -149,8 +149,7 @@ function wasmThreadsReport(opts: SelectOptions, fresh: boolean): Pick<BackendCho
 
 function envBackend(): string | undefined {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  const v = env?.['NOETHER_BACKEND']?.trim();
-  return v ? v : undefined;
+  return env?.['NOETHER_BACKEND']?.trim().toLowerCase() || undefined;
 }
 
 /**
@@ -163,9 +162,10 @@ export async function selectBackend(opts: SelectOptions = {}): Promise<BackendCh
   const wasmThreads = opts.wasmThreads ?? 1;
   if (!Number.isInteger(wasmThreads) || wasmThreads < 1) throw new Error(`wasmThreads must be an integer >= 1, got ${wasmThreads}`);
   const wasmFresh = !('wasm' in tf.engine().registry);
-  const fromEnv = envBackend();
-  const forced = opts.backend ?? fromEnv;
-  const source = opts.backend ? 'requested' : 'forced by NOETHER_BACKEND';
+  // Names are case-insensitive; an empty one means none was given (then NOETHER_BACKEND decides).
+  const requested = opts.backend?.trim().toLowerCase() || undefined;
+  const forced = requested ?? envBackend();
+  const source = requested ? 'requested' : 'forced by NOETHER_BACKEND';
   const available: Partial<Record<BackendName, boolean>> = {};
   let choice: BackendChoice | undefined;
 

@@ -45,6 +45,12 @@ describe('backend selection', () => {
     );
   });
 
+  it('names are case-insensitive, and an empty one counts as not given', async () => {
+    process.env['NOETHER_BACKEND'] = 'CPU';
+    expect(await selectBackend({ backend: '' as never, quiet: true })).toMatchObject({ name: 'cpu', reason: 'forced by NOETHER_BACKEND' });
+    expect(await selectBackend({ backend: ' Wasm ' as never, quiet: true })).toMatchObject({ name: 'wasm', reason: 'requested' });
+  });
+
   it('rejects an unknown backend name', async () => {
     process.env['NOETHER_BACKEND'] = 'webgpu';
     await expect(selectBackend({ quiet: true })).rejects.toThrow(/unknown backend 'webgpu'.*tensorflow, wasm, cpu/);
