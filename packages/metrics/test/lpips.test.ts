@@ -70,6 +70,8 @@ describe('LPIPS v0.1 AlexNet (golden random weights)', () => {
     expect((grey.arraySync() as number[])[0]).toBeGreaterThan(0);
     expect(() => m.compute(tf.zeros([1, 32, 32, 2]), tf.zeros([1, 32, 32, 2]))).toThrow(/\[B, H, W, 3\]/);
     expect(() => m.compute(tf.zeros([1, 16, 16, 3]), tf.zeros([1, 16, 16, 3]))).toThrow(/at least 31×31/);
+    // A grey image against a colour one is a mistake, not something to repeat over RGB.
+    expect(() => m.compute(g1, rgb(g2))).toThrow(/differ in shape: \[1,32,32,1\] vs \[1,32,32,3\]/);
     tf.dispose([g1, g2, grey, full]);
   });
 });

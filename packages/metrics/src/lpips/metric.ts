@@ -19,7 +19,11 @@ export interface LpipsMetricOptions {
 export function lpipsMetric(params: Params, opts: LpipsMetricOptions = {}): Metric {
   const range = opts.inputRange ?? '0,1';
   if (range !== '0,1' && range !== '-1,1') throw new Error(`lpipsMetric: inputRange must be '0,1' or '-1,1', got '${String(range)}'`);
-  const prep = (x: tf.Tensor): tf.Tensor => {
+  const prep = (x: tf.Tensor, other: tf.Tensor): tf.Tensor => {
+    // Checked before grey is repeated over RGB: a grey image against a colour one is a mistake.
+    if (x.shape.length !== other.shape.length || x.shape.some((d, i) => d !== other.shape[i])) {
+      throw new Error(`lpips: the two inputs differ in shape: [${x.shape}] vs [${other.shape}]`);
+    }
     let y = tf.cast(x, 'float32');
     if (y.rank === 4 && y.shape[3] === 1) y = tf.concat([y, y, y], 3);
     return range === '0,1' ? tf.sub(tf.mul(y, 2), 1) : y;
@@ -27,6 +31,6 @@ export function lpipsMetric(params: Params, opts: LpipsMetricOptions = {}): Metr
   return Object.freeze({
     name: opts.name ?? 'lpips',
     higherIsBetter: false,
-    compute: (pred: tf.Tensor, target: tf.Tensor) => tf.tidy(() => lpipsDistance(params, prep(pred), prep(target))),
+    compute: (pred: tf.Tensor, target: tf.Tensor) => tf.tidy(() => lpipsDistance(params, prep(pred, target), prep(target, pred))),
   });
 }
