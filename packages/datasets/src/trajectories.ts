@@ -23,6 +23,23 @@ export interface TrajectorySet {
 
 export const trajectoryLength = (tr: Trajectory, dim: number): number => tr.x.length / dim;
 
+/** Refuses a trajectory whose arrays disagree or hold non-finite values (built in code, not read from a
+ * file: the file loaders already name file, line and column); `where` names the data set. */
+export function checkTrajectory(tr: Trajectory, dim: number, where: string): void {
+  const id = `${where}: trajectory ${tr.id ?? '(no id)'}`;
+  if (tr.x.length % dim !== 0) throw new Error(`${id}: x has ${tr.x.length} values, not a multiple of the ${dim} state dims`);
+  const T = tr.x.length / dim;
+  if (tr.t.length !== T) throw new Error(`${id}: t has ${tr.t.length} times but x has ${T} states`);
+  if (tr.dxdt && tr.dxdt.length !== tr.x.length) throw new Error(`${id}: dxdt has ${tr.dxdt.length} values, x has ${tr.x.length}`);
+  for (const [name, a] of [['x', tr.x], ['t', tr.t], ['dxdt', tr.dxdt]] as const) {
+    const bad = a ? a.findIndex((v) => !Number.isFinite(v)) : -1;
+    if (bad >= 0) throw new Error(`${id}: ${name}[${bad}] is ${a![bad]}; states, times and derivatives must be finite`);
+  }
+  for (let i = 1; i < T; i++) {
+    if (!(tr.t[i]! > tr.t[i - 1]!)) throw new Error(`${id}: times must increase, but t[${i}] = ${tr.t[i]} follows t[${i - 1}] = ${tr.t[i - 1]}`);
+  }
+}
+
 /** The median of the time steps t[i+1] − t[i] over the given time axes (the upper median for an even count). */
 export function medianStep(times: Float64Array[]): number {
   const steps = times.flatMap((t) => Array.from(t.subarray(1), (v, i) => v - t[i]!)).sort((a, b) => a - b);
@@ -34,6 +51,7 @@ export function trajectoryDataset(set: TrajectorySet): ArrayDataset {
   const d = set.stateNames.length;
   const all = [...set.train, ...set.test];
   if (all.length === 0) throw new Error(`dataset '${set.name}' has no trajectories`);
+  for (const tr of all) checkTrajectory(tr, d, `dataset '${set.name}'`);
   const T = trajectoryLength(all[0]!, d);
   for (const tr of all) {
     const len = trajectoryLength(tr, d);
@@ -91,7 +109,9 @@ export function flatPairs(trs: Trajectory[], dim: number): { x: Float32Array; dx
  * real data: the result drops the last sample (T − 1 states with derivatives).
  */
 export function finiteDifferences(tr: Trajectory, dim: number): Trajectory {
+  checkTrajectory(tr, dim, 'finiteDifferences');
   const T = trajectoryLength(tr, dim);
+  if (T < 2) throw new Error(`finiteDifferences: trajectory ${tr.id ?? '(no id)'} has ${T} sample(s); forward differences need at least 2`);
   const x = tr.x.slice(0, (T - 1) * dim);
   const dxdt = new Float64Array((T - 1) * dim);
   for (let i = 0; i + 1 < T; i++) {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { rk45, generateSpring, generatePendulum, SPRING, PENDULUM, trajectoryDataset, flatPairs, linspace } from '../src/index.js';
+import { rk45, generateSpring, generatePendulum, SPRING, PENDULUM, trajectoryDataset, flatPairs, linspace, finiteDifferences } from '../src/index.js';
 import { tf } from '@noether/core';
 
 describe('rk45 (Dormand–Prince)', () => {
@@ -63,6 +63,17 @@ describe('ideal spring and pendulum (HNN conventions)', () => {
     expect(std).toBeGreaterThan(0.05);
     expect(std).toBeLessThan(0.2);
     expect(Array.from(noisy.train[0]!.dxdt!)).toEqual(Array.from(a.train[0]!.dxdt!));
+  });
+
+  it('refuses trajectories built in code whose arrays disagree or hold non-finite values', () => {
+    const ok = { t: Float64Array.of(0, 0.1, 0.2), x: Float64Array.of(1, 0, 0.9, 0.1, 0.8, 0.2), id: 'a' };
+    const set = (tr: Partial<typeof ok>) => ({ name: 'mine', stateNames: ['q', 'p'], train: [{ ...ok, ...tr }], test: [ok] });
+    expect(trajectoryDataset(set({})).seqLength).toBe(3);
+    expect(() => trajectoryDataset(set({ x: Float64Array.of(1, 0, 0.9, 0.1, NaN, 0.2) }))).toThrow(/dataset 'mine': trajectory a: x\[4\] is NaN/);
+    expect(() => trajectoryDataset(set({ x: Float64Array.of(1, 0, 0.9, 0.1, 0.8) }))).toThrow(/x has 5 values, not a multiple of the 2 state dims/);
+    expect(() => trajectoryDataset(set({ t: Float64Array.of(0, 0.1) }))).toThrow(/t has 2 times but x has 3 states/);
+    expect(() => finiteDifferences({ ...ok, t: Float64Array.of(0, 0.1, 0.1) }, 2)).toThrow(/times must increase, but t\[2\] = 0.1 follows t\[1\] = 0.1/);
+    expect(() => finiteDifferences({ t: Float64Array.of(0), x: Float64Array.of(1, 2) }, 2)).toThrow(/1 sample\(s\); forward differences need at least 2/);
   });
 
   it('exposes an ArrayDataset and flat (x, dx/dt) pairs', async () => {
