@@ -27,3 +27,4 @@ export {
 } from './lpips/format.js';
 export { loadLpipsWeights, LPIPS_WEIGHTS_ENV } from './lpips/loader.js';
 export { lpipsMetric, type LpipsMetricOptions } from './lpips/metric.js';
+export { register, metricFactories } from './register.js';
