@@ -11,3 +11,4 @@ export * from './preview.js';
 export * from './prefetch.js';
 export { atomicWriteFile } from './fs-util.js';
 export { DataFileError } from './errors.js';
+export * from './register.js';
