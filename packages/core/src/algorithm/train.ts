@@ -18,6 +18,13 @@ export interface TrainOptions {
   signal?: AbortSignal;
 }
 
+const STATE = 'state';
+
+/** The last good state that train() attached to an error it threw (undefined for other errors). */
+export function trainErrorState(e: unknown): MetaState | undefined {
+  return e instanceof Error ? (e as Error & { [STATE]?: MetaState })[STATE] : undefined;
+}
+
 export interface TrainResult {
   state: MetaState;
   losses: number[];
@@ -40,6 +47,8 @@ export function stepsPerEpoch(dataset: Dataset, batchSize: number): number {
  * Meta-trains from `state` (step counts resume it: batches already done in the
  * current epoch are skipped, and each epoch's shuffle is derived from the seed and
  * epoch, so a resumed run sees exactly the batches an uninterrupted one would).
+ * When a step or `onStep` throws (a NonFiniteError, a model's error), the error carries the last
+ * good state as `error.state` (see trainErrorState): the caller owns it, to save or dispose.
  */
 export async function train(setup: MetaSetup, dataset: Dataset, state: MetaState, o: TrainOptions): Promise<TrainResult> {
   const spe = stepsPerEpoch(dataset, o.batchSize);
@@ -65,6 +74,10 @@ export async function train(setup: MetaSetup, dataset: Dataset, state: MetaState
         losses.push(r.report.loss);
         if (o.onStep) await o.onStep({ ...r.report, epoch, stepsPerEpoch: spe, totalSteps: total, state: s });
         await yieldToEventLoop();
+      } catch (e) {
+        // The state the caller passed may be disposed by now (each step replaces it): hand back the live one.
+        if (e instanceof Error && !(STATE in e)) Object.defineProperty(e, STATE, { value: s, enumerable: false });
+        throw e;
       } finally {
         tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
       }

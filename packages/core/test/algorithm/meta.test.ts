@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import {
-  tf, GradientInnerOptimizer, initMetaState, metaStep, train, evaluate, disposeMetaState, predictSequence, makeWindow,
+  tf, GradientInnerOptimizer, initMetaState, metaStep, train, trainErrorState, evaluate, disposeMetaState, predictSequence, makeWindow,
   type MetaSetup,
 } from '../../src/index.js';
 import { ToyPredictor, ToyEmbedding, energyEmbedding, oscillatorDataset, mseMetric } from './toy.js';
@@ -85,6 +85,27 @@ describe('meta-training', () => {
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose(batch.obs);
     disposeMetaState(st);
+  });
+
+  it('train() hands the last good state back on the error when a step throws', async () => {
+    const s = setup('noether');
+    const ds = oscillatorDataset(8, 4, 5, 3);
+    const before = tf.memory().numTensors;
+    const st = initMetaState(s, s.predictor.init(1), s.embedding!.init(2));
+    const step = s.predictor.step.bind(s.predictor);
+    let armed = false;
+    s.predictor.step = (p, state, input) => {
+      if (armed) throw new Error('fails in the third meta-step');
+      return step(p, state, input);
+    };
+    const onStep = (r: { step: number }) => void (armed = r.step === 2);
+    const err = await train(s, ds, st, { epochs: 2, batchSize: 4, seed: 0, onStep }).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/third meta-step/);
+    const last = trainErrorState(err)!;
+    expect(last.step).toBe(2);
+    expect(Object.values(last.theta).every((t) => !t.isDisposed)).toBe(true);
+    disposeMetaState(last);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('a declared but unused parameter gets a zero gradient and stays put (tfjs would throw "Cannot compute gradient")', () => {
