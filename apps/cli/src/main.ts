@@ -1,7 +1,7 @@
 // `noether` entry point: main(argv) → exit code. Global flags, subcommand dispatch,
 // --help at every level, Ctrl-C, and the mapping of errors to one clear line + exit code.
 import { parseArgs } from './cli/args.js';
-import { CliError, EXIT, UsageError, oneLine } from './cli/errors.js';
+import { CliError, EXIT, UsageError, fsPathError, oneLine } from './cli/errors.js';
 import { commandHelp, topHelp } from './cli/help.js';
 import { processIo, type Io } from './cli/io.js';
 import { commands } from './commands/index.js';
@@ -22,7 +22,7 @@ function splitGlobal(argv: readonly string[]): { global: string[]; command?: str
     const a = argv[i]!;
     if (!a.startsWith('-')) break;
     global.push(a);
-    if (GLOBAL_WITH_VALUE.has(a)) global.push(argv[++i] ?? '');
+    if (GLOBAL_WITH_VALUE.has(a) && i + 1 < argv.length) global.push(argv[++i]!);
   }
   return { global, command: argv[i], rest: argv.slice(i + 1) };
 }
@@ -37,7 +37,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const removeInterrupt = io.onInterrupt(() => {
     interrupts++;
     if (interrupts === 1) {
-      io.err('\nnoether: interrupt received: stopping after the current step and writing a checkpoint (Ctrl-C again to quit at once)\n');
+      io.err('\nnoether: interrupt received: stopping soon (training writes a checkpoint first; Ctrl-C again to quit at once)\n');
       controller.abort();
     } else {
       io.err('noether: quitting without a checkpoint\n');
@@ -66,7 +66,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       return EXIT.OK;
     }
     const cmd = commands.find((c) => c.name === split.command);
-    if (!cmd) throw new UsageError(`unknown command '${split.command}'; commands: ${commands.map((c) => c.name).join(', ')} (see noether --help)`);
+    if (!cmd) throw new UsageError(`unknown command '${split.command}'; commands: ${commands.map((c) => c.name).join(', ')}`);
     cmdName = cmd.name;
     const specs = [...cmd.flags, ...GLOBAL_FLAGS];
     // --help anywhere wins over other errors in the same line.
@@ -91,10 +91,13 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         })),
     };
     return await cmd.run(ctx);
-  } catch (e) {
+  } catch (caught) {
     const prefix = cmdName ? `noether ${cmdName}` : 'noether';
+    // A path the command did not check up-front (e.g. a folder made read-only mid-run) is still the user's to fix.
+    const e = fsPathError(caught) ?? caught;
     if (e instanceof CliError) {
-      const hint = e instanceof UsageError ? ` (see: noether${cmdName ? ` ${cmdName}` : ''} --help)` : '';
+      // A message with its own pointer (e.g. '(see noether experiment --list)') gets no second one.
+      const hint = e instanceof UsageError && !e.message.includes('(see ') ? ` (see: noether${cmdName ? ` ${cmdName}` : ''} --help)` : '';
       io.err(`${prefix}: ${e.message.includes('\n') ? e.message : oneLine(e.message)}${hint}\n`);
       return e.code;
     }

@@ -1,5 +1,5 @@
 // Help at every level, and bad input: one clear line naming the problem and the fix, exit 2, no stack trace.
-import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../src/commands/index.js';
@@ -150,6 +150,82 @@ describe('bad input → one line, exit 2', () => {
     expect(r.code).toBe(2);
     expect(oneLineError(r.err)).toMatch(/--set cannot be combined with --resume/);
     expect(readdirSync(dir).length).toBeGreaterThan(0);
+  });
+});
+
+describe('hints and flag values', () => {
+  it('a message with its own pointer gets no second one; others get the --help hint once', async () => {
+    const u = await run(['trian']);
+    expect(oneLineError(u.err)).toMatch(/commands: .*report \(see: noether --help\)$/);
+    const e = await run(['experiment', 'toy-osc']);
+    expect(oneLineError(e.err)).toMatch(/\(see noether experiment --list\)$/);
+    for (const r of [u, e]) expect(r.err.match(/\(see/g)).toHaveLength(1);
+  });
+
+  it('--backend without a value says it needs one and lists the choices (before or after the command)', async () => {
+    for (const argv of [['--backend'], ['backends', '--backend'], ['backends', '--backend=']]) {
+      const r = await run(argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(oneLineError(r.err)).toMatch(/--backend needs a value \(one of cpu, wasm, tensorflow\)/);
+      expect(r.err).not.toMatch(/got ''/);
+    }
+  });
+});
+
+describe('eval flags and damaged run files', () => {
+  let rd: string;
+  beforeAll(async () => {
+    rd = join(tmp(), 'run');
+    const r = await run(['experiment', 'toy-oscillator', ...TINY, '--epochs', '1', '--out', rd]);
+    expect(r.code, r.err).toBe(0);
+  });
+
+  it('--max-batches 0 names the flag, not the config file', async () => {
+    const r = await run(['eval', rd, '--max-batches', '0', '--backend', 'cpu']);
+    expect(r.code).toBe(2);
+    const line = oneLineError(r.err);
+    expect(line).toMatch(/--max-batches needs an integer >= 1, got '0'/);
+    expect(line).not.toMatch(/config\.json/);
+  });
+
+  it("--set changes eval.* fields, as eval's --help example shows; other fields are refused", async () => {
+    const help = await run(['eval', '--help']);
+    const example = /noether eval runs\/toy (.*)$/m.exec(help.out)![1]!;
+    expect(example).toBe(`--max-batches 2 --set 'eval.metrics=["mse"]'`);
+    const ok = await run(['eval', rd, '--max-batches', '1', '--set', 'eval.metrics=["mse"]', '--backend', 'cpu']);
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(/^noether \(tailored\)\s+\d/m);
+    const bad = await run(['eval', rd, '--set', 'outer.epochs=3', '--backend', 'cpu']);
+    expect(bad.code).toBe(2);
+    expect(oneLineError(bad.err)).toMatch(/--set outer\.epochs=3: eval changes only eval\.\* and testInner\.\* fields/);
+  });
+
+  it('an fs error on a path no check foresaw still comes out as exit 2 naming the path (main)', async () => {
+    const csv = join(rd, 'metrics.csv');
+    const good = readFileSync(csv);
+    rmSync(csv);
+    mkdirSync(csv); // eval appends its rows here
+    try {
+      const r = await run(['eval', rd, '--phase', 'noether', '--backend', 'cpu']);
+      expect(r.code).toBe(2);
+      expect(oneLineError(r.err)).toMatch(/metrics\.csv: is a folder, not a file \(EISDIR\); /);
+    } finally {
+      rmSync(csv, { recursive: true });
+      writeFileSync(csv, good);
+    }
+  });
+
+  it('a corrupt phase config.json is named, exit 2', async () => {
+    const f = join(rd, 'checkpoints', 'noether', 'config.json');
+    const good = readFileSync(f, 'utf8');
+    writeFileSync(f, '{bad');
+    try {
+      const r = await run(['eval', rd, '--phase', 'noether', '--backend', 'cpu']);
+      expect(r.code).toBe(2);
+      expect(oneLineError(r.err)).toMatch(new RegExp(`cannot read ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*JSON.*; the run directory is damaged`));
+    } finally {
+      writeFileSync(f, good);
+    }
   });
 });
 

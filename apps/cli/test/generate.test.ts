@@ -1,4 +1,4 @@
-import { readFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCsvTrajectories, readGymManifest } from '@noether/datasets';
@@ -44,6 +44,23 @@ describe('noether generate', () => {
       expect(b.err).toMatch(msg);
       expect(existsSync(out)).toBe(false);
     }
+  });
+
+  it('gym-pendulum: Ctrl-C stops at the next episode, removes the folders it created, exits 130', async () => {
+    // The interrupt arrives with the first progress line (bin-outputs.test.ts sends a real SIGINT).
+    const parent = join(tmp(), 'data');
+    const args = ['generate', 'gym-pendulum', '--episodes', '100', '--frames', '4', '--size', '8'];
+    const cut = (out: string) =>
+      run([...args, '--out', out], { onErr: (chunk, interrupt) => void (/^\[generate\] 1\/100 /.test(chunk) && interrupt()) });
+    const r = await cut(join(parent, 'big'));
+    expect(r.code, r.err).toBe(130);
+    expect(r.err).toMatch(/interrupted: removed the partly written .*big/);
+    expect(r.err).not.toMatch(/\[generate\] [2-9]\d*\/100/);
+    expect(existsSync(parent)).toBe(false);
+    // An empty folder given as --out stays, empty.
+    const kept = tmp();
+    expect((await cut(kept)).code).toBe(130);
+    expect(readdirSync(kept)).toEqual([]);
   });
 
   it('spring: a CSV the generic loader reads back', async () => {

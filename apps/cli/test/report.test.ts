@@ -1,7 +1,7 @@
 // `noether report`: one self-contained HTML page; opened in headless Chromium to check
 // what a person sees (title, table rows, images actually decoded).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TINY, run, tmp } from './helpers.js';
@@ -60,5 +60,26 @@ describe('report', () => {
     expect(seen.decoded).toBe(7);
     expect(seen.runs).toBe(2);
     expect(seen.rows).toBe(6); // 3 models × 2 runs
+  });
+
+  it('a damaged result.json or meta.json: exit 2 naming the file and the field, no page written', async () => {
+    const bad = join(dir, 'bad-run');
+    cpSync(join(dir, 'run-a'), bad, { recursive: true });
+    const out = join(dir, 'bad.html');
+    for (const [file, text, field] of [
+      ['result.json', '{}', /status: .*finalLoss: .*expected record/],
+      ['result.json', '{"status":"completed","finishedAt":"x","finalLoss":{"a":"low"},"steps":{},"table":[]}', /finalLoss\.a: .*expected number/],
+      ['meta.json', JSON.stringify({ ...JSON.parse(readFileSync(join(bad, 'meta.json'), 'utf8')), seed: 'one' }), /seed: .*expected number/],
+    ] as const) {
+      const keep = readFileSync(join(bad, file), 'utf8');
+      writeFileSync(join(bad, file), text);
+      const r = await run(['report', bad, '--out', out]);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toContain(`invalid ${join(bad, file)}: `);
+      expect(r.err).toMatch(field);
+      expect(existsSync(out)).toBe(false);
+      writeFileSync(join(bad, file), keep);
+    }
   });
 });

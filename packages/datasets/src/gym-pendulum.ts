@@ -6,7 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Rng, deriveSeed, tf, type Batch, type BatchOptions, type Dataset, type Split } from '@noether/core';
+import { Rng, deriveSeed, tf, yieldToEventLoop, type Batch, type BatchOptions, type Dataset, type Split } from '@noether/core';
 import { atomicWriteFile } from './fs-util.js';
 import { prefetchMap } from './prefetch.js';
 import { writeFramesPng } from './preview.js';
@@ -187,12 +187,24 @@ export interface GenerateGymOptions extends EpisodeOptions {
   trainEpisodes?: number;
   /** Called after each episode is written. */
   onProgress?: (done: number, total: number) => void;
+  /** Stops between episodes when aborted (Ctrl-C), rejecting with GenerationInterrupted; the files
+   * written so far stay (no manifest yet): the caller removes them. */
+  signal?: AbortSignal;
+}
+
+/** generateGymPendulum was stopped by its signal before the manifest was written. */
+export class GenerationInterrupted extends Error {
+  constructor() {
+    super('generation interrupted');
+    this.name = 'GenerationInterrupted';
+  }
 }
 
 const pad4 = (i: number) => String(i).padStart(4, '0');
 
-/** Generates episodes into `out`: per-episode frames and meta files, preview.png, and manifest.json (written last). */
-export function generateGymPendulum(opts: GenerateGymOptions): GymManifest {
+/** Generates episodes into `out`: per-episode frames and meta files, preview.png, and manifest.json
+ * (written last). Yields to the event loop after each episode, so an abort (a signal handler) can run. */
+export async function generateGymPendulum(opts: GenerateGymOptions): Promise<GymManifest> {
   if (!Number.isInteger(opts.episodes) || opts.episodes < 1) throw new Error(`episodes must be a positive integer, got ${opts.episodes}`);
   const trainEpisodes = opts.trainEpisodes ?? Math.min(5, opts.episodes);
   if (trainEpisodes > opts.episodes) throw new Error(`trainEpisodes (${trainEpisodes}) exceeds episodes (${opts.episodes})`);
@@ -216,6 +228,8 @@ export function generateGymPendulum(opts: GenerateGymOptions): GymManifest {
       writeFramesPng(join(opts.out, 'preview.png'), rows.filter((r) => r.length > 0), { height: size, width: size, channels: 3 });
     }
     opts.onProgress?.(e + 1, opts.episodes);
+    await yieldToEventLoop();
+    if (opts.signal?.aborted) throw new GenerationInterrupted();
   }
   const manifest: GymManifest = {
     format: GYM_MANIFEST_FORMAT,
@@ -245,7 +259,7 @@ function toLittleEndian(a: Float32Array): Uint8Array {
 /** Reads and validates `<dir>/manifest.json`; every error names the file and the fix. */
 export function readGymManifest(dir: string): GymManifest {
   const file = join(dir, 'manifest.json');
-  if (!existsSync(file)) throw new Error(`${file}: not found; generate the data set first (generateGymPendulum / the CLI's data command)`);
+  if (!existsSync(file)) throw new Error(`${file}: not found; generate the data set first (noether generate gym-pendulum --out DIR, or generateGymPendulum)`);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng, tf } from '@noether/core';
 import {
-  GYM_PENDULUM, gymPendulumDataset, generateGymPendulum, openGymPendulum, pendulumStep, readGymManifest, renderPendulum,
+  GYM_PENDULUM, GenerationInterrupted, gymPendulumDataset, generateGymPendulum, openGymPendulum, pendulumStep, readGymManifest, renderPendulum,
   simulateEpisode, swingUpPolicy, wrapAngle, writeBatchPng,
 } from '../src/index.js';
 
@@ -92,11 +92,11 @@ describe('gym Pendulum view', () => {
     expect(up[3 * (1 * 64 + 32) + 1]).toBe(1); // rows 0–1 lie above the rod cap (y > 1.1)
   });
 
-  it('rejects a view that would crop the rod, and the manifest records the view', () => {
+  it('rejects a view that would crop the rod, and the manifest records the view', async () => {
     expect(() => renderPendulum(0, { view: 1.05 })).toThrow(/view must exceed the rod's reach 1.1/);
     const dir = mkdtempSync(join(tmpdir(), 'gym-view-'));
     try {
-      expect(generateGymPendulum({ episodes: 1, frames: 3, size: 8, supersample: 1, seed: 1, view: 1.5, out: dir }).view).toBe(1.5);
+      expect((await generateGymPendulum({ episodes: 1, frames: 3, size: 8, supersample: 1, seed: 1, view: 1.5, out: dir })).view).toBe(1.5);
       expect(readGymManifest(dir).view).toBe(1.5);
       // Manifests written before the option existed read as Gym's view.
       const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
@@ -135,8 +135,16 @@ describe('gym Pendulum data set', () => {
   it('writes episodes + manifest, reads them back as the same windows as in memory, keeps numTensors flat', async () => {
     const opts = { episodes: 4, seed: 11, frames: 64, size: 16, trainEpisodes: 2 };
     const progress: number[] = [];
-    generateGymPendulum({ ...opts, out: dir, onProgress: (d) => progress.push(d) });
+    await generateGymPendulum({ ...opts, out: dir, onProgress: (d) => progress.push(d) });
     expect(progress).toEqual([1, 2, 3, 4]);
+    // An abort (Ctrl-C) stops it between episodes, before the manifest.
+    const stopped = mkdtempSync(join(tmpdir(), 'gym-stop-'));
+    const ac = new AbortController();
+    await expect(generateGymPendulum({ ...opts, out: stopped, signal: ac.signal, onProgress: (d) => d === 2 && ac.abort() })).rejects.toBeInstanceOf(GenerationInterrupted);
+    expect(existsSync(join(stopped, 'episode_0001.frames.u8'))).toBe(true);
+    expect(existsSync(join(stopped, 'episode_0002.frames.u8'))).toBe(false);
+    expect(existsSync(join(stopped, 'manifest.json'))).toBe(false);
+    rmSync(stopped, { recursive: true, force: true });
     expect(existsSync(join(dir, 'preview.png'))).toBe(true);
     expect(readFileSync(join(dir, 'preview.png')).subarray(1, 4).toString()).toBe('PNG');
     const m = readGymManifest(dir);
@@ -215,13 +223,13 @@ describe('gym Pendulum data set', () => {
     expect(thdM).toBeCloseTo(-thd, 12);
   });
 
-  it('bad manifests and files fail with the file named', () => {
+  it('bad manifests and files fail with the file named', async () => {
     const bad = mkdtempSync(join(tmpdir(), 'gym-bad-'));
     try {
       expect(() => readGymManifest(bad)).toThrow(/manifest\.json: not found; generate the data set first/);
       writeFileSync(join(bad, 'manifest.json'), '{ nope');
       expect(() => readGymManifest(bad)).toThrow(/manifest\.json: not valid JSON/);
-      generateGymPendulum({ episodes: 1, seed: 0, frames: 31, size: 8, supersample: 1, out: bad });
+      await generateGymPendulum({ episodes: 1, seed: 0, frames: 31, size: 8, supersample: 1, out: bad });
       const good = JSON.parse(readFileSync(join(bad, 'manifest.json'), 'utf8'));
       writeFileSync(join(bad, 'manifest.json'), JSON.stringify({ ...good, size: -3, format: 'other' }));
       expect(() => readGymManifest(bad)).toThrow(/manifest\.json: invalid gym-pendulum manifest \(format: .*size: /);

@@ -38,13 +38,18 @@ function flagList(specs: readonly FlagSpec[]): string {
   return specs.map((s) => `--${s.name}`).join(', ');
 }
 
+/** What a flag takes, for "needs a value" errors: its placeholder, and its choices when it has them. */
+function wanted(spec: FlagSpec): string {
+  return spec.choices ? `one of ${spec.choices.join(', ')}` : spec.valueName ?? spec.type.toUpperCase();
+}
+
 function convert(spec: FlagSpec, raw: string): string | number {
   if (spec.choices && !spec.choices.includes(raw)) {
     throw new UsageError(`--${spec.name} must be one of ${spec.choices.join(', ')}, got '${raw}'`);
   }
   if (spec.type === 'number' || spec.type === 'int') {
     const v = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(v) || (spec.type === 'int' && !Number.isInteger(v)) || v < (spec.min ?? -Infinity)) {
+    if (!Number.isFinite(v) || (spec.type === 'int' && !Number.isInteger(v)) || v < (spec.min ?? -Infinity)) {
       const bound = spec.min === undefined ? '' : ` >= ${spec.min}`;
       throw new UsageError(`--${spec.name} needs ${spec.type === 'int' ? 'an integer' : 'a number'}${bound}, got '${raw}'`);
     }
@@ -93,11 +98,13 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], p
     if (raw === undefined) {
       const next = argv[i + 1];
       if (next === undefined || (next.startsWith('--') && next.length > 2)) {
-        throw new UsageError(`--${spec.name} needs a value (${spec.valueName ?? spec.type.toUpperCase()})`);
+        throw new UsageError(`--${spec.name} needs a value (${wanted(spec)})`);
       }
       raw = next;
       i++;
     }
+    // An empty value ('--out ""', or a global '--backend' with nothing after it) is never meant.
+    if (raw.trim() === '') throw new UsageError(`--${spec.name} needs a value (${wanted(spec)}), got an empty one`);
     if (spec.type === 'list') {
       const prev = (flags[spec.name] as string[] | undefined) ?? [];
       flags[spec.name] = [...prev, raw];

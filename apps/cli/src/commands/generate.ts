@@ -1,11 +1,11 @@
 // `noether generate`: writes datasets to files with @noether/datasets: the Gym pendulum
 // pixel episodes (frames, actions, manifest, preview grid) and the spring / pendulum
 // trajectories (CSV in the generic loader's format, so `discover --data` reads them back).
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { GYM_ROD_REACH, GYM_VIEW, atomicWriteFile, generateGymPendulum, generatePendulum, generateSpring } from '@noether/datasets';
-import { CliError, UsageError } from '../cli/errors.js';
+import { GYM_ROD_REACH, GYM_VIEW, GenerationInterrupted, atomicWriteFile, generateGymPendulum, generatePendulum, generateSpring } from '@noether/datasets';
+import { EXIT, UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
+import { checkOutputDir, createOutputDir } from '../cli/output.js';
 import { Progress } from '../run/progress.js';
 import type { Command } from './types.js';
 
@@ -20,7 +20,8 @@ export const generateCommand: Command = {
     'gym-pendulum: episodes of the classic-control pendulum under a scripted swing-up policy, rendered as RGB frames\n' +
     '  (uint8 frames + float32 actions/angles per episode, manifest.json written last, preview.png).\n' +
     'spring / pendulum: HNN-style trajectories (adaptive RK45) as trajectories.csv with columns traj,t,q,p\n' +
-    '  (read back with `noether discover --data DIR/trajectories.csv --format csv`).',
+    '  (read back with `noether discover --data DIR/trajectories.csv --format csv`).\n' +
+    'Ctrl-C stops after the current episode, removes what was written, and exits 130.',
   examples: [
     'noether generate gym-pendulum --episodes 200 --out data/gym-pendulum',
     'noether generate gym-pendulum --episodes 10 --size 32 --out /tmp/gym-small',
@@ -28,59 +29,69 @@ export const generateCommand: Command = {
   ],
   flags: [
     { name: 'out', type: 'string', valueName: 'DIR', description: 'output directory (must be empty or absent)' },
-    { name: 'episodes', type: 'int', valueName: 'N', description: 'gym-pendulum: number of episodes (default 200)' },
-    { name: 'train-episodes', type: 'int', valueName: 'N', description: 'gym-pendulum: leading episodes in the train split (default 5, as the paper)' },
-    { name: 'frames', type: 'int', valueName: 'T', description: 'gym-pendulum: frames per episode (default 200)' },
-    { name: 'size', type: 'int', valueName: 'PX', description: 'gym-pendulum: frame size in pixels (default 64)' },
+    { name: 'episodes', type: 'int', min: 1, valueName: 'N', description: 'gym-pendulum: number of episodes (default 200)' },
+    { name: 'train-episodes', type: 'int', min: 0, valueName: 'N', description: 'gym-pendulum: leading episodes in the train split (default 5, as the paper)' },
+    { name: 'frames', type: 'int', min: 1, valueName: 'T', description: 'gym-pendulum: frames per episode (default 200)' },
+    { name: 'size', type: 'int', min: 1, valueName: 'PX', description: 'gym-pendulum: frame size in pixels (default 64)' },
     { name: 'view', type: 'number', valueName: 'W', description: `gym-pendulum: half-width of the square drawn, > ${GYM_ROD_REACH} (default ${GYM_VIEW}, Gym's; 1.2 fills the frame with the rod's circle)` },
-    { name: 'trajectories', type: 'int', valueName: 'N', description: 'spring/pendulum: number of trajectories (default 50)' },
-    { name: 'noise', type: 'number', valueName: 'STD', description: 'spring/pendulum: Gaussian noise on q and p (default 0: noise-free)' },
+    { name: 'trajectories', type: 'int', min: 1, valueName: 'N', description: 'spring/pendulum: number of trajectories (default 50)' },
+    { name: 'noise', type: 'number', min: 0, valueName: 'STD', description: 'spring/pendulum: Gaussian noise on q and p (default 0: noise-free)' },
     { name: 'seed', type: 'int', valueName: 'N', description: 'random seed (default 0)' },
   ],
   positionals: [{ name: 'kind', description: KINDS.join(' | '), required: true }],
   async run(ctx) {
     const kind = ctx.positionals['kind'] as string;
+    const f = ctx.flags;
+    // Every flag is checked before anything is created (parseArgs already checked the ranges).
     if (!(KINDS as readonly string[]).includes(kind)) throw new UsageError(`unknown dataset kind '${kind}'; choose one of: ${KINDS.join(', ')}`);
-    if (kind !== 'gym-pendulum' && ctx.flags['view'] !== undefined) throw new UsageError(`--view applies to gym-pendulum only, not ${kind}`);
-    const view = viewFlag(ctx.flags['view'] as number | undefined);
-    const outFlag = ctx.flags['out'];
-    if (typeof outFlag !== 'string') throw new UsageError('--out DIR is required: where to write the dataset');
-    const out = resolvePath(ctx.io, outFlag);
-    if (existsSync(out) && readdirSync(out).length > 0) throw new CliError(`output directory ${out} is not empty: choose a new --out or empty it`);
-    mkdirSync(out, { recursive: true });
-    const seed = (ctx.flags['seed'] as number | undefined) ?? 0;
-    const positive = (name: string, dflt: number) => {
-      const v = (ctx.flags[name] as number | undefined) ?? dflt;
-      if (!(v > 0)) throw new UsageError(`--${name} must be positive, got ${v}`);
-      return v;
-    };
-    if (kind === 'gym-pendulum') {
-      const episodes = positive('episodes', 200);
-      const progress = new Progress(ctx.io);
-      progress.start();
-      const m = generateGymPendulum({
-        episodes, seed, out,
-        trainEpisodes: (ctx.flags['train-episodes'] as number | undefined) ?? Math.min(5, episodes),
-        frames: positive('frames', 200),
-        size: positive('size', 64),
-        view,
-        onProgress: (done, total) => progress.count('generate', done, total, 'episodes'),
+    const gymOnly = ['episodes', 'train-episodes', 'frames', 'size', 'view'].filter((n) => f[n] !== undefined);
+    const trajOnly = ['trajectories', 'noise'].filter((n) => f[n] !== undefined);
+    const misplaced = kind === 'gym-pendulum' ? trajOnly : gymOnly;
+    if (misplaced.length) throw new UsageError(`--${misplaced[0]} applies to ${kind === 'gym-pendulum' ? 'spring and pendulum' : 'gym-pendulum'} only, not ${kind}`);
+    const view = viewFlag(f['view'] as number | undefined);
+    const episodes = (f['episodes'] as number | undefined) ?? 200;
+    const trainEpisodes = (f['train-episodes'] as number | undefined) ?? Math.min(5, episodes);
+    if (trainEpisodes > episodes) throw new UsageError(`--train-episodes (${trainEpisodes}) exceeds --episodes (${episodes}): the train split is the leading episodes; lower it or raise --episodes`);
+    if (typeof f['out'] !== 'string') throw new UsageError('--out DIR is required: where to write the dataset');
+    const out = resolvePath(ctx.io, f['out']);
+    checkOutputDir(out, '--out', (p) => `output directory ${p} is not empty: choose a new --out or empty it`);
+    const seed = (f['seed'] as number | undefined) ?? 0;
+
+    const undo = createOutputDir(out, '--out');
+    const progress = new Progress(ctx.io);
+    try {
+      if (kind === 'gym-pendulum') {
+        progress.start();
+        const m = await generateGymPendulum({
+          episodes, trainEpisodes, seed, out, view,
+          frames: (f['frames'] as number | undefined) ?? 200,
+          size: (f['size'] as number | undefined) ?? 64,
+          signal: ctx.signal,
+          onProgress: (done, total) => progress.count('generate', done, total, 'episodes'),
+        });
+        ctx.io.out(`wrote ${m.episodes.length} episodes (${m.trainEpisodes} train) of ${m.framesPerEpisode} frames to ${out} (manifest.json, preview.png)\n`);
+        return 0;
+      }
+      const opts = { trajectories: (f['trajectories'] as number | undefined) ?? 50, seed, noiseStd: (f['noise'] as number | undefined) ?? 0 };
+      const set = kind === 'spring' ? generateSpring(opts) : generatePendulum(opts);
+      const all = [...set.train, ...set.test];
+      const lines = ['traj,t,q,p'];
+      all.forEach((tr, i) => {
+        for (let k = 0; k < tr.t.length; k++) lines.push(`${i},${tr.t[k]},${tr.x[k * 2]},${tr.x[k * 2 + 1]}`);
       });
-      ctx.io.out(`wrote ${m.episodes.length} episodes (${m.trainEpisodes} train) of ${m.framesPerEpisode} frames to ${out} (manifest.json, preview.png)\n`);
+      atomicWriteFile(join(out, 'trajectories.csv'), new TextEncoder().encode(lines.join('\n') + '\n'));
+      ctx.io.out(`wrote ${all.length} ${kind} trajectories (first ${set.train.length} are the paper's train split) to ${join(out, 'trajectories.csv')}\n`);
       return 0;
+    } catch (e) {
+      // Nothing half-written stays: a data set without its manifest would only mislead.
+      progress.done();
+      undo();
+      if (e instanceof GenerationInterrupted) {
+        ctx.log(`interrupted: removed the partly written ${out}`);
+        return EXIT.INTERRUPTED;
+      }
+      throw e;
     }
-    const noise = (ctx.flags['noise'] as number | undefined) ?? 0;
-    if (!(noise >= 0)) throw new UsageError(`--noise must be ≥ 0, got ${noise}`);
-    const opts = { trajectories: positive('trajectories', 50), seed, noiseStd: noise };
-    const set = kind === 'spring' ? generateSpring(opts) : generatePendulum(opts);
-    const all = [...set.train, ...set.test];
-    const lines = ['traj,t,q,p'];
-    all.forEach((tr, i) => {
-      for (let k = 0; k < tr.t.length; k++) lines.push(`${i},${tr.t[k]},${tr.x[k * 2]},${tr.x[k * 2 + 1]}`);
-    });
-    atomicWriteFile(join(out, 'trajectories.csv'), new TextEncoder().encode(lines.join('\n') + '\n'));
-    ctx.io.out(`wrote ${all.length} ${kind} trajectories (first ${set.train.length} are the paper's train split) to ${join(out, 'trajectories.csv')}\n`);
-    return 0;
   },
 };
 

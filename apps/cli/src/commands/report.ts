@@ -1,5 +1,6 @@
 import { basename, resolve } from 'node:path';
 import { resolvePath } from '../cli/io.js';
+import { checkOutputFile } from '../cli/output.js';
 import { renderReport, summarize } from '../report/html.js';
 import { writeFileAtomic } from '../run/fs-atomic.js';
 import { RunDir } from '../run/run-dir.js';
@@ -20,12 +21,13 @@ export const reportCommand: Command = {
   positionals: [{ name: 'runs', description: 'one or more run directories', required: true, variadic: true }],
   async run(ctx) {
     const paths = ctx.positionals['runs'] as string[];
+    const out = resolvePath(ctx.io, (ctx.flags['out'] as string | undefined) ?? 'report.html');
+    checkOutputFile(out, '--out'); // before reading (and plotting) every run
     const runs = paths.map((p) => {
       const dir = RunDir.open(resolvePath(ctx.io, p));
       return summarize(basename(resolve(dir.path)), dir);
     });
     const title = (ctx.flags['title'] as string | undefined) ?? `Noether report: ${runs.map((r) => r.label).join(', ')}`;
-    const out = resolvePath(ctx.io, (ctx.flags['out'] as string | undefined) ?? 'report.html');
     writeFileAtomic(out, renderReport(runs, title));
     ctx.io.out(`${out}\n`);
     return 0;

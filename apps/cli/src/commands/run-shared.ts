@@ -22,7 +22,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'name', type: 'string', valueName: 'NAME', description: 'run name (config field name; default run directory runs/<name>-<timestamp>)' },
   { name: 'out', short: 'o', type: 'string', valueName: 'DIR', description: 'run directory to create' },
   { name: 'resume', type: 'string', valueName: 'RUN', description: 'continue the run in directory RUN from its last checkpoint' },
-  { name: 'checkpoint-every', type: 'int', valueName: 'N', description: 'write a checkpoint every N steps (default 10; 0 = only at the end and on Ctrl-C)' },
+  { name: 'checkpoint-every', type: 'int', min: 0, valueName: 'N', description: 'write a checkpoint every N steps (default 10; 0 = only at the end and on Ctrl-C)' },
   { name: 'no-progress', type: 'boolean', description: 'no progress output (results and errors only)' },
 ];
 
@@ -68,6 +68,13 @@ function resolveConfig(ctx: CommandContext, baseConfig: Record<string, unknown> 
   return { raw, source };
 }
 
+/** A run name becomes a folder name (runs/<name>-<time>): it must not lead elsewhere. */
+function checkRunName(name: string, source: string): void {
+  if (/[/\\]/.test(name) || name.includes('..')) {
+    throw new UsageError(`${source} '${name}': a run name must not contain path separators or '..' (it names the folder runs/<name>-<time>); use --out DIR to choose the folder`);
+  }
+}
+
 function uniqueDir(path: string): string {
   if (!existsSync(path)) return path;
   for (let i = 2; ; i++) if (!existsSync(`${path}-${i}`)) return `${path}-${i}`;
@@ -102,6 +109,7 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
   let expName = req.experimentName;
   let config: ExperimentConfig;
   const resume = f['resume'];
+  if (typeof f['name'] === 'string') checkRunName(f['name'], '--name');
   if (typeof resume === 'string') {
     for (const k of ['config', 'set', 'seed', 'epochs', 'name', 'out', 'quick']) {
       if (f[k] !== undefined) throw new UsageError(`--${k} cannot be combined with --resume: a resumed run keeps its own config.json`);
@@ -119,6 +127,13 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
   }
   const experiment = expName ? experiments[expName] : configExperiment;
   if (!experiment) throw new CliError(`${runDir!.path} names experiment '${expName}', which this noether does not have`);
+  // Where the new run goes, checked before the backend starts or anything is built.
+  let out: string | undefined;
+  if (typeof resume !== 'string') {
+    if (typeof f['out'] !== 'string') checkRunName(config.name, 'config field name');
+    out = typeof f['out'] === 'string' ? resolvePath(ctx.io, f['out']) : uniqueDir(resolvePath(ctx.io, join('runs', `${config.name}-${timestamp()}`)));
+    RunDir.checkNew(out);
+  }
 
   const backend = await ctx.backend();
   const container = cliContainer(...allPlugins());
@@ -131,8 +146,7 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
     throw new CliError(`invalid config: ${String((e as Error).message).split('\n')[0]} (fix the config file or --set value)`);
   }
 
-  if (typeof resume !== 'string') {
-    const out = typeof f['out'] === 'string' ? resolvePath(ctx.io, f['out']) : uniqueDir(resolvePath(ctx.io, join('runs', `${config.name}-${timestamp()}`)));
+  if (out !== undefined) {
     runDir = RunDir.create(out, config, {
       name: config.name,
       experiment: expName,
@@ -150,7 +164,6 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
   }
   const rd = runDir!;
   const every = f['checkpoint-every'] === undefined ? 10 : Number(f['checkpoint-every']);
-  if (every < 0) throw new UsageError('--checkpoint-every must be 0 or more');
   const runner = new Runner(ctx.io, rd, ctx.signal, { checkpointEvery: every, progress: !f['no-progress'] });
   const resumeHint = `noether ${req.command} --resume ${rd.path}`;
   try {

@@ -8,24 +8,38 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
-import { CheckpointError, decodeMetaState, encodeMetaState, type ExperimentConfig, type MetaState } from '@noether/core';
+import { z } from 'zod';
+import { CheckpointError, ConfigError, decodeMetaState, encodeMetaState, validate, type ExperimentConfig, type MetaState } from '@noether/core';
 import { CliError, EXIT } from '../cli/errors.js';
+import { checkOutputDir, createOutputDir } from '../cli/output.js';
 import { writeFileAtomic, writeJsonAtomic } from './fs-atomic.js';
 import { RUN_FORMAT, cliVersion, packageVersions } from './versions.js';
 
-export interface RunMeta {
-  runFormat: number;
-  noetherVersion: string;
-  name: string;
-  experiment?: string;
-  seed: number;
-  backend: string;
-  versions: Record<string, string>;
-  node: string;
-  startedAt: string;
-  command: string[];
-  resumes: { at: string; fromStep: Record<string, number> }[];
-}
+// What meta.json and result.json must hold to be read (report, eval, resume).
+const metaSchema = z.object({
+  runFormat: z.number(),
+  noetherVersion: z.string(),
+  name: z.string(),
+  experiment: z.string().optional(),
+  seed: z.number(),
+  backend: z.string(),
+  versions: z.record(z.string(), z.string()),
+  node: z.string(),
+  startedAt: z.string(),
+  command: z.array(z.string()),
+  resumes: z.array(z.object({ at: z.string(), fromStep: z.record(z.string(), z.number()) })),
+});
+export type RunMeta = z.infer<typeof metaSchema>;
+
+// JSON has no NaN or Infinity: JSON.stringify writes a non-finite loss or metric as null.
+const resultSchema = z.object({
+  status: z.enum(['completed', 'interrupted', 'non-finite', 'failed']),
+  message: z.string().optional(),
+  finishedAt: z.string(),
+  finalLoss: z.record(z.string(), z.number().nullable()),
+  steps: z.record(z.string(), z.number()),
+  table: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.null()]))),
+});
 
 export const METRICS_HEADER = ['kind', 'phase', 'step', 'epoch', 'loss', 'grad_norm_theta', 'grad_norm_phi', 'metric', 'untailored', 'tailored', 'elapsed_s'] as const;
 export type MetricsRow = Partial<Record<(typeof METRICS_HEADER)[number], string | number>>;
@@ -68,26 +82,42 @@ export class RunDir {
     return join(this.path, 'config.json');
   }
 
-  /** Creates a fresh run directory (refuses one that already holds a run). */
+  /**
+   * Checks, before anything is computed, that a new run can be created at `path` (given as --out):
+   * absent or empty, so no file of the user's is overwritten; a run there is resumed, not replaced.
+   */
+  static checkNew(path: string): void {
+    checkOutputDir(path, '--out', (p) =>
+      existsSync(join(p, 'meta.json'))
+        ? `${p} already holds a run: continue it with --resume ${p}, or choose another --out`
+        : `--out ${p} is a folder that is not empty and holds no run: choose an empty or new folder (or --resume RUN to continue a run)`,
+    );
+  }
+
+  /** Creates a fresh run directory (see checkNew); if that fails, removes what it created. */
   static create(path: string, config: ExperimentConfig, meta: Omit<RunMeta, 'runFormat' | 'noetherVersion' | 'versions' | 'node' | 'startedAt' | 'resumes'>): RunDir {
-    if (existsSync(join(path, 'meta.json'))) {
-      throw new CliError(`${path} already holds a run: continue it with --resume ${path}, or choose another --out`);
+    RunDir.checkNew(path);
+    const undo = createOutputDir(path, '--out');
+    try {
+      mkdirSync(join(path, 'checkpoints'));
+      mkdirSync(join(path, 'plots'));
+      const full: RunMeta = {
+        runFormat: RUN_FORMAT,
+        noetherVersion: cliVersion(),
+        ...meta,
+        versions: packageVersions(),
+        node: process.version,
+        startedAt: new Date().toISOString(),
+        resumes: [],
+      };
+      writeJsonAtomic(join(path, 'config.json'), config);
+      writeJsonAtomic(join(path, 'meta.json'), full);
+      writeFileAtomic(join(path, 'metrics.csv'), METRICS_HEADER.join(',') + '\n');
+      return new RunDir(path, full);
+    } catch (e) {
+      undo();
+      throw e;
     }
-    mkdirSync(join(path, 'checkpoints'), { recursive: true });
-    mkdirSync(join(path, 'plots'), { recursive: true });
-    const full: RunMeta = {
-      runFormat: RUN_FORMAT,
-      noetherVersion: cliVersion(),
-      ...meta,
-      versions: packageVersions(),
-      node: process.version,
-      startedAt: new Date().toISOString(),
-      resumes: [],
-    };
-    writeJsonAtomic(join(path, 'config.json'), config);
-    writeJsonAtomic(join(path, 'meta.json'), full);
-    writeFileAtomic(join(path, 'metrics.csv'), METRICS_HEADER.join(',') + '\n');
-    return new RunDir(path, full);
   }
 
   /** Opens an existing run directory; a missing one, or one of another format, is a CliError. */
@@ -97,27 +127,20 @@ export class RunDir {
     }
     const metaPath = join(path, 'meta.json');
     if (!existsSync(metaPath)) throw new CliError(`${path} is not a run directory (no meta.json): give a directory created by 'noether train' or 'noether experiment'`);
-    let meta: RunMeta;
-    try {
-      meta = JSON.parse(readFileSync(metaPath, 'utf8'));
-    } catch (e) {
-      throw new CliError(`${metaPath} is not valid JSON (${(e as Error).message}): the run directory is damaged; start a new run`);
-    }
-    if (meta.runFormat !== RUN_FORMAT) {
+    const damaged = 'the run directory is damaged; start a new run';
+    const raw = readJsonFile(metaPath, damaged) as Partial<RunMeta> | null;
+    // The format first: another version's meta.json may rightly hold other fields.
+    if (raw?.runFormat !== RUN_FORMAT) {
       throw new CliError(
-        `${path} was written by noether ${meta.noetherVersion ?? '(unknown version)'} (run format ${meta.runFormat ?? 'unknown'}); ` +
+        `${path} was written by noether ${raw?.noetherVersion ?? '(unknown version)'} (run format ${raw?.runFormat ?? 'unknown'}); ` +
           `this is noether ${cliVersion()} (run format ${RUN_FORMAT}): use that version to resume or evaluate it, or start a new run`,
       );
     }
-    return new RunDir(path, meta);
+    return new RunDir(path, validateFile(metaSchema, raw, metaPath, damaged));
   }
 
   readConfig(): unknown {
-    try {
-      return JSON.parse(readFileSync(this.configPath, 'utf8'));
-    } catch (e) {
-      throw new CliError(`cannot read ${this.configPath}: ${(e as Error).message}; the run directory is damaged`);
-    }
+    return readJsonFile(this.configPath, 'the run directory is damaged');
   }
 
   saveMeta(): void {
@@ -187,7 +210,9 @@ export class RunDir {
 
   readPhaseConfig(phase: string): unknown {
     const f = join(this.phaseDir(phase), 'config.json');
-    return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : this.readConfig();
+    return existsSync(f)
+      ? readJsonFile(f, `the run directory is damaged: restore the file, or delete ${this.phaseDir(phase)} and resume the run to train that phase again`)
+      : this.readConfig();
   }
 
   latest(phase: string): LatestPointer | undefined {
@@ -242,14 +267,13 @@ export class RunDir {
     writeJsonAtomic(join(this.path, 'result.json'), r);
   }
 
+  /** result.json, or undefined while the run has none; a damaged one is a CliError naming the file and field. */
   readResult(): RunResult | undefined {
     const f = join(this.path, 'result.json');
     if (!existsSync(f)) return undefined;
-    try {
-      return JSON.parse(readFileSync(f, 'utf8'));
-    } catch {
-      return undefined;
-    }
+    const fix = 'the run directory is damaged: delete result.json to treat the run as unfinished, or resume it';
+    // null stands for a non-finite number (see resultSchema); the readers format it as such.
+    return validateFile(resultSchema, readJsonFile(f, fix), f, fix) as RunResult;
   }
 
   writePlot(name: string, png: Uint8Array): string {
@@ -267,6 +291,25 @@ export class RunDir {
 
 function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
+}
+
+/** A JSON file of the run; one that cannot be read or parsed is a CliError naming it, with `fix`. */
+function readJsonFile(file: string, fix: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CliError(`cannot read ${file}: ${oneLineMsg(e)}; ${fix}`);
+  }
+}
+
+/** Validates a file's parsed contents; a missing or mistyped field is a CliError naming the file and the field. */
+function validateFile<S extends z.ZodType>(schema: S, raw: unknown, file: string, fix: string): z.infer<S> {
+  try {
+    return validate(schema, raw, file);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(`${e.message}; ${fix}`);
+    throw e;
+  }
 }
 
 function oneLineMsg(e: unknown): string {
