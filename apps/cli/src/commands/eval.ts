@@ -56,7 +56,9 @@ export const evalCommand: Command = {
       ctx.log(`[${phase}] evaluating checkpoint at step ${loaded.state.step}`);
       const ev = await runner.evaluatePhase(phase, exp, loaded.state);
       disposeMetaState(loaded.state);
-      table.push(...tableRows(phase, cfg.mode, ev).map((r) => ({ ...r, step: loaded.state.step })));
+      // Rows named as the run named them: a `noether train` run by its config's name, an experiment by phase.
+      const label = rd.meta.experiment ? phase : cfg.name;
+      table.push(...tableRows(label, cfg.mode, ev).map((r) => ({ ...r, step: loaded.state.step })));
     }
     ctx.io.out(formatTable(table));
     return 0;

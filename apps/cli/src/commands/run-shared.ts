@@ -81,7 +81,10 @@ function uniqueDir(path: string): string {
 }
 
 function formatCell(v: string | number): string {
-  if (typeof v === 'number') return Number.isFinite(v) ? (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toPrecision(4) : v.toExponential(3)) : String(v);
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) || !Number.isFinite(v)) return String(v); // steps, counts: 80, not 80.00
+    return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toPrecision(4) : v.toExponential(3);
+  }
   return v;
 }
 
