@@ -98,6 +98,9 @@ describe('Ctrl-C and resume', () => {
     // metrics.csv of the resumed run has each step once
     const steps = readFileSync(join(cut, 'metrics.csv'), 'utf8').split('\n').filter((l) => l.startsWith('train,noether,')).map((l) => Number(l.split(',')[2]));
     expect(steps).toEqual([1, 2, 3, 4, 5, 6]);
+    // …and each phase's evaluation once, though the finished baseline was evaluated again.
+    const evals = readFileSync(join(cut, 'metrics.csv'), 'utf8').split('\n').filter((l) => l.startsWith('eval,')).map((l) => l.split(',')[1]);
+    expect(evals).toEqual(['baseline', 'noether']);
   });
 });
 

@@ -160,7 +160,8 @@ export class RunDir {
     return readMetricsCsv(join(this.path, 'metrics.csv'));
   }
 
-  /** Drops training rows of `phase` beyond `step` (written after the checkpoint a resume starts from). */
+  /** Drops training rows of `phase` beyond `step` (written after the checkpoint a resume starts from)
+   * and the phase's evaluation rows (Infinity: only those). */
   truncateMetrics(phase: string, step: number): void {
     const f = join(this.path, 'metrics.csv');
     if (!existsSync(f)) return;

@@ -141,6 +141,8 @@ export class Runner {
     const rows = Object.keys(ev.tailored).map((m) => ({
       kind: 'eval', phase, step: state.step, metric: m, untailored: ev.untailored[m]!.overall, tailored: ev.tailored[m]!.overall, elapsed_s: this.elapsed(),
     }));
+    // A resumed run evaluates its finished phases again: the new rows replace the earlier ones.
+    this.runDir.truncateMetrics(phase, Infinity);
     this.runDir.appendMetrics(rows);
     for (const m of Object.keys(ev.tailored)) {
       const series = (label: string, c: { mean: number[]; stderr: number[] }) => ({
