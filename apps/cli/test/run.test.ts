@@ -121,6 +121,20 @@ describe('non-finite loss', () => {
   });
 });
 
+describe('non-finite loss in a later phase', () => {
+  it('result.json keeps what the finished phases produced', async () => {
+    const out = join(tmp(), 'nan2');
+    const r = await run(['experiment', 'toy-oscillator', ...TINY, '--epochs', '2', '--set', 'outer.lrPhi=1e38', '--out', out]);
+    expect(r.code, r.err).toBe(3);
+    expect(r.err).toMatch(/\(phase noether\)/);
+    const res = readJson(join(out, 'result.json'));
+    expect(res.status).toBe('non-finite');
+    expect(res.table.map((t: { model: string }) => t.model)).toEqual(['baseline']);
+    expect(Number.isFinite(res.table[0].mse)).toBe(true);
+    expect(Object.keys(res.steps)).toEqual(['baseline']);
+  });
+});
+
 describe('train --config and eval', () => {
   it('trains a YAML config with --set overrides, then eval reprints the table', async () => {
     const dir = tmp();

@@ -177,12 +177,14 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
     return EXIT.OK;
   } catch (e) {
     if (e instanceof Interrupted) {
-      rd.writeResult({ status: 'interrupted', message: e.message, finishedAt: new Date().toISOString(), finalLoss: {}, steps: { [e.phase]: e.step }, table: [] });
+      // The phases that finished keep their results; the stopped one its step.
+      const { table, finalLoss, steps } = runner.partial;
+      rd.writeResult({ status: 'interrupted', message: e.message, finishedAt: new Date().toISOString(), finalLoss, steps: { ...steps, [e.phase]: e.step }, table });
       runner.log(`interrupted: checkpoint written at step ${e.step} (${e.phase}); continue with: ${resumeHint}`);
       return EXIT.INTERRUPTED;
     }
     if (e instanceof NonFiniteStop) {
-      rd.writeResult({ status: 'non-finite', message: e.message, finishedAt: new Date().toISOString(), finalLoss: {}, steps: {}, table: [] });
+      rd.writeResult({ status: 'non-finite', message: e.message, finishedAt: new Date().toISOString(), ...runner.partial });
       runner.log(`noether ${req.command}: ${e.message}`);
       return EXIT.NON_FINITE;
     }

@@ -46,6 +46,9 @@ export interface RunnerOptions {
 export class Runner {
   private readonly progress: Progress;
   private readonly t0 = Date.now();
+  /** What the phases finished so far produced, for result.json when a later phase stops the run
+   * (Ctrl-C, a non-finite loss): rows named by phase, final losses and steps. */
+  readonly partial = { table: [] as ResultRow[], finalLoss: {} as Record<string, number>, steps: {} as Record<string, number> };
 
   constructor(
     private readonly io: Io,
@@ -77,6 +80,7 @@ export class Runner {
       if (loaded.pointer.done) {
         const finalLoss = this.lastLoss(phase, state.step);
         this.log(`[${phase}] already complete (step ${state.step}), loaded from checkpoint`);
+        this.finished(phase, finalLoss, state.step);
         return { state, finalLoss, steps: state.step, ranSteps: 0 };
       }
       this.runDir.truncateMetrics(phase, state.step);
@@ -126,7 +130,13 @@ export class Runner {
     }
     this.runDir.saveCheckpoint(phase, res.state, true);
     const finalLoss = Number.isNaN(lastLoss) ? this.lastLoss(phase, res.state.step) : lastLoss;
+    this.finished(phase, finalLoss, res.state.step);
     return { state: res.state, finalLoss, steps: res.state.step, ranSteps: res.losses.length };
+  }
+
+  private finished(phase: string, finalLoss: number, steps: number): void {
+    this.partial.finalLoss[phase] = finalLoss;
+    this.partial.steps[phase] = steps;
   }
 
   /** Evaluates untailored and tailored predictions on the test split; logs eval rows and a plot per metric. */
@@ -144,6 +154,7 @@ export class Runner {
     // A resumed run evaluates its finished phases again: the new rows replace the earlier ones.
     this.runDir.truncateMetrics(phase, Infinity);
     this.runDir.appendMetrics(rows);
+    this.partial.table.push(...tableRows(phase, exp.setup.mode, ev));
     for (const m of Object.keys(ev.tailored)) {
       const series = (label: string, c: { mean: number[]; stderr: number[] }) => ({
         name: label,
