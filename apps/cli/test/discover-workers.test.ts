@@ -1,8 +1,8 @@
 // Meta-tailoring on worker threads (src/discover/meta-pool.ts): the same result.json whatever the
 // number of workers. Workers exist only in the compiled CLI, so the runs go through the real
 // launcher (built first, like bin.test.ts).
-import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '@noether/core';
@@ -73,6 +73,49 @@ describe('discover meta-tailoring on workers (built launcher)', () => {
     expect(two!.result.rmse.oracle).toBeGreaterThan(0);
     expect(comparable(two!.result)).toBe(comparable(one!.result));
   }, 300_000);
+});
+
+/** Runs the launcher, sends SIGINT `delayMs` after stderr matches `trigger`; the exit code and the seconds from SIGINT to exit. */
+function interrupted(args: string[], trigger: RegExp, delayMs = 0): Promise<{ code: number | null; stderr: string; seconds: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, '--backend', 'wasm', 'discover', ...args], { env: ENV });
+    let stderr = '';
+    let sent = 0;
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      if (!sent && trigger.test(stderr)) {
+        sent = performance.now() + delayMs;
+        setTimeout(() => child.kill('SIGINT'), delayMs);
+      }
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stderr, seconds: (performance.now() - sent) / 1000 }));
+  });
+}
+
+describe('discover Ctrl-C on worker threads (built launcher)', () => {
+  beforeAll(() => buildForBin(), 600_000);
+  const base = ['spring', '--depth', '2', '--fit-steps', '5', '--fit-restarts', '1', '--hidden', '8', '--lr-exponents=-2', '--max-ranked', '2', '--top-k', '2'];
+
+  it('during pre-training (a synchronous loop, run on a worker): exit 130 within seconds, the search kept', async () => {
+    const out = join(tmp('discover-int-'), 'out');
+    // 10^6 steps would take many minutes: only an interrupt ends this run quickly.
+    const r = await interrupted([...base, '--pretrain-steps', '1000000', '--workers', '1', '--out', out], /\[pretrain\] step/);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.seconds).toBeLessThan(10);
+    expect(r.stderr).toMatch(/interrupted during pre-training: no result\.json written/);
+    expect(existsSync(join(out, 'shard-0-of-1.json'))).toBe(true);
+  }, 120_000);
+
+  it('during meta-tailoring on 2 workers: the workers are stopped, exit 130 within seconds', async () => {
+    const out = join(tmp('discover-int-'), 'out');
+    // 10^5 epochs of one step each: the jobs are still running 3 s after the sweep.
+    const r = await interrupted([...base, '--pretrain-steps', '10', '--epochs', '100000', '--workers', '2', '--out', out], /\[rank\] untailored/, 3000);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.seconds).toBeLessThan(10);
+    expect(r.stderr).toMatch(/interrupted during meta-tailoring: no result\.json written/);
+    expect(existsSync(join(out, 'result.json'))).toBe(false);
+  }, 120_000);
 });
 
 describe('runMetaJobs in-process (from sources)', () => {

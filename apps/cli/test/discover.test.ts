@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,8 @@ import { PENDULUM, parseFormula, symbolicEmbedding } from '@noether/embeddings-s
 import { tf } from '@noether/core';
 import { VectorFieldPredictor } from '@noether/predictors-mlp';
 import { embeddingScale, rolloutErrors, scaledEmbedding } from '../src/discover/evaluate.js';
+import { checkOutDir } from '../src/discover/out-dir.js';
+import { readJson, run, tmp } from './helpers.js';
 
 function fakeIo(cwd: string) {
   let out = '';
@@ -194,5 +196,142 @@ describe('noether discover (end to end, tiny)', () => {
     const help = fakeIo(dir);
     expect(await main(['discover', '--help'], help.io)).toBe(0);
     expect(help.out()).toMatch(/--integrator NAME\s+how the MLP \(and HNN\) step .*\(euler\|rk4\)/s);
+  });
+});
+
+/** A spring-like CSV: `n` trajectories of `T` samples, id column `traj` (as `noether generate spring` writes). */
+function springCsv(file: string, n: number, T = 12): void {
+  const rows = ['traj,t,q,p'];
+  for (let i = 0; i < n; i++) for (let k = 0; k < T; k++) rows.push(`${i},${(0.1 * k).toFixed(1)},${Math.cos(0.1 * k + i).toFixed(6)},${Math.sin(0.1 * k + i).toFixed(6)}`);
+  writeFileSync(file, rows.join('\n') + '\n');
+}
+
+const CSV = ['--format', 'csv', '--id-column', 'traj', '--inputs', 'q:1,p:1', '--depth', '1', '--workers', '1'];
+
+describe('noether discover: bad data and flags are usage errors before any work', () => {
+  it.each([
+    [1, [], /1 trajectory split by --test-fraction 0\.5 into 0 for training and 1 for testing; discover needs at least 2 training sequences .*: give at least 3 trajectories$/m],
+    [2, [], /2 trajectories split .* into 1 for training and 1 for testing; .*give at least 3 trajectories, or cut the trajectories into shorter sequences with --seq-length N/],
+    [6, ['--test-fraction', '0.9'], /6 trajectories split by --test-fraction 0\.9 into 1 for training and 5 for testing; .*: lower --test-fraction/],
+    [1, ['--seq-length', '4'], /into 0 for training and 1 for testing \(0 and 3 sequences of --seq-length 4\)/],
+    [6, ['--seq-length', '1'], /--seq-length needs an integer >= 2, got '1'/],
+    [6, ['--seq-length', '20'], /has 12 samples, fewer than the 20 required \(--seq-length 20\)/],
+    [6, ['--test-fraction', '1.5'], /--test-fraction is the share of trajectories held out for testing: it must be between 0 and 1 \(exclusive\), got 1\.5/],
+    [6, ['--test-fraction', '0'], /--test-fraction .* must be between 0 and 1 \(exclusive\), got 0/],
+    [1, ['--test-fraction', '0'], /--test-fraction .* must be between 0 and 1 \(exclusive\), got 0/],
+  ] as const)('%i trajectories with %j', async (n, extra, message) => {
+    const dir = mkdtempSync(join(tmpdir(), 'discover-'));
+    springCsv(join(dir, 'd.csv'), n);
+    const f = fakeIo(dir);
+    expect(await main(['discover', '--data', 'd.csv', ...CSV, ...extra, '--out', 'out'], f.io)).toBe(2);
+    expect(f.err()).toMatch(message);
+    expect(f.err()).not.toMatch(/\[search\]|Cannot read|Tensor/);
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+
+  it('names --id-column and the CSV header when the id column is missing (generate spring writes `traj`)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'discover-'));
+    springCsv(join(dir, 'd.csv'), 6);
+    const f = fakeIo(dir);
+    expect(await main(['discover', '--data', 'd.csv', '--format', 'csv', '--inputs', 'q:1,p:1', '--out', 'out'], f.io)).toBe(2);
+    expect(f.err()).toMatch(/trajectory-id column 'trajectory' not found; the header has: 'traj', 't', 'q', 'p': give the trajectory-id column with --id-column traj/);
+    const g = fakeIo(dir);
+    expect(await main(['discover', '--data', 'd.csv', ...CSV, '--time-column', 'time', '--out', 'out'], g.io)).toBe(2);
+    expect(g.err()).toMatch(/time column 'time' not found.*: give the time column with --time-column t/);
+  });
+
+  it('refuses flags that do not apply to a generated system', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'discover-'));
+    for (const [flag, value, msg] of [['--seq-length', '5', /--seq-length is for real-pendulum or file input/], ['--test-fraction', '0.5', /--test-fraction is for --format csv/]] as const) {
+      const f = fakeIo(dir);
+      expect(await main(['discover', 'spring', flag, value], f.io)).toBe(2);
+      expect(f.err()).toMatch(msg);
+    }
+  });
+});
+
+describe('noether discover --out', () => {
+  it('refuses a folder holding another run, or a file, before any work; keeps what is there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'discover-'));
+    springCsv(join(dir, 'd.csv'), 6);
+    const run = join(dir, 'toy1');
+    mkdirSync(run);
+    const result = '{"status":"completed","table":[]}\n';
+    writeFileSync(join(run, 'result.json'), result);
+    writeFileSync(join(run, 'meta.json'), '{}\n');
+    const f = fakeIo(dir);
+    expect(await main(['discover', '--data', 'd.csv', ...CSV, '--out', 'toy1'], f.io)).toBe(2);
+    expect(f.err()).toMatch(/--out .*toy1 already holds files that are not a noether discover run \(meta\.json, result\.json\).*choose a new folder/);
+    expect(f.err()).not.toMatch(/\[data\]/);
+    expect(readFileSync(join(run, 'result.json'), 'utf8')).toBe(result);
+    writeFileSync(join(dir, 'afile'), 'x');
+    const g = fakeIo(dir);
+    expect(await main(['discover', '--data', 'd.csv', ...CSV, '--out', 'afile'], g.io)).toBe(2);
+    expect(g.err()).toMatch(/--out .*afile is a file, not a folder/);
+    expect(g.err()).not.toMatch(/\[data\]/);
+  });
+
+  it('accepts a folder holding only discover output (its own result, plot, shard files)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'discover-'));
+    expect(() => checkOutDir(join(dir, 'new', 'deeper'))).not.toThrow();
+    writeFileSync(join(dir, 'result.json'), JSON.stringify({ version: 1, stages: {}, candidates: [], rmse: {} }));
+    writeFileSync(join(dir, 'rollout-error.png'), '');
+    writeFileSync(join(dir, 'shard-0-of-1.json'), JSON.stringify({ kind: 'noether-discover-shard' }));
+    expect(() => checkOutDir(dir)).not.toThrow();
+    writeFileSync(join(dir, 'shard-1-of-2.json'), '{"kind":"other"}');
+    expect(() => checkOutDir(dir)).toThrow(/not a noether discover run \(shard-1-of-2\.json\)/);
+  });
+});
+
+describe('noether discover: Ctrl-C', () => {
+  const TINY = ['--depth', '3', '--pretrain-steps', '20', '--epochs', '1', '--top-k', '1', '--max-ranked', '2', '--fit-steps', '10', '--fit-restarts', '1',
+    '--lr-exponents', '-2,-1', '--hidden', '8', '--workers', '1'];
+
+  it('during the search: stops at the next chunk, exit 130, nothing written', async () => {
+    const dir = tmp('discover-int-');
+    let at = 0;
+    const r = await run(['discover', 'spring', ...TINY, '--out', join(dir, 'out')], {
+      cwd: dir,
+      onErr: (chunk, interrupt) => {
+        if (!at && chunk.startsWith('[search]')) {
+          at = performance.now();
+          interrupt();
+        }
+      },
+    });
+    expect(r.code, r.err).toBe(130);
+    expect(r.err).toMatch(/interrupted during the search: no result\.json written/);
+    expect(r.err).not.toMatch(/\[pretrain\]/);
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  }, 120_000);
+
+  it('after the search: stops within the lr sweep, keeps the search, and merge finishes the run', async () => {
+    const dir = tmp('discover-int-');
+    const out = join(dir, 'out');
+    const r = await run(['discover', 'spring', ...TINY, '--out', out], {
+      cwd: dir,
+      onErr: (chunk, interrupt) => chunk.startsWith('[rank]') && interrupt(),
+    });
+    expect(r.code, r.err).toBe(130);
+    expect(r.err).toMatch(/\[interrupt\] the finished search is kept in .*shard-0-of-1\.json; finish the run with: noether discover merge --out /);
+    expect(r.err).toMatch(/interrupted during the (oracle )?lr sweep: no result\.json written/);
+    expect(r.err).not.toMatch(/\[meta/);
+    expect(existsSync(join(out, 'result.json'))).toBe(false);
+    const m = await run(['discover', 'merge', '--workers', '1', '--out', out, join(out, 'shard-0-of-1.json')], { cwd: dir });
+    expect(m.code, m.err).toBe(0);
+    expect(readJson(join(out, 'result.json')).options).toMatchObject({ depth: 3, pretrainSteps: 20 });
+  }, 300_000);
+});
+
+describe('discover pools stop on an aborted signal', () => {
+  it('runChunks returns stopped without running the remaining chunks', async () => {
+    const values: number[] = [];
+    for (const E of [1, 2.5, 4]) for (let t = 0; t < 6; t++) values.push(0.2 * t - 0.5, Math.sqrt(E + 3 * Math.cos(0.2 * t - 0.5)));
+    const job: ChunkJob = { system: PENDULUM, depth: 3, seed: 3, data: { values: Float64Array.from(values), sequences: 3, steps: 6, dim: 2 }, fit: { steps: 5, restarts: 1 } };
+    const ac = new AbortController();
+    let seen = 0;
+    const r = await runChunks(job, Array.from({ length: CHUNKS }, (_, c) => c), 1, () => ++seen === 1 && ac.abort(), ac.signal);
+    expect(r.stopped).toBe(true);
+    expect(r.results.length).toBeLessThan(CHUNKS);
   });
 });

@@ -9,6 +9,8 @@ import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import type { Command, CommandContext } from './types.js';
 import { INTEGRATORS } from '@noether/predictors-mlp';
 import type { DataSpec } from '../discover/data.js';
+import { checkOutDir } from '../discover/out-dir.js';
+import { Interrupted } from '../run/runner.js';
 import { readShards, runDiscover, runShard, type DiscoverOptions, type DiscoverResult } from '../discover/pipeline.js';
 
 const SYSTEMS = ['spring', 'pendulum', 'real-pendulum'] as const;
@@ -64,6 +66,8 @@ function optionsFromFlags(ctx: CommandContext, system: string | undefined): Disc
     data = { source: system as DataSpec['source'], seed, noise: num(ctx, 'noise') };
     if (system === 'real-pendulum') data.file = file ? resolvePath(ctx.io, file) : defaultRealPendulumFile(ctx.io.cwd);
     else if (file) throw new UsageError(`--data is for real-pendulum or file input; '${system}' is generated`);
+    else if (f['seq-length'] !== undefined) throw new UsageError(`--seq-length is for real-pendulum or file input; '${system}' is generated with its own length`);
+    if (f['test-fraction'] !== undefined) throw new UsageError(`--test-fraction is for --format csv; '${system}' comes with its own train/test split`);
     if (f['inputs']) data.inputs = f['inputs'] as string;
     data.seqLength = num(ctx, 'seq-length');
   } else {
@@ -71,10 +75,16 @@ function optionsFromFlags(ctx: CommandContext, system: string | undefined): Disc
     const format = f['format'] as DataSpec['format'] | undefined;
     if (!format) throw new UsageError('--data needs --format csv or --format schmidt-lipson');
     if (!f['inputs']) throw new UsageError(`--data needs its state columns and their units: --inputs NAME:UNIT,... (e.g. q:1,p:M*L^2/T; units are products of L, M, T)`);
+    const testFraction = num(ctx, 'test-fraction');
+    if (testFraction !== undefined && format !== 'csv') throw new UsageError('--test-fraction is for --format csv; a Schmidt–Lipson file comes with its own train/test split');
+    // Both splits must hold trajectories: training ones for the search, test ones for the result.
+    if (testFraction !== undefined && !(testFraction > 0 && testFraction < 1)) {
+      throw new UsageError(`--test-fraction is the share of trajectories held out for testing: it must be between 0 and 1 (exclusive), got ${testFraction}`);
+    }
     data = {
       source: 'file', seed, file: resolvePath(ctx.io, file), format, inputs: f['inputs'] as string,
       idColumn: f['id-column'] as string | undefined, timeColumn: f['time-column'] as string | undefined,
-      seqLength: num(ctx, 'seq-length'), testFraction: num(ctx, 'test-fraction'),
+      seqLength: num(ctx, 'seq-length'), testFraction,
     };
   }
   const lrs = f['lr-exponents'] as string[] | undefined;
@@ -142,8 +152,9 @@ export const discoverCommand: Command = {
     { name: 'inputs', type: 'string', valueName: 'LIST', description: 'state columns and units, any number of them, e.g. q:1,p:M*L^2/T (units: products of L, M, T; 1 = dimensionless); with --hnn list q₁…qₙ then p₁…pₙ' },
     { name: 'id-column', type: 'string', valueName: 'NAME', description: 'CSV column of the trajectory id (default trajectory)' },
     { name: 'time-column', type: 'string', valueName: 'NAME', description: 'CSV column of the time (default t)' },
-    { name: 'seq-length', type: 'int', valueName: 'N', description: 'cut long recordings into sequences of N samples (real pendulum default 20)' },
-    { name: 'test-fraction', type: 'number', valueName: 'F', description: 'CSV: share of trajectories held out (default 0.5)' },
+    // 2: a start state and one step to predict; the search needs variance within a sequence.
+    { name: 'seq-length', type: 'int', min: 2, valueName: 'N', description: 'cut long recordings into sequences of N ≥ 2 samples (real pendulum default 20)' },
+    { name: 'test-fraction', type: 'number', valueName: 'F', description: 'CSV: share of trajectories held out for testing, 0 < F < 1 (default 0.5)' },
     { name: 'noise', type: 'number', valueName: 'STD', description: 'spring/pendulum: Gaussian noise on q, p (default 0; HNN used 0.1)' },
     { name: 'depth', type: 'int', valueName: 'N', description: 'maximum formula size in nodes (default 7, as the paper)' },
     { name: 'seed', type: 'int', valueName: 'N', description: 'seed of data, search and training (default 0)' },
@@ -175,6 +186,7 @@ export const discoverCommand: Command = {
         if (!files.length) throw new UsageError('merge needs the shard files: noether discover merge --out DIR shard-0-of-2.json shard-1-of-2.json');
         const { options, search, seconds } = readShards(files);
         const out = resolvePath(ctx.io, (ctx.flags['out'] as string | undefined) ?? `runs/discover-${options.data.source}`);
+        checkOutDir(out);
         const r = await runDiscover(options, out, rc, { search, seconds });
         ctx.io.out(summary(r, out));
         return EXIT.OK;
@@ -182,6 +194,7 @@ export const discoverCommand: Command = {
       if (args.length > 1) throw new UsageError(`discover takes one system name, got ${args.join(' ')}`);
       const o = optionsFromFlags(ctx, args[0]);
       const out = resolvePath(ctx.io, (ctx.flags['out'] as string | undefined) ?? `runs/discover-${args[0] ?? 'data'}`);
+      checkOutDir(out);
       if (shardFlag) {
         const file = await runShard(o, parseShard(shardFlag), out, rc);
         ctx.io.out(`wrote ${file}; when every shard is done: noether discover merge --out DIR <all shard files>\n`);
@@ -191,6 +204,11 @@ export const discoverCommand: Command = {
       ctx.io.out(summary(r, out));
       return EXIT.OK;
     } catch (e) {
+      if (e instanceof Interrupted) {
+        // Discover keeps no checkpoint of its own (a finished search is kept by runDiscover): say so.
+        ctx.log(`noether discover: interrupted during ${e.phase}: no ${shardFlag && args[0] !== 'merge' ? 'shard file' : 'result.json'} written`);
+        return EXIT.INTERRUPTED;
+      }
       if (e instanceof CliError) throw e;
       const m = (e as Error).message ?? String(e);
       // Data and option problems surface as plain Errors from the loaders: the user can fix them.

@@ -98,6 +98,11 @@ function systemOf(name: string, inputs: InputUnit[]): SystemSpec {
   return { name, inputs: inputs.map((i) => ({ name: i.name, unit: i.unit })) };
 }
 
+// The search compares conservation across training sequences (embeddings-symbolic needs ≥ 2 of
+// them) and the results are test rollouts (≥ 1 test sequence).
+const MIN_TRAIN = 2;
+const MIN_TEST = 1;
+
 export function loadDiscoverData(spec: DataSpec): DiscoverData {
   if (spec.source === 'spring' || spec.source === 'pendulum') {
     const set = (spec.source === 'spring' ? generateSpring : generatePendulum)({ seed: spec.seed, noiseStd: spec.noise ?? 0 });
@@ -131,8 +136,12 @@ export function loadDiscoverData(spec: DataSpec): DiscoverData {
     const dt = medianStep([raw.raw.t]);
     const oracle = spec.source === 'real-pendulum' ? oracleOf('real-pendulum') : undefined;
     const name = spec.source === 'real-pendulum' ? 'real-pendulum' : file;
+    const seqs = fromDataset(ds);
+    if (seqs.nTrain < MIN_TRAIN) {
+      throw new CliError(`${file}: --seq-length ${seqLength} cuts the training part into ${seqs.nTrain} sequence(s); discover needs at least ${MIN_TRAIN} (the search compares them): use a shorter --seq-length`);
+    }
     return {
-      name, system: systemOf(name, inputs), inputs: inputs.map((i) => ({ name: i.name, unit: i.text })), dt, dim: names.length, ...fromDataset(ds),
+      name, system: systemOf(name, inputs), inputs: inputs.map((i) => ({ name: i.name, unit: i.text })), dt, dim: names.length, ...seqs,
       pairs: raw.train, weightDecay: 1e-5, oracle,
     };
   }
@@ -140,12 +149,17 @@ export function loadDiscoverData(spec: DataSpec): DiscoverData {
   const file = spec.file!;
   if (!spec.inputs) throw new CliError('--format csv needs --inputs NAME:UNIT,... naming the state columns and their units, e.g. --inputs q:1,p:M*L^2/T');
   const inputs = parseInputs(spec.inputs);
-  const set = loadCsvTrajectories(file, {
-    idColumn: spec.idColumn ?? 'trajectory', timeColumn: spec.timeColumn ?? 't', stateColumns: inputs.map((i) => i.name),
-    testFraction: spec.testFraction ?? 0.5, seed: spec.seed, seqLength: spec.seqLength,
-  });
-  const T = set.train[0]!.t.length;
+  const columns = { id: spec.idColumn ?? 'trajectory', time: spec.timeColumn ?? 't', state: inputs.map((i) => i.name) };
+  const testFraction = spec.testFraction ?? 0.5;
+  let set: ReturnType<typeof loadCsvTrajectories>;
+  try {
+    set = loadCsvTrajectories(file, { idColumn: columns.id, timeColumn: columns.time, stateColumns: columns.state, testFraction, seed: spec.seed, seqLength: spec.seqLength });
+  } catch (e) {
+    throw csvError(e, file, columns);
+  }
   const dt = uniformStep([...set.train, ...set.test], file);
+  checkCsvSplit(file, set, spec, testFraction);
+  const T = set.train[0]!.t.length;
   const dim = inputs.length;
   const fd = set.train.map((tr) => (tr.dxdt ? tr : finiteDifferences(tr, dim)));
   return {
@@ -153,6 +167,46 @@ export function loadDiscoverData(spec: DataSpec): DiscoverData {
     train: pack(set.train, T, dim), nTrain: set.train.length, test: pack(set.test, T, dim), nTest: set.test.length,
     pairs: flatPairs(fd, dim), weightDecay: 1e-5,
   };
+}
+
+/** Refuses a CSV split the pipeline cannot use (trajectories are split whole), saying what each split got and what to change. */
+function checkCsvSplit(file: string, set: { train: Trajectory[]; test: Trajectory[] }, spec: DataSpec, testFraction: number): void {
+  if (set.train.length >= MIN_TRAIN && set.test.length >= MIN_TEST) return;
+  // Windows (--seq-length) are named 'id[start:end]': count the trajectories they came from.
+  const count = (trs: Trajectory[]) => new Set(trs.map((tr) => String(tr.id).replace(/\[\d+:\d+\]$/, ''))).size;
+  const [a, b] = [count(set.train), count(set.test)];
+  const seqs = spec.seqLength ? ` (${set.train.length} and ${set.test.length} sequences of --seq-length ${spec.seqLength})` : '';
+  const fixes = [a + b < MIN_TRAIN + MIN_TEST ? `give at least ${MIN_TRAIN + MIN_TEST} trajectories` : `${set.train.length < MIN_TRAIN ? 'lower' : 'raise'} --test-fraction`];
+  // A training trajectory cut into windows gives several training sequences.
+  if (a >= 1 && set.train.length < MIN_TRAIN) fixes.push(spec.seqLength ? 'use a shorter --seq-length' : 'cut the trajectories into shorter sequences with --seq-length N');
+  throw new CliError(
+    `${file}: ${a + b} trajector${a + b === 1 ? 'y' : 'ies'} split by --test-fraction ${testFraction} into ${a} for training and ${b} for testing${seqs}; ` +
+      `discover needs at least ${MIN_TRAIN} training sequences (the search compares them) and ${MIN_TEST} test sequence: ${fixes.join(', or ')}`,
+  );
+}
+
+/** The flag that names each CSV column, for the loader's 'column not found' errors. */
+const COLUMN_FLAGS: Record<string, string> = { 'trajectory-id': '--id-column', time: '--time-column', state: '--inputs' };
+
+/** A CSV loader error as one line naming the flag to fix; a missing id or time column suggests the header's other columns. */
+function csvError(e: unknown, file: string, columns: { id: string; time: string; state: string[] }): unknown {
+  if ((e as Error).name !== 'DataFileError') return e;
+  const msg = (e as Error).message.replace(/\bseqLength\b/g, '--seq-length');
+  const m = /(trajectory-id|time|state) column '[^']*' not found/.exec(msg);
+  if (!m) return new CliError(msg);
+  const flag = COLUMN_FLAGS[m[1]!]!;
+  if (flag === '--inputs') return new CliError(`${msg}: name the state columns in --inputs`);
+  const used = new Set([columns.id, columns.time, ...columns.state]);
+  const others = csvHeader(file).filter((h) => !used.has(h));
+  const hint = others.length === 1 ? `${flag} ${others[0]}` : `${flag} NAME${others.length ? ` (one of ${others.join(', ')})` : ''}`;
+  return new CliError(`${msg}: give the ${m[1]} column with ${hint}`);
+}
+
+/** The column names of a CSV file's header (the loader's delimiter detection: ',', ';' or tab). */
+function csvHeader(file: string): string[] {
+  const line = readFileSync(file, 'utf8').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+  const delim = [',', ';', '\t'].find((c) => line.includes(c)) ?? ',';
+  return line.split(delim).map((h) => h.trim());
 }
 
 /** The one time step of every trajectory: the MLP is stepped by a fixed Δt, so uneven sampling is refused. */

@@ -97,6 +97,8 @@ export interface MetaOutcome {
   losses: number[];
   /** Set when training hit a NaN/Inf: the run is dropped. */
   diverged?: string;
+  /** Set when the signal aborted (Ctrl-C): training stopped early, nothing is returned. */
+  stopped?: boolean;
 }
 
 /** Meta-trains θ (and φ for mode 'noether') from the pre-trained θ on the training sequences. */
@@ -121,6 +123,10 @@ export async function metaTailor(
         o.onStep?.(s.step, s.totalSteps, s.loss);
       },
     });
+    if (r.stopped) {
+      disposeMetaState(r.state);
+      return { theta: {}, phi: {}, losses: r.losses, stopped: true };
+    }
     const { theta, phi } = r.state;
     tf.dispose([...Object.values(r.state.optTheta.m), ...Object.values(r.state.optTheta.v), ...Object.values(r.state.optPhi.m), ...Object.values(r.state.optPhi.v)]);
     return { theta, phi, losses: r.losses };

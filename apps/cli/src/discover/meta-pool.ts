@@ -58,6 +58,8 @@ export interface MetaJobResult {
   trainMse?: number;
   /** Set when meta-training hit a NaN/Inf: the job is dropped. */
   diverged?: string;
+  /** Set when the signal aborted (Ctrl-C) mid-job: nothing else is set. */
+  stopped?: boolean;
 }
 
 export function jobTailoring(job: MetaJob): Tailoring | undefined {
@@ -80,6 +82,7 @@ export function metaRunner(ctx: MetaContext) {
       const t = jobTailoring(job);
       const out = await metaTailor(predictor, theta, ctx.train, job.mode, { ...ctx.options, signal, onStep }, t);
       disposeParams(t?.phi);
+      if (out.stopped) return { theta: {}, phi: {}, stopped: true };
       if (out.diverged) return { theta: {}, phi: {}, diverged: out.diverged };
       const trainMse = job.mode === 'noether' ? rolloutErrors(predictor, out.theta, ctx.train, { ...t!, phi: out.phi }).mse : undefined;
       const r = { theta: toPlain(out.theta), phi: toPlain(out.phi), trainMse };
@@ -91,7 +94,7 @@ export function metaRunner(ctx: MetaContext) {
 }
 
 /** Main thread → worker. */
-export type ToWorker = { kind: 'job'; index: number; job: MetaJob } | { kind: 'abort' };
+export type ToWorker = { kind: 'job'; index: number; job: MetaJob };
 /** Worker → main thread. */
 export type FromWorker =
   | { kind: 'step'; index: number; step: number; total: number; loss: number }
@@ -100,60 +103,64 @@ export type FromWorker =
 
 export interface MetaPoolOptions {
   workers: number;
-  /** Aborted (Ctrl-C): every running job stops after its current step, as in-process. */
+  /** Aborted (Ctrl-C): in-process, the job stops after its current step; workers are terminated at once. */
   signal?: AbortSignal;
   onStep?: (job: number, step: number, total: number, loss: number) => void;
   /** A job finished (in completion order, which depends on the workers). */
   onDone?: (job: number, r: MetaJobResult) => void;
 }
 
-/** Runs the jobs; results come back in job order. */
-export async function runMetaJobs(ctx: MetaContext, jobs: MetaJob[], o: MetaPoolOptions): Promise<{ results: MetaJobResult[]; pool: PoolReport }> {
+/** Runs the jobs; results come back in job order, or `stopped` (with no results) when the signal aborted. */
+export async function runMetaJobs(ctx: MetaContext, jobs: MetaJob[], o: MetaPoolOptions): Promise<{ results: MetaJobResult[]; pool: PoolReport; stopped: boolean }> {
   const url = compiledWorker('./meta-worker.js');
   const results: MetaJobResult[] = [];
   const unavailable = !url ? 'running from sources: no compiled worker' : ctx.backend === 'tensorflow' ? 'tfjs-node does not load in worker threads' : undefined;
   if (o.workers <= 1 || jobs.length <= 1 || unavailable || !url) {
+    const pool = { workers: 1, note: o.workers > 1 && jobs.length > 1 && unavailable ? `${unavailable}, meta-tailored in-process` : undefined };
     const runner = metaRunner(ctx);
     try {
       for (const [i, job] of jobs.entries()) {
-        results.push(await runner.run(job, o.signal, (s, n, l) => o.onStep?.(i, s, n, l)));
-        o.onDone?.(i, results[i]!);
+        const r = await runner.run(job, o.signal, (s, n, l) => o.onStep?.(i, s, n, l));
+        if (r.stopped || o.signal?.aborted) return { results: [], pool, stopped: true };
+        results.push(r);
+        o.onDone?.(i, r);
       }
     } finally {
       runner.dispose();
     }
-    return { results, pool: { workers: 1, note: o.workers > 1 && jobs.length > 1 && unavailable ? `${unavailable}, meta-tailored in-process` : undefined } };
+    return { results, pool, stopped: false };
   }
   const n = Math.min(o.workers, jobs.length);
   const queue = jobs.map((_, i) => i);
   const pool: Worker[] = [];
-  const abort = () => pool.forEach((w) => w.postMessage({ kind: 'abort' } satisfies ToWorker));
-  o.signal?.addEventListener('abort', abort);
-  try {
-    await Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
-      const w = new Worker(url, { workerData: { ctx, prod: tf.env().getBool('PROD'), aborted: o.signal?.aborted ?? false } });
-      pool.push(w);
-      let current: number | undefined;
-      const next = () => {
-        current = queue.shift();
-        if (current === undefined) return resolve();
-        w.postMessage({ kind: 'job', index: current, job: jobs[current]! } satisfies ToWorker);
-      };
-      const fail = (why: string) => reject(new Error(`meta-tailoring ${current === undefined ? '' : `${jobs[current]!.label} `}failed in a worker: ${why}`));
-      w.on('message', (m: FromWorker) => {
-        if (m.kind === 'step') return o.onStep?.(m.index, m.step, m.total, m.loss);
-        if (m.kind === 'error') return fail(m.error);
-        results[m.index] = m.result;
-        o.onDone?.(m.index, m.result);
-        next();
-      });
-      w.on('error', (e) => fail(e.message));
-      w.on('exit', (code) => current !== undefined && fail(`the worker exited (code ${code})`));
+  const aborted = new Promise<void>((resolve) => (o.signal?.aborted ? resolve() : o.signal?.addEventListener('abort', () => resolve(), { once: true })));
+  const all = Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
+    const w = new Worker(url, { workerData: { ctx, prod: tf.env().getBool('PROD') } });
+    pool.push(w);
+    let current: number | undefined;
+    const next = () => {
+      current = queue.shift();
+      if (current === undefined) return resolve();
+      w.postMessage({ kind: 'job', index: current, job: jobs[current]! } satisfies ToWorker);
+    };
+    const fail = (why: string) => reject(new Error(`meta-tailoring ${current === undefined ? '' : `${jobs[current]!.label} `}failed in a worker: ${why}`));
+    w.on('message', (m: FromWorker) => {
+      if (m.kind === 'step') return o.onStep?.(m.index, m.step, m.total, m.loss);
+      if (m.kind === 'error') return fail(m.error);
+      results[m.index] = m.result;
+      o.onDone?.(m.index, m.result);
       next();
-    })));
+    });
+    w.on('error', (e) => fail(e.message));
+    w.on('exit', (code) => current !== undefined && fail(`the worker exited (code ${code})`));
+    next();
+  })));
+  let stopped: boolean;
+  try {
+    // A Ctrl-C terminates the workers mid-step: their jobs' results would be discarded anyway.
+    stopped = await Promise.race([all.then(() => false), aborted.then(() => true)]);
   } finally {
-    o.signal?.removeEventListener('abort', abort);
     await Promise.all(pool.map((w) => w.terminate()));
   }
-  return { results, pool: { workers: n } };
+  return { results: stopped ? [] : results, pool: { workers: n }, stopped };
 }

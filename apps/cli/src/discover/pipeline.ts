@@ -6,15 +6,17 @@
 // quantity).
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tf, disposeParams, imageToPng, linePlot, tidy, type Params } from '@noether/core';
-import { VectorFieldPredictor, pretrain, type Integrator } from '@noether/predictors-mlp';
-import { formatExpr, symbolicEmbedding, type CandidateResult, type FitOptions, type SearchResult, type ShardResult } from '@noether/embeddings-symbolic';
+import { tf, disposeParams, imageToPng, linePlot, tidy, yieldToEventLoop, type Params } from '@noether/core';
+import { VectorFieldPredictor, type Integrator } from '@noether/predictors-mlp';
+import { formatExpr, symbolicEmbedding, type FitOptions, type SearchResult, type ShardResult } from '@noether/embeddings-symbolic';
 import { writeFileAtomic, writeJsonAtomic } from '../run/fs-atomic.js';
 import { CliError } from '../cli/errors.js';
+import { Interrupted } from '../run/runner.js';
 import { loadDiscoverData, type DataSpec, type DiscoverData } from './data.js';
 import { CHUNKS, chunksOfShard, mergeChunks, runChunks, type ChunkJob } from './search-pool.js';
 import { embeddingScale, rolloutErrors, scaledEmbedding, type RolloutErrors, type Tailoring } from './evaluate.js';
 import { fromPlain, jobTailoring, runMetaJobs, toPlain, type MetaContext, type MetaJob, type MetaJobResult, type PlainParams } from './meta-pool.js';
+import { runPretrain } from './pretrain-pool.js';
 
 export interface DiscoverOptions {
   data: DataSpec;
@@ -68,10 +70,21 @@ export function chunkJob(o: DiscoverOptions, d: DiscoverData): ChunkJob {
   return { system: d.system, depth: o.depth, seed: o.seed, data: { values: Float64Array.from(d.train), sequences: d.nTrain, steps: d.T, dim: d.dim }, fit: o.fit };
 }
 
+// Ctrl-C (ctx.signal) stops discover at the next step boundary of whatever stage runs (a search
+// chunk, pre-training, one rollout of the sweep, a meta-tailoring step) with an Interrupted: the
+// command maps it to exit 130. Only a finished search is kept (runDiscover); nothing else resumes.
+
+/** Stops here when Ctrl-C was pressed; first lets the event loop deliver it (the stages are synchronous). */
+async function checkInterrupt(ctx: RunContext, stage: string, step: number): Promise<void> {
+  await yieldToEventLoop();
+  if (ctx.signal?.aborted) throw new Interrupted(stage, step);
+}
+
 async function searchChunks(o: DiscoverOptions, d: DiscoverData, chunks: number[], ctx: RunContext) {
   const p = throttle(ctx.log);
   const t0 = now();
-  const r = await runChunks(chunkJob(o, d), chunks, ctx.workers, (done, total) => p(`[search] ${done}/${total}+ candidates fitted (${(now() - t0).toFixed(0)} s)`));
+  const r = await runChunks(chunkJob(o, d), chunks, ctx.workers, (done, total) => p(`[search] ${done}/${total}+ candidates fitted (${(now() - t0).toFixed(0)} s)`), ctx.signal);
+  if (r.stopped) throw new Interrupted('the search', r.results.length);
   if (r.pool.note) ctx.log(`[search] ${r.pool.note}`);
   ctx.log(`[search] done in ${(now() - t0).toFixed(1)} s on ${r.pool.workers} worker(s)`);
   return { ...r, seconds: now() - t0 };
@@ -91,6 +104,10 @@ export interface ShardFile {
 export async function runShard(o: DiscoverOptions, shard: { i: number; n: number }, outDir: string, ctx: RunContext): Promise<string> {
   const d = loadDiscoverData(o.data);
   const r = await searchChunks(o, d, chunksOfShard(shard.i, shard.n), ctx);
+  return writeShard(outDir, shard, o, r);
+}
+
+function writeShard(outDir: string, shard: { i: number; n: number }, o: DiscoverOptions, r: { results: ShardResult[]; seconds: number }): string {
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `shard-${shard.i}-of-${shard.n}.json`);
   const out: ShardFile = { kind: 'noether-discover-shard', chunks: CHUNKS, shard: shard.i, of: shard.n, options: o, results: r.results, seconds: r.seconds };
@@ -193,7 +210,25 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
     search = mergeChunks(r.results);
     seconds.search = r.seconds;
     workers = r.pool.workers;
+    try {
+      return await afterSearch(o, d, outDir, ctx, search, workers, seconds, notes);
+    } catch (e) {
+      // The search is most of a run's time: kept as the one shard of a one-machine run, `merge` resumes from it.
+      if (!(e instanceof Interrupted)) throw e;
+      const file = writeShard(outDir, { i: 0, n: 1 }, o, r);
+      ctx.log(`[interrupt] the finished search is kept in ${file}; finish the run with: noether discover merge --out ${outDir} ${file}`);
+      throw e;
+    }
   }
+  return afterSearch(o, d, outDir, ctx, search, workers, seconds, notes);
+}
+
+/** Stages 2–5 (pre-training, sweep, meta-tailoring, test) and the outputs, after the search. */
+async function afterSearch(
+  o: DiscoverOptions, d: DiscoverData, outDir: string, ctx: RunContext, search: SearchResult, workers: number,
+  seconds: Record<string, number>, notes: string[],
+): Promise<DiscoverResult> {
+  let t: number;
   const survivors = search.ranked;
   ctx.log(`[search] ${search.enumerated} enumerated, ${search.counts.fitted} fitted, ${search.counts.accepted} accepted`);
 
@@ -201,14 +236,12 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   t = now();
   const field = { dt: d.dt, hidden: o.hidden ?? 200, stateDim: d.dim, integrator: o.integrator ?? 'euler' };
   const predictor = new VectorFieldPredictor('mlp', field);
-  const init = predictor.init(o.seed);
-  const pairs = { x: tf.tensor2d(d.pairs.x, [d.pairs.n, d.dim]), dxdt: tf.tensor2d(d.pairs.dxdt, [d.pairs.n, d.dim]) };
+  const pretrainJob = { backend: tf.getBackend(), field, seed: o.seed, pairs: d.pairs, steps: o.pretrainSteps, lr: 1e-3, weightDecay: d.weightDecay };
   const pt = throttle(ctx.log);
-  const pre = pretrain(predictor, init, pairs, {
-    steps: o.pretrainSteps, lr: 1e-3, weightDecay: d.weightDecay,
-    onProgress: (r) => pt(`[pretrain] step ${r.step}/${r.steps} loss ${r.loss.toExponential(3)}`, r.step === r.steps),
+  const pre = await runPretrain({ ...pretrainJob, kind: 'mlp' }, {
+    signal: ctx.signal, onProgress: (r) => pt(`[pretrain] step ${r.step}/${r.steps} loss ${r.loss.toExponential(3)}`, r.step === r.steps),
   });
-  disposeParams(init);
+  if (!pre) throw new Interrupted('pre-training', 0);
   const theta = pre.params;
   seconds.pretrain = now() - t;
 
@@ -217,28 +250,25 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   let hnn: { predictor: VectorFieldPredictor; theta: Params; finalLoss: number } | undefined;
   if (o.hnn) {
     t = now();
-    const hp = new VectorFieldPredictor('hnn', field);
-    const hinit = hp.init(o.seed);
     const ph = throttle(ctx.log);
-    const r = pretrain(hp, hinit, pairs, {
-      steps: o.pretrainSteps, lr: 1e-3, weightDecay: d.weightDecay,
-      onProgress: (x) => ph(`[pretrain hnn] step ${x.step}/${x.steps} loss ${x.loss.toExponential(3)}`, x.step === x.steps),
+    const r = await runPretrain({ ...pretrainJob, kind: 'hnn' }, {
+      signal: ctx.signal, onProgress: (x) => ph(`[pretrain hnn] step ${x.step}/${x.steps} loss ${x.loss.toExponential(3)}`, x.step === x.steps),
     });
-    disposeParams(hinit);
-    hnn = { predictor: hp, theta: r.params, finalLoss: r.losses[r.losses.length - 1]! };
+    if (!r) throw new Interrupted('pre-training the HNN', 0);
+    hnn = { predictor: new VectorFieldPredictor('hnn', field), theta: r.params, finalLoss: r.losses[r.losses.length - 1]! };
     seconds.pretrainHnn = now() - t;
   }
-  tf.dispose([pairs.x, pairs.dxdt]);
 
   const trainSet = { values: d.train, n: d.nTrain, T: d.T };
   const testSet = { values: d.test, n: d.nTest, T: d.T };
   const score = (mse: number) => (Number.isFinite(mse) ? mse : Infinity);
 
-  const sweep = (embedding: Tailoring['embedding'], phi: Params): { mse: number; k: number; curve: (number | null)[] } => {
+  const sweep = async (embedding: Tailoring['embedding'], phi: Params, stage: string, step: number): Promise<{ mse: number; k: number; curve: (number | null)[] }> => {
     // (embedding already scaled: see embeddingScale)
     let best = { mse: Infinity, k: NaN };
     const curve: (number | null)[] = [];
     for (const k of o.lrExponents) {
+      await checkInterrupt(ctx, stage, step);
       const m = score(rolloutErrors(predictor, theta, trainSet, { embedding, phi, lr: 10 ** k }).mse);
       curve.push(Number.isFinite(m) ? m : null);
       if (m < best.mse) best = { mse: m, k };
@@ -253,15 +283,14 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   if (ranked.length < survivors.length) notes.push(`usefulness sweep limited to the ${ranked.length} survivors with the best search ratio (of ${survivors.length}; --max-ranked)`);
   const reports: CandidateReport[] = [];
   const ps = throttle(ctx.log);
-  ranked.forEach((c: CandidateResult, i) => {
+  for (const [i, c] of ranked.entries()) {
     const emb = symbolicEmbedding(c.expr, c.params);
     const phi = emb.init(0);
     const scale = embeddingScale(emb, phi, trainSet);
-    const s = sweep(scaledEmbedding(emb, scale), phi);
-    disposeParams(phi);
+    const s = await sweep(scaledEmbedding(emb, scale), phi, 'the lr sweep', i).finally(() => disposeParams(phi));
     reports.push({ index: c.index, formula: c.formula, template: c.template, searchParams: c.params, trueRatio: c.trueRatio, scale, sweepMse: s.mse, sweepK: s.k, sweep: s.curve });
     ps(`[rank] ${i + 1}/${ranked.length} scored (last: ${c.formula} → ${s.mse.toExponential(3)} at lr 1e${s.k})`, i + 1 === ranked.length);
-  });
+  }
   reports.sort((a, b) => a.sweepMse - b.sweepMse || a.index - b.index);
   seconds.rank = now() - t;
   ctx.log(`[rank] untailored training MSE ${vanillaTrain.toExponential(3)}; best one-step: ${reports.slice(0, 3).map((r) => `${r.formula} ${r.sweepMse.toExponential(3)}`).join(', ')}`);
@@ -275,7 +304,7 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   const jobs: MetaJob[] = top.map((r) => ({ label: `candidate ${r.formula}`, mode: 'noether', embedding: { expr: candidate(r).expr, params: candidate(r).params }, scale: r.scale, lr: 10 ** r.sweepK }));
   const ftJob = jobs.push({ label: 'the fine-tuned vanilla baseline', mode: 'baseline', lr: 0 }) - 1;
   const oracleScale = d.oracle ? embeddingScale(d.oracle.embedding, {}, trainSet) : 1;
-  const oracleSweep = d.oracle && sweep(scaledEmbedding(d.oracle.embedding, oracleScale), {});
+  const oracleSweep = d.oracle && (await sweep(scaledEmbedding(d.oracle.embedding, oracleScale), {}, 'the oracle lr sweep', 0));
   const oracleJob = d.oracle && Number.isFinite(oracleSweep!.mse)
     ? jobs.push({ label: `the oracle ${d.oracle.formula}`, mode: 'oracle', embedding: { oracle: d.oracle.key }, scale: oracleScale, lr: 10 ** oracleSweep!.k }) - 1
     : undefined;
@@ -285,9 +314,11 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   };
   const pm = top.map(() => throttle(ctx.log));
   const metaParamsOf = (phi: PlainParams) => Object.keys(phi).sort().map((k) => phi[k]!.values[0]!);
-  const { results, pool } = await runMetaJobs(metaCtx, jobs, {
+  let metaSteps = 0;
+  const { results, pool, stopped } = await runMetaJobs(metaCtx, jobs, {
     workers: ctx.workers, signal: ctx.signal,
     onStep: (j, s, n, l) => {
+      metaSteps++;
       if (j < top.length) pm[j]!(`[meta ${j + 1}/${top.length}] ${top[j]!.formula}: step ${s}/${n} loss ${l.toExponential(3)}`, s === n);
     },
     onDone: (j, out) => {
@@ -297,6 +328,7 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
       else if (Number.isFinite(out.trainMse)) ctx.log(`[meta] ${r.formula} → ${formatExpr(candidate(r).expr, { params: metaParamsOf(out.phi), inputNames })}: long-term training MSE ${out.trainMse!.toExponential(3)}`);
     },
   });
+  if (stopped) throw new Interrupted('meta-tailoring', metaSteps);
   // In `top` order, whatever order the jobs finished in.
   let best: { j: number; r: CandidateReport; out: MetaJobResult } | undefined;
   for (const [j, r] of top.entries()) {
@@ -320,6 +352,7 @@ export async function runDiscover(o: DiscoverOptions, outDir: string, ctx: RunCo
   seconds.meta = now() - t;
 
   // 5. baselines and test; a meta-tailored job is tested with the embedding (and scale) it was trained with
+  await checkInterrupt(ctx, 'the test', 0);
   t = now();
   const tested = (j: number, out: MetaJobResult) =>
     tidy(() => rolloutErrors(predictor, fromPlain(out.theta), testSet, { ...jobTailoring(jobs[j]!)!, phi: fromPlain(out.phi) }));

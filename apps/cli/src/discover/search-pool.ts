@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { yieldToEventLoop } from '@noether/core';
 import { mergeShards, searchShard, type FitOptions, type SearchResult, type ShardResult, type SystemSpec } from '@noether/embeddings-symbolic';
 
 export const CHUNKS = 64;
@@ -44,11 +45,14 @@ export interface PoolReport {
 /**
  * Runs the chunks on `workers` threads (a shared queue, so fast and slow chunks balance);
  * results come back ordered by chunk. workers = 1, or no compiled worker: in-process.
+ * When `signal` aborts (Ctrl-C) it stops at the next chunk (in-process) or at once (workers are
+ * terminated) and returns `stopped` with the chunks finished so far.
  */
 export async function runChunks(
   job: ChunkJob, chunks: number[], workers: number,
   onProgress?: (done: number, total: number) => void,
-): Promise<{ results: ShardResult[]; pool: PoolReport }> {
+  signal?: AbortSignal,
+): Promise<{ results: ShardResult[]; pool: PoolReport; stopped: boolean }> {
   const url = compiledWorker('./worker.js');
   const perChunk = new Map<number, number>();
   let total = 0;
@@ -60,14 +64,24 @@ export async function runChunks(
     onProgress?.(d, total);
   };
   if (workers <= 1 || !url) {
-    const results = chunks.map((c) => runChunk(job, c, (d, t) => report(c, d, t)));
-    return { results, pool: { workers: 1, note: workers > 1 && !url ? 'running from sources: no compiled worker, searched in-process' : undefined } };
+    const results: ShardResult[] = [];
+    for (const c of chunks) {
+      // A chunk is synchronous: yield so that a Ctrl-C can reach the signal between chunks.
+      await yieldToEventLoop();
+      if (signal?.aborted) break;
+      results.push(runChunk(job, c, (d, t) => report(c, d, t)));
+    }
+    const pool = { workers: 1, note: workers > 1 && !url ? 'running from sources: no compiled worker, searched in-process' : undefined };
+    return { results, pool, stopped: results.length < chunks.length };
   }
   const n = Math.min(workers, chunks.length);
   const queue = [...chunks];
   const out = new Map<number, ShardResult>();
-  await Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
+  const pool: Worker[] = [];
+  const aborted = new Promise<void>((resolve) => (signal?.aborted ? resolve() : signal?.addEventListener('abort', () => resolve(), { once: true })));
+  const all = Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
     const w = new Worker(url);
+    pool.push(w);
     const next = () => {
       const c = queue.shift();
       if (c === undefined) {
@@ -88,7 +102,13 @@ export async function runChunks(
     w.on('error', reject);
     next();
   })));
-  return { results: chunks.map((c) => out.get(c)!), pool: { workers: n } };
+  let stopped: boolean;
+  try {
+    stopped = await Promise.race([all.then(() => false), aborted.then(() => true)]);
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+  return { results: chunks.filter((c) => out.has(c)).map((c) => out.get(c)!), pool: { workers: n }, stopped };
 }
 
 /** Joins chunk results (from one or many machines) into the search result. */

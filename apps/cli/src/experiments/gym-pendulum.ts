@@ -12,7 +12,8 @@ import {
   TOKENS, buildExperiment, cloneParams, disposeMetaState,
   type Dataset, type DatasetFactory, type MetaState, type Plugin,
 } from '@noether/core';
-import { GYM_ROD_REACH, GYM_VIEW, gymPendulumDataset, openGymPendulum } from '@noether/datasets';
+import { GYM_ROD_REACH, GYM_VIEW, GymPendulumDataset, fileEpisodeSource, gymPendulumDataset, readGymManifest } from '@noether/datasets';
+import { CliError } from '../cli/errors.js';
 import { curveRows, modelsOf, persistenceCurves, writeCurves, writeFrameGrid, writeRunJson } from '../analyze/video.js';
 import type { BuiltinExperiment } from './types.js';
 
@@ -63,13 +64,35 @@ export const gymPixelsFactory: DatasetFactory = {
 
 let lastDataset: { key: string; ds: Dataset } | undefined;
 
-function makeGymDataset(o: GymPixelsOptions): Dataset {
-  const win = { history: o.history ?? 4, future: o.future ?? 26, stride: o.stride, testStride: o.testStride, trainEpisodes: o.trainEpisodes, mirror: o.mirror };
-  if (o.dir) return openGymPendulum(o.dir, win);
-  return gymPendulumDataset({
+/** Options that describe simulated episodes only: episodes on disk (dir) come as their manifest.json says. */
+const SIMULATION_ONLY = ['episodes', 'framesPerEpisode', 'supersample', 'actionNoise', 'seed'] as const;
+
+// Without dir the episodes are simulated (trainEpisodes default 5, as the paper); with dir the split
+// is the manifest's unless dataset.trainEpisodes is set, which is why the presets leave it unset.
+function makeGymDataset(o: GymPixelsOptions): GymPendulumDataset {
+  const win = { history: o.history ?? 4, future: o.future ?? 26, stride: o.stride, testStride: o.testStride, mirror: o.mirror };
+  if (o.dir) {
+    const m = readGymManifest(o.dir);
+    // dataset.size is the frame size the preset's predictor and embedding are built for.
+    if (o.size !== undefined && o.size !== m.size) {
+      throw new Error(
+        `dataset.dir ${o.dir} holds ${m.size}×${m.size} frames but dataset.size is ${o.size}, the frame size the predictor and embedding are built for: ` +
+          `run with ${frameSets(m.size, true)}, or generate the episodes with --size ${o.size}`,
+      );
+    }
+    const trainEpisodes = o.trainEpisodes ?? m.trainEpisodes;
+    const n = m.episodes.length;
+    if (trainEpisodes > n) throw new Error(`dataset.trainEpisodes ${trainEpisodes} is more than the ${n} episodes in ${o.dir}: set --set dataset.trainEpisodes=${n - 1} or fewer (the rest are tested on)`);
+    const source = o.trainEpisodes === undefined ? `its manifest's trainEpisodes ${trainEpisodes}` : `dataset.trainEpisodes ${trainEpisodes}`;
+    return checkSplits(new GymPendulumDataset(fileEpisodeSource(o.dir, m), { ...win, trainEpisodes }), `${o.dir} has ${n} episodes and ${source}`, n);
+  }
+  const episodes = o.episodes ?? 200;
+  const trainEpisodes = o.trainEpisodes ?? 5;
+  if (trainEpisodes > episodes) throw new Error(`dataset.trainEpisodes ${trainEpisodes} is more than dataset.episodes ${episodes}: lower it or raise dataset.episodes`);
+  const ds = gymPendulumDataset({
     ...win,
-    episodes: o.episodes ?? 200,
-    trainEpisodes: o.trainEpisodes ?? 5,
+    episodes,
+    trainEpisodes,
     frames: o.framesPerEpisode ?? 200,
     size: o.size ?? 64,
     supersample: o.supersample ?? 4,
@@ -77,6 +100,46 @@ function makeGymDataset(o: GymPixelsOptions): Dataset {
     actionNoise: o.actionNoise ?? 0,
     seed: o.seed ?? 1,
   });
+  return checkSplits(ds, `dataset.episodes ${episodes} with dataset.trainEpisodes ${trainEpisodes}`, episodes);
+}
+
+/** --set arguments making the predictor and embedding (and dataset.size) take `size`×`size` frames. */
+function frameSets(size: number, withDataset: boolean): string {
+  const sets = [...(withDataset ? ['dataset.size'] : []), 'predictor.frameSize', 'embedding.height', 'embedding.width'].map((f) => `--set ${f}=${size}`).join(' ');
+  // The SVG halves the frame per block down to 4×4 (predictors-svg): its widths follow the size.
+  const blocks = Math.log2(size / 4);
+  return Number.isInteger(blocks) && blocks >= 1 ? `${sets} (and predictor.widths, if set, with ${blocks} entries: one per block)` : sets;
+}
+
+/** Refuses a split without windows before any training: the run would train, then fail to test (or train on nothing). */
+function checkSplits(ds: GymPendulumDataset, what: string, episodes: number): GymPendulumDataset {
+  const [train, test] = [ds.size('train'), ds.size('test')];
+  if (train > 0 && test > 0) return ds;
+  const fix = test === 0
+    ? (episodes > 1 ? `set --set dataset.trainEpisodes=${episodes - 1} or fewer, or use more episodes` : 'use more episodes')
+    : 'set dataset.trainEpisodes to 1 or more';
+  const windows = `windows of ${ds.seqLength} frames (dataset.history + dataset.future)`;
+  throw new Error(`dataset: ${what}, which leaves ${train} training and ${test} test ${windows}: ${fix}`);
+}
+
+/**
+ * The predictor and embedding must take the data's frames; checked before training (the data's
+ * size is known only once the dataset is built: a dir's comes from its manifest).
+ */
+export function checkFrameConfig(cfg: { predictor: Record<string, unknown>; embedding?: Record<string, unknown> }, obsShape: readonly number[]): void {
+  const [h, w, c] = obsShape as [number, number, number];
+  const p = cfg.predictor;
+  const e = cfg.embedding ?? {};
+  const bad = [
+    p['frameSize'] !== undefined && p['frameSize'] !== h ? `predictor.frameSize ${p['frameSize']}` : '',
+    p['channels'] !== undefined && p['channels'] !== c ? `predictor.channels ${p['channels']}` : '',
+    (e['height'] !== undefined && e['height'] !== h) || (e['width'] !== undefined && e['width'] !== w) ? `embedding.height/width ${e['height']}×${e['width']}` : '',
+    e['channels'] !== undefined && e['channels'] !== c ? `embedding.channels ${e['channels']}` : '',
+  ].filter(Boolean);
+  if (bad.length) {
+    const channels = bad.some((b) => b.includes('channels')) ? ` and the channels ${c}` : '';
+    throw new CliError(`the data has ${h}×${w} frames with ${c} channels, but ${bad.join(', ')} do not match: run with ${frameSets(h, false)}${channels}`);
+  }
 }
 
 export const gymPendulumPlugin: Plugin = (c) => {
@@ -103,7 +166,7 @@ export const gymPendulum: BuiltinExperiment = {
     horizon: 6,
     predictor: { type: 'svg-action', arch: 'dcgan', frameSize: 32, channels: 3, widths: [4, 8, 8], gDim: 16, rnnSize: 16, predictorLayers: 1, contextLength: 4, actionDim: 1 },
     embedding: { type: 'cnn', dim: 16, height: 32, width: 32, channels: 3, filters: [8, 16] },
-    dataset: { type: 'gym-pendulum-pixels', episodes: 9, trainEpisodes: 5, framesPerEpisode: 40, size: 32, supersample: 2, history: 4, future: 6, stride: 1, testStride: 10, seed: 1 },
+    dataset: { type: 'gym-pendulum-pixels', episodes: 9, framesPerEpisode: 40, size: 32, supersample: 2, history: 4, future: 6, stride: 1, testStride: 10, seed: 1 },
     // CN tailoring with a normalised step (nsgd: length 0.3 per example), not the paper's latent SGD
     // step: on these small SVGs one latent step at lr 10 changes nothing (tailored = untailored to 7
     // digits on 3 seeds), and with plain SGD the embedding learns to switch tailoring off by
@@ -117,7 +180,7 @@ export const gymPendulum: BuiltinExperiment = {
     ...common,
     predictor: { type: 'svg-action', arch: 'dcgan', frameSize: 64, channels: 3, gDim: 128, rnnSize: 256, predictorLayers: 2, contextLength: 4, actionDim: 1 },
     embedding: { type: 'cnn', dim: 64, height: 64, width: 64, channels: 3, filters: [32, 64] },
-    dataset: { type: 'gym-pendulum-pixels', episodes: 200, trainEpisodes: 5, framesPerEpisode: 200, size: 64, supersample: 4, stride: 1, testStride: 30, seed: 1 },
+    dataset: { type: 'gym-pendulum-pixels', episodes: 200, framesPerEpisode: 200, size: 64, supersample: 4, stride: 1, testStride: 30, seed: 1 },
     inner: { optimizer: 'sgd', steps: 1, lr: 10 },
     outer: { epochs: 20, batchSize: 16, lrTheta: 1e-3, lrPhi: 1e-3, clipPhi: 1000 },
     eval: { batchSize: 16, metrics: ['mse', 'ssim'] },
@@ -131,6 +194,15 @@ export const gymPendulum: BuiltinExperiment = {
 
     // Phase 1: SVG, no tailoring.
     const svgExp = await buildExperiment(ctx.container, { ...cfg, mode: 'baseline', outer: { ...cfg.outer, epochs: pre } }, 'config (svg phase)');
+    checkFrameConfig(cfg, svgExp.dataset.obsShape);
+    const data = cfg.dataset as Record<string, unknown>;
+    if (data['dir'] !== undefined && svgExp.dataset instanceof GymPendulumDataset) {
+      const ds = svgExp.dataset;
+      const episodes = (split: 'train' | 'test') => new Set(ds.windowList(split).map(([e]) => e)).size;
+      ctx.log(`gym-pendulum: ${episodes('train')} training and ${episodes('test')} test episodes from ${data['dir']} ` +
+        `(${data['trainEpisodes'] === undefined ? "its manifest's split" : 'dataset.trainEpisodes'}): ${ds.size('train')} and ${ds.size('test')} windows of ${ds.obsShape[0]}×${ds.obsShape[1]} frames; ` +
+        `dataset.${SIMULATION_ONLY.join(', ')} describe simulated episodes and are not used`);
+    }
     const svg = await ctx.runner.trainPhase('svg', svgExp);
     const evSvg = await ctx.runner.evaluatePhase('svg', svgExp, svg.state);
 
