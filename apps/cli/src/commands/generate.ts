@@ -20,7 +20,8 @@ export const generateCommand: Command = {
     'gym-pendulum: episodes of the classic-control pendulum under a scripted swing-up policy, rendered as RGB frames\n' +
     '  (uint8 frames + float32 actions/angles per episode, manifest.json written last, preview.png).\n' +
     'spring / pendulum: HNN-style trajectories (adaptive RK45) as trajectories.csv with columns traj,t,q,p\n' +
-    '  (read back with `noether discover --data DIR/trajectories.csv --format csv`).\n' +
+    '  (read back with `noether discover --data DIR/trajectories.csv --format csv --id-column traj --inputs q:L,p:M*L/T`\n' +
+    '  for spring, `--inputs q:1,p:M*L^2/T` for pendulum).\n' +
     'Ctrl-C stops after the current episode, removes what was written, and exits 130.',
   examples: [
     'noether generate gym-pendulum --episodes 200 --out data/gym-pendulum',
