@@ -27,7 +27,6 @@ runs seeds side by side on one GPU.
 """
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -36,43 +35,16 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from svg_lp import cnn_g, conv_layers, decode, encode, lstm, zero_state  # noqa: E402
+from svg_lp import cnn_g, conv_layers, decode, encode, init_cnn_embedding, init_svg, lstm, zero_state  # noqa: E402
 
 
-def init_theta(cfg, g, dev):
-    """svg_lp.init's SVG weights (N(0, 0.02), norm scales N(1, 0.02), zero biases, forget bias 1),
-    with the frame predictor fed [h, action] and no prior/posterior."""
-    def normal(*shape, std=0.02, mean=0.0):
-        return torch.randn(*shape, generator=g) * std + mean
-    th = {}
-    enc, enc_out, dec_in, dec = conv_layers(cfg)
-    for name, transpose, k, _, _, cin, cout, _, norm in [*enc, enc_out, dec_in, *dec]:
-        th[f'{name}/w'] = normal(cin, cout, k, k) if transpose else normal(cout, cin, k, k)
-        th[f'{name}/b'] = torch.zeros(cout)
-        if norm:
-            th[f'{name}/norm/scale'] = normal(cout, mean=1.0)
-            th[f'{name}/norm/offset'] = torch.zeros(cout)
-    H = cfg['rnnSize']
-    th['fp/embed/w'], th['fp/embed/b'] = normal(cfg['gDim'] + 1, H), torch.zeros(H)
-    for i in range(cfg['predictorLayers']):
-        th[f'fp/l{i}/wx'], th[f'fp/l{i}/wh'] = normal(H, 4 * H), normal(H, 4 * H)
-        b = torch.zeros(4 * H)
-        b[H:2 * H] = 1
-        th[f'fp/l{i}/b'] = b
-    th['fp/out/w'], th['fp/out/b'] = normal(H, cfg['gDim']), torch.zeros(cfg['gDim'])
-    return {k: v.to(dev).requires_grad_(True) for k, v in th.items()}
-
-
-def init_phi(cfg, g, dev):
-    """@noether/embeddings-cnn: PyTorch-default U(±1/√fan_in)."""
-    def fan_in(shape, fan):
-        return (torch.rand(*shape, generator=g) * 2 - 1) / math.sqrt(fan)
-    ch, f1, f2, D = cfg['channels'], cfg['filters'][0], cfg['filters'][1], cfg['embDim']
-    flat = (cfg['size'] // 4) ** 2 * f2
-    ph = {'conv1/w': fan_in((f1, 2 * ch, 5, 5), 50 * ch), 'conv1/b': fan_in((f1,), 50 * ch),
-          'conv2/w': fan_in((f2, f1, 5, 5), 25 * f1), 'conv2/b': fan_in((f2,), 25 * f1),
-          'fc/w': fan_in((flat, D), flat), 'fc/b': fan_in((D,), flat)}
-    return {k: v.to(dev).requires_grad_(True) for k, v in ph.items()}
+def init_params(cfg, g, dev):
+    """θ: svg_lp's SVG with the frame predictor fed [h, action] and no prior/posterior; φ: the CNN
+    embedding with the config's filters. Leaves on `dev` that require gradients."""
+    th = init_svg(cfg, g, 1, gaussian=False)
+    ph = init_cnn_embedding(cfg, g, cfg['filters'])
+    leaf = lambda p: {k: v.to(dev).requires_grad_(True) for k, v in p.items()}  # noqa: E731
+    return leaf(th), leaf(ph)
 
 
 def init_state(net, cfg, p, ctx, acts):
@@ -272,8 +244,7 @@ def main():
         os.replace(tmp, path)
     net = conv_layers(cfg)
     g = torch.Generator().manual_seed(a.seed)
-    th = init_theta(cfg, g, dev)
-    ph = init_phi(cfg, g, dev)
+    th, ph = init_params(cfg, g, dev)
     optT = torch.optim.Adam(list(th.values()), lr=cfg['lrTheta'], eps=1e-8)
     log(f'{a.phase}: {len(train_w)} training windows, {len(test_w)} test windows, device {res["device"]}')
     if a.phase == 'svg':

@@ -209,11 +209,10 @@ def from_tfjs(payload, decode_tensor):
     return cfg, th, ph, batches, noise
 
 
-def init(cfg, seed, steps=1024):
-    """A standalone start (no tfjs dump): SVG's N(0, 0.02) weights, zero biases, norm scales
-    N(1, 0.02), LSTM forget-gate bias 1; the embedding's PyTorch-default U(±1/√fan_in)."""
-    g = torch.Generator().manual_seed(seed)
-
+def init_svg(cfg, g, fp_extra, gaussian=True):
+    """SVG's θ: N(0, 0.02) weights, zero biases, norm scales N(1, 0.02), LSTM forget-gate bias 1; the
+    frame predictor reads [h, fp_extra more inputs] (z, or an action); with the prior and posterior
+    LSTMs when gaussian. Draws from the generator g in a fixed order."""
     def normal(*shape, std=0.02, mean=0.0):
         return torch.randn(*shape, generator=g) * std + mean
     th = {}
@@ -235,23 +234,37 @@ def init(cfg, seed, steps=1024):
             b = torch.zeros(4 * H)
             b[H:2 * H] = 1
             th[f'{prefix}/l{i}/b'] = b
-    dense('fp/embed', cfg['gDim'] + cfg['zDim'], H)
+    dense('fp/embed', cfg['gDim'] + fp_extra, H)
     cells('fp', cfg['predictorLayers'])
     dense('fp/out', H, cfg['gDim'])
-    for prefix, layers in (('prior', cfg['priorLayers']), ('post', cfg['posteriorLayers'])):
-        dense(f'{prefix}/embed', cfg['gDim'], H)
-        cells(prefix, layers)
-        dense(f'{prefix}/mu', H, cfg['zDim'])
-        dense(f'{prefix}/logvar', H, cfg['zDim'])
+    if gaussian:
+        for prefix, layers in (('prior', cfg['priorLayers']), ('post', cfg['posteriorLayers'])):
+            dense(f'{prefix}/embed', cfg['gDim'], H)
+            cells(prefix, layers)
+            dense(f'{prefix}/mu', H, cfg['zDim'])
+            dense(f'{prefix}/logvar', H, cfg['zDim'])
+    return th
 
+
+def init_cnn_embedding(cfg, g, filters=(32, 64)):
+    """@noether/embeddings-cnn's φ: PyTorch-default U(±1/√fan_in)."""
     def fan_in(shape, fan):
         lim = 1 / math.sqrt(fan)
         return (torch.rand(*shape, generator=g) * 2 - 1) * lim
     Ch, S, D = cfg['channels'], cfg['size'], cfg['embDim']
-    flat = (S // 4) * (S // 4) * 64
-    ph = {'conv1/w': fan_in((32, 2 * Ch, 5, 5), 50 * Ch), 'conv1/b': fan_in((32,), 50 * Ch),
-          'conv2/w': fan_in((64, 32, 5, 5), 800), 'conv2/b': fan_in((64,), 800),
-          'fc/w': fan_in((flat, D), flat), 'fc/b': fan_in((D,), flat)}
+    f1, f2 = filters
+    flat = (S // 4) * (S // 4) * f2
+    return {'conv1/w': fan_in((f1, 2 * Ch, 5, 5), 50 * Ch), 'conv1/b': fan_in((f1,), 50 * Ch),
+            'conv2/w': fan_in((f2, f1, 5, 5), 25 * f1), 'conv2/b': fan_in((f2,), 25 * f1),
+            'fc/w': fan_in((flat, D), flat), 'fc/b': fan_in((D,), flat)}
+
+
+def init(cfg, seed, steps=1024):
+    """A standalone start (no tfjs dump): SVG-LP's θ, the CNN embedding's φ, random batches and noise."""
+    g = torch.Generator().manual_seed(seed)
+    th = init_svg(cfg, g, cfg['zDim'])
+    ph = init_cnn_embedding(cfg, g)
+    Ch, S = cfg['channels'], cfg['size']
     B, L = cfg['batch'], cfg['context'] + cfg['horizon']
     batches = [torch.rand(B, L, Ch, S, S, generator=g) for _ in range(cfg['batches'])]
     noise = torch.randn(steps, cfg['horizon'], B, cfg['zDim'], generator=g)
