@@ -164,7 +164,8 @@ export class RunDir {
    * and the phase's evaluation rows (Infinity: only those). */
   truncateMetrics(phase: string, step: number): void {
     const f = join(this.path, 'metrics.csv');
-    if (!existsSync(f)) return;
+    // Not a file (damaged run dir): nothing to drop; the append that follows names the problem.
+    if (!existsSync(f) || !statSync(f).isFile()) return;
     const lines = readFileSync(f, 'utf8').split('\n').filter((l) => l);
     const keep = lines.filter((l, i) => {
       if (i === 0) return true;
