@@ -11,3 +11,4 @@ export * from './search.js';
 export * from './tf-embedding.js';
 export * from './tailoring.js';
 export { auditCases } from './audit.js';
+export * from './register.js';
