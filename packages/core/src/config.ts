@@ -7,11 +7,18 @@ import { parse as parseYaml } from 'yaml';
 const pluginRef = (what: string) =>
   z.looseObject({ type: z.string({ error: `${what}.type must name a registered ${what} (e.g. "mlp")` }) });
 
+const innerFields = {
+  optimizer: z.enum(['sgd', 'adam', 'nsgd']),
+  steps: z.int().min(0),
+  lr: z.number().positive(),
+  firstOrder: z.boolean(),
+};
+
 export const InnerConfigSchema = z.strictObject({
-  optimizer: z.enum(['sgd', 'adam', 'nsgd']).default('sgd'),
-  steps: z.int().min(0).default(1),
-  lr: z.number().positive().default(1e-3),
-  firstOrder: z.boolean().default(false),
+  optimizer: innerFields.optimizer.default('sgd'),
+  steps: innerFields.steps.default(1),
+  lr: innerFields.lr.default(1e-3),
+  firstOrder: innerFields.firstOrder.default(false),
 });
 
 export const ExperimentConfigSchema = z.strictObject({
@@ -29,7 +36,9 @@ export const ExperimentConfigSchema = z.strictObject({
   /** Inner loop while meta-training (one SGD step in the paper). */
   inner: InnerConfigSchema.prefault({}),
   /** Inner loop at test time (defaults to the training one); e.g. many Adam steps. */
-  testInner: InnerConfigSchema.partial().optional(),
+  // No defaults here: each field given overrides `inner`'s, the rest are `inner`'s (zod's .partial()
+  // of InnerConfigSchema would fill the defaults in, silently resetting e.g. the optimiser).
+  testInner: z.strictObject(innerFields).partial().optional(),
   outer: z.strictObject({
     epochs: z.int().min(0).default(10),
     batchSize: z.int().positive().default(16),

@@ -16,6 +16,11 @@ describe('experiment config', () => {
     expect(() => parseConfig({ ...base, noether: { form: '2c' } })).toThrow(/noether\.form/);
     expect(() => parseConfig({ dataset: { type: 'x' } })).toThrow(/predictor/);
   });
+  it('testInner overrides only the fields it gives; the others stay the training inner loop\'s', () => {
+    const c = parseConfig({ ...base, inner: { optimizer: 'nsgd', steps: 1, lr: 0.3 }, testInner: { steps: 5 } });
+    expect(c.testInner).toEqual({ steps: 5 });
+    expect(() => parseConfig({ ...base, testInner: { steps: -1 } })).toThrow(/testInner\.steps/);
+  });
   it("refuses first-order tailoring where φ is to be learned (its meta-gradient would be exactly 0)", () => {
     expect(() => parseConfig({ ...base, inner: { firstOrder: true } })).toThrow(/inner\.firstOrder: first-order tailoring leaves φ a meta-gradient of exactly 0/);
     for (const ok of [{ mode: 'oracle' }, { mode: 'baseline' }, { outer: { lrPhi: 0 } }]) {
