@@ -168,5 +168,8 @@ describe('train --config and eval', () => {
     // …under the name training gave the rows, with the step as an integer.
     expect(num(e.out, 'yaml-toy (tailored)')).toBe(num(r.out, 'yaml-toy (tailored)'));
     expect(e.out).toMatch(/^yaml-toy \(tailored\)\s+\S+\s+\d+$/m);
+    // eval adds its rows to metrics.csv and keeps training's.
+    const evals = readFileSync(join(rd, 'metrics.csv'), 'utf8').split('\n').filter((l) => l.startsWith('eval,train,'));
+    expect(evals).toHaveLength(2);
   });
 });

@@ -167,7 +167,7 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
   }
   const rd = runDir!;
   const every = f['checkpoint-every'] === undefined ? 10 : Number(f['checkpoint-every']);
-  const runner = new Runner(ctx.io, rd, ctx.signal, { checkpointEvery: every, progress: !f['no-progress'] });
+  const runner = new Runner(ctx.io, rd, ctx.signal, { checkpointEvery: every, progress: !f['no-progress'], replaceEvalRows: true });
   const resumeHint = `noether ${req.command} --resume ${rd.path}`;
   try {
     const outcome = await experiment.run({ io: ctx.io, config, runDir: rd, container, runner, quick: Boolean(req.quick), log: (l) => runner.log(l) });

@@ -41,6 +41,9 @@ export interface RunnerOptions {
   /** Checkpoint every this many steps (0: only at the end of a phase and on Ctrl-C). */
   checkpointEvery: number;
   progress: boolean;
+  /** A phase's evaluation replaces its earlier rows in metrics.csv (a run re-evaluating its finished
+   * phases on resume) rather than adding to them (`noether eval`, whose rows are a record of their own). */
+  replaceEvalRows?: boolean;
 }
 
 export class Runner {
@@ -151,8 +154,7 @@ export class Runner {
     const rows = Object.keys(ev.tailored).map((m) => ({
       kind: 'eval', phase, step: state.step, metric: m, untailored: ev.untailored[m]!.overall, tailored: ev.tailored[m]!.overall, elapsed_s: this.elapsed(),
     }));
-    // A resumed run evaluates its finished phases again: the new rows replace the earlier ones.
-    this.runDir.truncateMetrics(phase, Infinity);
+    if (this.opts.replaceEvalRows) this.runDir.truncateMetrics(phase, Infinity);
     this.runDir.appendMetrics(rows);
     this.partial.table.push(...tableRows(phase, exp.setup.mode, ev));
     for (const m of Object.keys(ev.tailored)) {
