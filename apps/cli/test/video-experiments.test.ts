@@ -233,6 +233,13 @@ describe.skipIf(!FFMPEG)('experiment physics101 (Fig. 4) on synthetic clips', ()
     expect(cfg.noether).toEqual({ form: '2b', tailor: 'cn' });
     expect(cfg.inner).toMatchObject({ optimizer: 'sgd', steps: 1, lr: 0.1 });
     expect(readJson(join(out, 'video-summary.json')).notes[0]).toMatch(/LPIPS skipped/);
+    expect(readJson(join(out, 'video-summary.json')).data).toMatch(/Physics 101 ramp: 3 train, 1 test clips/);
+    // eval scores with the run's own metrics (the config holds the reference SSIM's options).
+    const e = await run(['eval', out, '--phase', 'svg', '--backend', 'cpu']);
+    expect(e.code, e.err).toBe(0);
+    const [, ...evalRow] = e.out.split('\n').find((l) => l.startsWith('svg '))!.trim().split(/\s+/);
+    const svgRow = readJson(join(out, 'result.json')).table.find((t: { model: string }) => t.model === 'SVG');
+    expect(Number(evalRow[2])).toBeCloseTo(svgRow.ssim, 3);
     // The presets themselves keep the paper's inner step: one SGD step at lr 1e-4.
     for (const preset of [['--quick'], []]) {
       const p = await run(['experiment', 'physics101', ...preset, '--print-config']);

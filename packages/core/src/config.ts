@@ -55,7 +55,8 @@ export const ExperimentConfigSchema = z.strictObject({
   teacherForcing: z.boolean().default(false),
   eval: z.strictObject({
     batchSize: z.int().positive().default(16),
-    metrics: z.array(z.string()).default(['mse']),
+    /** Metric names, or { type, ...options } for a metric with options (e.g. an SSIM's window). */
+    metrics: z.array(z.union([z.string(), pluginRef('metric')])).default(['mse']),
     maxBatches: z.int().positive().optional(),
   }).prefault({}),
 }).superRefine((c, ctx) => {

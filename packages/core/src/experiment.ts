@@ -110,7 +110,11 @@ export async function buildExperiment(container: DependencyContainer, raw: unkno
   const predictor = pick<Predictor>(TOKENS.Predictor, TOKENS.PredictorFactory, cfg.predictor, 'predictor')!;
   const embedding = pick<Embedding>(TOKENS.Embedding, TOKENS.EmbeddingFactory, cfg.embedding, 'embedding');
   const dataset = await pick<Dataset | Promise<Dataset>>(TOKENS.Dataset, TOKENS.DatasetFactory, cfg.dataset, 'dataset')!;
-  const metrics = cfg.eval.metrics.map((m) => findFactory<Metric>(container, TOKENS.MetricFactory, m, 'metric').create({}));
+  const metrics = cfg.eval.metrics.map((m) =>
+    typeof m === 'string'
+      ? findFactory<Metric>(container, TOKENS.MetricFactory, m, 'metric').create({})
+      : findFactory<Metric>(container, TOKENS.MetricFactory, m.type, 'metric').create(optionsOf(m)),
+  );
   return defineExperiment(
     {
       predictor,

@@ -10,7 +10,7 @@ import {
   type Batch, type BatchOptions, type Dataset, type DatasetFactory, type Metric, type Params, type Plugin, type Split,
 } from '@noether/core';
 import { Physics101Dataset } from '@noether/datasets';
-import { LPIPS_WEIGHTS_ENV, SSIM_REFERENCE_CODE, loadLpipsWeights, lpipsMetric, mseMetric, psnrMetric, ssimMetric } from '@noether/metrics';
+import { LPIPS_WEIGHTS_ENV, SSIM_REFERENCE_CODE, loadLpipsWeights, lpipsMetric } from '@noether/metrics';
 import { curveRows, modelsOf, persistenceCurves, writeCurves, writeFrameGrid, writeRunJson } from '../analyze/video.js';
 import { CliError } from '../cli/errors.js';
 import type { BuiltinExperiment } from './types.js';
@@ -32,6 +32,10 @@ export class ClipSubset implements Dataset {
   }
   size(split: Split): number {
     return Math.min(this.n[split], this.ds.size(split));
+  }
+  /** The full data set's summary (clips too short or skipped included), then what this subset uses. */
+  summary(): string {
+    return `${this.ds.summary()}; using the first ${this.size('train')} train and ${this.size('test')} test clips`;
   }
   async *batches(split: Split, o: BatchOptions): AsyncIterable<Batch> {
     const n = this.size(split);
@@ -93,10 +97,6 @@ export const physics101Plugin: Plugin = (c) => {
   c.register(TOKENS.DatasetFactory, { useValue: physics101Factory });
 };
 
-/** The reference's image metrics: MSE, PSNR (range 1), SSIM (7×7 uniform window, data range 2). */
-export function physics101Metrics(): Metric[] {
-  return [mseMetric, psnrMetric(), ssimMetric({ ...SSIM_REFERENCE_CODE, name: 'ssim' })];
-}
 
 const common = {
   name: 'physics101',
@@ -107,7 +107,9 @@ const common = {
   contextLength: 2,
   horizon: 20,
   teacherForcing: true,
-  eval: { batchSize: 4, metrics: ['mse', 'psnr', 'ssim'] },
+  // The reference's image metrics: MSE, PSNR (range 1), SSIM (7×7 uniform window, data range 2). In the
+  // config, so `noether eval` of a run scores them as the run did.
+  eval: { batchSize: 4, metrics: ['mse', 'psnr', { type: 'ssim', ...SSIM_REFERENCE_CODE }] },
 };
 
 export const physics101: BuiltinExperiment = {
@@ -129,7 +131,7 @@ export const physics101: BuiltinExperiment = {
   plugins: [physics101Plugin],
   async run(ctx) {
     const cfg = ctx.config;
-    const metrics = physics101Metrics();
+    const metrics: Metric[] = [];
     const notes: string[] = [];
     // LPIPS only with the published weights (never random ones).
     let lpipsParams: Params | undefined;
@@ -149,8 +151,11 @@ export const physics101: BuiltinExperiment = {
     }
     try {
       const svgExp = await buildExperiment(ctx.container, { ...cfg, mode: 'baseline' }, 'config (svg phase)');
+      // The config's metrics, then LPIPS where its weights are (not a config entry: it needs them).
+      metrics.unshift(...svgExp.metrics);
       svgExp.metrics = metrics;
-      ctx.log(`physics101: ${(svgExp.dataset as { summary?: () => string }).summary?.() ?? `${svgExp.dataset.size('train')} train, ${svgExp.dataset.size('test')} test clips`}`);
+      const data = (svgExp.dataset as { summary?: () => string }).summary?.() ?? `${svgExp.dataset.size('train')} train, ${svgExp.dataset.size('test')} test clips`;
+      ctx.log(`physics101: ${data}`);
       const svg = await ctx.runner.trainPhase('svg', svgExp);
       const evSvg = await ctx.runner.evaluatePhase('svg', svgExp, svg.state);
 
@@ -169,7 +174,7 @@ export const physics101: BuiltinExperiment = {
       const table = curveRows(models);
       writeRunJson(ctx.runDir, 'video-summary.json', {
         experiment: 'physics101', paperFigure: 4, seed: cfg.seed, firstFrame: first,
-        trainClips: nExp.dataset.size('train'), testSequences: evN.sequences, meanOverHorizon: table, innerLossBefore: evN.innerBefore, notes,
+        data, trainClips: nExp.dataset.size('train'), testSequences: evN.sequences, meanOverHorizon: table, innerLossBefore: evN.innerBefore, notes,
       });
       disposeMetaState(svg.state);
       disposeMetaState(noe.state);
