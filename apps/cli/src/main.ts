@@ -83,6 +83,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       positionals: parsed.positionals,
       signal: controller.signal,
       log: (line) => io.err(line + '\n'),
+      argv,
       backend: () =>
         (backend ??= activateBackend(flags['backend'], io.env, flags['wasm-threads']).then((b) => {
           io.err(`noether: backend ${backendLabel(b)} (${b.reason})\n`);

@@ -26,6 +26,7 @@ describe('experiment toy-oscillator', () => {
     expect(meta.seed).toBe(cfg.seed);
     expect(meta.backend).toBe('cpu');
     expect(meta.experiment).toBe('toy-oscillator');
+    expect(meta.command).toEqual(['experiment', 'toy-oscillator', ...TINY, '--epochs', '2', '--set', 'outer.lrPhi=0.02', '--out', out]);
     expect(meta.versions['@noether/core']).toMatch(/^\d+\.\d+\.\d+/);
     expect(meta.noetherVersion).toMatch(/^\d+\.\d+\.\d+/);
     expect(Number.isNaN(Date.parse(meta.startedAt))).toBe(false);

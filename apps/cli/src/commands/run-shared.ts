@@ -155,7 +155,7 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
       experiment: expName,
       seed: config.seed,
       backend: backend.name,
-      command: [req.command, ...(expName ? [expName] : []), ...(req.quick ? ['--quick'] : [])],
+      command: [...ctx.argv], // as given: --set values, --epochs, --out… all shape the run
     });
     ctx.log(`run directory: ${runDir.path}`);
   } else {

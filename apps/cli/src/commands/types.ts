@@ -14,6 +14,8 @@ export interface CommandContext {
   signal: AbortSignal;
   /** A line on stderr (diagnostics, progress); stdout carries results. */
   log(line: string): void;
+  /** The whole command line after `noether`, as given (recorded in a run's meta.json). */
+  argv: readonly string[];
 }
 
 export interface Command {
