@@ -6,7 +6,7 @@ import { Rng, deriveSeed } from '@noether/core';
 import { type Expr, type SystemSpec, resolveSystem } from './dsl.js';
 import { enumerateCached } from './enumerate.js';
 import { ConservationFitter, type FitOptions, type SequenceBatch, randomSequencesLike, resolveFitOptions, validateBatch } from './fit.js';
-import { compile } from './program.js';
+import { compile, evaluate } from './program.js';
 
 export interface FilterOptions {
   /** Accept when ratio on random sequences ≥ factor × ratio on true data (default 100). */
@@ -208,6 +208,34 @@ export function rankCandidates(results: readonly CandidateResult[], tie = 1e-12)
   return results
     .filter((r) => r.accepted)
     .sort((a, b) => Math.max(a.trueRatio, tie) - Math.max(b.trueRatio, tie) || a.size - b.size || a.index - b.index);
+}
+
+/**
+ * The candidates (in their order) that are not spellings of an earlier one: two formulas whose
+ * values on `states` are affinely related (|correlation| ≥ 1 − tol: a·g + b conserves what g does)
+ * are one law. Without this, 15 spellings of one law (`x^2 + px^2`, `x^2 - (-1)*px^2`, …) can fill
+ * every `--max-ranked` slot and crowd out a second, different law (angular momentum beside energy).
+ * `states` is [n, dim] row-major.
+ */
+export function distinctLaws<C extends { expr: Expr; params: number[] }>(candidates: readonly C[], states: ArrayLike<number>, dim: number, tol = 1e-6): C[] {
+  const kept: { c: C; z: Float64Array }[] = [];
+  for (const c of candidates) {
+    const v = evaluate(c.expr, c.params, states, dim);
+    const n = v.length;
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += v[i]! / n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) ss += (v[i]! - mean) ** 2;
+    const sd = Math.sqrt(ss / n);
+    const z = Float64Array.from(v, (x) => (sd > 0 ? (x - mean) / sd : 0));
+    const same = kept.some((k) => {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += z[i]! * k.z[i]!;
+      return Math.abs(dot / n) >= 1 - tol;
+    });
+    if (!same) kept.push({ c, z });
+  }
+  return kept.map((k) => k.c);
 }
 
 /** Joins the shards of one search; the result does not depend on how many there were. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@noether/core';
-import { enumerate, evaluate, mergeShards, rankByTailoring, search, searchShard, type CandidateResult } from '../src/index.js';
+import { distinctLaws, enumerate, evaluate, mergeShards, parseFormula, rankByTailoring, search, searchShard, type CandidateResult } from '../src/index.js';
 import { pendulumData, springData } from './data.js';
 
 /** Least squares g ≈ α·q² + β·p² + γ over random states; returns α, β and the relative residual. */
@@ -117,5 +117,29 @@ describe('rankByTailoring', () => {
     }, { topK: 4 });
     expect(seen).toEqual([0, 1, 2, 3]);
     expect(ranked.map((r) => r.candidate)).toEqual(['c', 'a', 'd', 'b']);
+  });
+});
+
+describe('distinctLaws', () => {
+  it('keeps one spelling of each law: affinely related values on the states are one law', () => {
+    // 2-D isotropic oscillator states [x, y, px, py]: energy-like x² + px², and angular momentum.
+    // Several trajectories, so each law takes a different value on each.
+    const states: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      const [a, b, phase] = [0.5 + 0.3 * k, 1.2 - 0.2 * k, 0.7 * k];
+      for (let i = 0; i < 10; i++) {
+        const t = 0.3 * i;
+        states.push(a * Math.cos(t), b * Math.sin(t + phase), -a * Math.sin(t), b * Math.cos(t + phase));
+      }
+    }
+    const f = (text: string, params: number[]) => ({ name: text, expr: parseFormula(text, ['x', 'y', 'px', 'py']), params });
+    const cands = [
+      f('x^2 + px^2', []),
+      f('x^2 - c*px^2', [-1]), // the same law, spelled differently
+      f('c*(x^2 + px^2) - c', [3, 2]), // an affine image of it
+      f('x*py - y*px', []), // another law
+      f('x', []),
+    ];
+    expect(distinctLaws(cands, states, 4).map((c) => c.name)).toEqual(['x^2 + px^2', 'x*py - y*px', 'x']);
   });
 });

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf, disposeParams, imageToPng, linePlot, tidy, yieldToEventLoop, type Params } from '@noether/core';
 import { VectorFieldPredictor, type Integrator } from '@noether/predictors-mlp';
-import { formatExpr, symbolicEmbedding, type FitOptions, type SearchResult, type ShardResult } from '@noether/embeddings-symbolic';
+import { distinctLaws, formatExpr, symbolicEmbedding, type FitOptions, type SearchResult, type ShardResult } from '@noether/embeddings-symbolic';
 import { writeFileAtomic, writeJsonAtomic } from '../run/fs-atomic.js';
 import { CliError } from '../cli/errors.js';
 import { Interrupted } from '../run/runner.js';
@@ -279,8 +279,11 @@ async function afterSearch(
   // 3. usefulness: one tailoring step at each lr, on the training sequences
   t = now();
   const vanillaTrain = rolloutErrors(predictor, theta, trainSet).mse;
-  const ranked = o.maxRanked !== undefined ? survivors.slice(0, o.maxRanked) : survivors;
-  if (ranked.length < survivors.length) notes.push(`usefulness sweep limited to the ${ranked.length} survivors with the best search ratio (of ${survivors.length}; --max-ranked)`);
+  // One entry per law: spellings of a law already ranked are dropped before the --max-ranked cut.
+  const laws = distinctLaws(survivors, d.train, d.dim);
+  if (laws.length < survivors.length) notes.push(`${survivors.length - laws.length} of ${survivors.length} survivors are spellings of a better-ranked one (affinely related on the training states) and were not scored again`);
+  const ranked = o.maxRanked !== undefined ? laws.slice(0, o.maxRanked) : laws;
+  if (ranked.length < laws.length) notes.push(`usefulness sweep limited to the ${ranked.length} distinct survivors with the best search ratio (of ${laws.length}; --max-ranked)`);
   const reports: CandidateReport[] = [];
   const ps = throttle(ctx.log);
   for (const [i, c] of ranked.entries()) {
