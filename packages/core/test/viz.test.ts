@@ -44,15 +44,35 @@ describe('viz: checksums and PNG', () => {
     expect(adler32(new TextEncoder().encode('Wikipedia'))).toBe(0x11e60398);
   });
 
-  it('round-trips pixels through zlib, including images larger than one stored block', () => {
-    for (const [w, h] of [[3, 2], [200, 120]] as const) {
-      const rgba = new Uint8Array(w * h * 4);
-      for (let i = 0; i < rgba.length; i++) rgba[i] = (i * 7919) % 251;
+  it('round-trips pixels through zlib: repetitive, noisy and far-back matches, tiny and large', () => {
+    let seed = 12345;
+    const noise = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24); // LCG: incompressible-ish bytes
+    const cases: [number, number, (i: number) => number][] = [
+      [1, 1, () => 7],
+      [3, 2, (i) => (i * 7919) % 251],
+      [200, 120, (i) => (i * 7919) % 251],
+      [64, 64, () => noise()],
+      // A white page with a pattern that recurs 40 000 bytes later (beyond the 32 KiB window) and
+      // 20 000 bytes later (within it): long runs, long and short distances.
+      [250, 100, (i) => (i % 40000 < 300 || (i >= 60000 && i < 60300) ? ((i % 300) * 31) % 256 : 255)],
+    ];
+    for (const [w, h, f] of cases) {
+      const rgba = Uint8Array.from({ length: w * h * 4 }, (_, i) => f(i));
       const out = decodePng(encodePng(rgba, w, h));
       expect(out.chunks).toEqual(['IHDR', 'IDAT', 'IEND']);
       expect([out.width, out.height]).toEqual([w, h]);
       expect(Buffer.from(out.rgba).equals(Buffer.from(rgba))).toBe(true);
     }
+  });
+
+  it('compresses a typical plot (stored blocks made 640×400 exactly 1,024,543 bytes), deterministically', () => {
+    const x = Array.from({ length: 200 }, (_, i) => i);
+    const img = linePlot({ title: 'loss', xLabel: 'step', yLabel: 'mse', logY: true, series: [{ name: 'a', x, y: x.map((i) => Math.exp(-i / 50) + 0.01 * Math.sin(i)) }] });
+    expect([img.width, img.height]).toEqual([640, 400]);
+    const png = imageToPng(img);
+    expect(png.length).toBeLessThan(30_000);
+    expect(Buffer.from(decodePng(png).rgba).equals(Buffer.from(img.rgba))).toBe(true);
+    expect(Buffer.from(imageToPng(img)).equals(Buffer.from(png))).toBe(true);
   });
 
   it('rejects a buffer of the wrong size', () => {

@@ -1,5 +1,5 @@
-// A dependency-free PNG encoder (8-bit RGBA, filter 0, stored deflate blocks):
-// larger files than zlib would make, but exact, small and browser-capable.
+// A dependency-free PNG encoder (8-bit RGBA) with its own small deflate compressor, so it runs in a
+// browser as well as in Node (no zlib).
 
 let crcTable: Uint32Array | undefined;
 
@@ -35,31 +35,108 @@ export function adler32(bytes: Uint8Array): number {
   return ((b << 16) | a) >>> 0;
 }
 
-/** A zlib stream made of stored (uncompressed) deflate blocks. */
-export function zlibStored(data: Uint8Array): Uint8Array {
-  const maxBlock = 65535;
-  const blocks = Math.max(1, Math.ceil(data.length / maxBlock));
-  const out = new Uint8Array(2 + blocks * 5 + data.length + 4);
-  out[0] = 0x78; // deflate, 32K window
-  out[1] = 0x01; // no preset dictionary, fastest; (0x7801 % 31 === 0)
-  let o = 2;
-  for (let b = 0; b < blocks; b++) {
-    const start = b * maxBlock;
-    const len = Math.min(maxBlock, data.length - start);
-    out[o++] = b === blocks - 1 ? 1 : 0; // BFINAL, BTYPE=00
-    out[o++] = len & 0xff;
-    out[o++] = len >>> 8;
-    out[o++] = ~len & 0xff;
-    out[o++] = (~len >>> 8) & 0xff;
-    out.set(data.subarray(start, start + len), o);
-    o += len;
+// DEFLATE (RFC 1951) tables: base value and extra bits of length codes 257..285 and distance codes 0..29.
+const LEN_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
+const LEN_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
+const DIST_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
+const DIST_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+const WINDOW = 32768;
+const MAX_MATCH = 258;
+// Candidates tried per position: plots are long runs found at once, so a short chain loses little.
+const MAX_CHAIN = 64;
+
+/** Index of the last base ≤ v (the deflate code for a length or distance). */
+function codeOf(bases: number[], v: number): number {
+  let i = bases.length - 1;
+  while (bases[i]! > v) i--;
+  return i;
+}
+
+/**
+ * A zlib stream (RFC 1950) holding one fixed-Huffman deflate block: greedy LZ77 over a 32 KiB
+ * window with hash chains. Fixed codes need no code tables and suffice for plots and frame grids,
+ * which are mostly repeats; deterministic, so equal input gives equal bytes.
+ */
+export function zlibDeflate(data: Uint8Array): Uint8Array {
+  const n = data.length;
+  // Every symbol costs at most 9 bits per input byte (a literal; a match costs less per byte).
+  const out = new Uint8Array(2 + Math.ceil((n * 9 + 10) / 8) + 4);
+  let o = 0;
+  let acc = 0;
+  let bits = 0;
+  const put = (value: number, count: number) => {
+    acc |= value << bits;
+    bits += count;
+    while (bits >= 8) {
+      out[o++] = acc & 0xff;
+      acc >>>= 8;
+      bits -= 8;
+    }
+  };
+  // Huffman codes are sent most-significant bit first, unlike every other field.
+  const putCode = (code: number, len: number) => {
+    let r = 0;
+    for (let k = 0; k < len; k++) r |= ((code >>> k) & 1) << (len - 1 - k);
+    put(r, len);
+  };
+  const putSymbol = (s: number) => {
+    if (s < 144) putCode(0x30 + s, 8);
+    else if (s < 256) putCode(0x190 + s - 144, 9);
+    else if (s < 280) putCode(s - 256, 7);
+    else putCode(0xc0 + s - 280, 8);
+  };
+
+  out[o++] = 0x78; // deflate, 32 KiB window
+  out[o++] = 0x01; // no preset dictionary, "fastest" level; (0x7801 % 31 === 0)
+  put(1, 1); // BFINAL
+  put(1, 2); // BTYPE = 01, fixed Huffman codes
+  const head = new Int32Array(1 << 15).fill(-1);
+  const prev = new Int32Array(WINDOW);
+  const hash = (i: number) => ((data[i]! << 10) ^ (data[i + 1]! << 5) ^ data[i + 2]!) & 0x7fff;
+  const insert = (i: number) => {
+    if (i + 2 >= n) return;
+    const h = hash(i);
+    prev[i & (WINDOW - 1)] = head[h]!;
+    head[h] = i;
+  };
+  for (let i = 0; i < n; ) {
+    let best = 0;
+    let dist = 0;
+    if (i + 2 < n) {
+      const maxLen = Math.min(MAX_MATCH, n - i);
+      // prev[] slots are reused every WINDOW bytes, but only for positions already out of reach.
+      for (let j = head[hash(i)]!, chain = MAX_CHAIN; j >= 0 && i - j <= WINDOW && chain > 0; j = prev[j & (WINDOW - 1)]!, chain--) {
+        if (data[j + best] !== data[i + best]) continue;
+        let l = 0;
+        while (l < maxLen && data[j + l] === data[i + l]) l++;
+        if (l > best) {
+          best = l;
+          dist = i - j;
+          if (l === maxLen) break;
+        }
+      }
+    }
+    if (best >= 3) {
+      const lc = codeOf(LEN_BASE, best);
+      putSymbol(257 + lc);
+      put(best - LEN_BASE[lc]!, LEN_EXTRA[lc]!);
+      const dc = codeOf(DIST_BASE, dist);
+      putCode(dc, 5);
+      put(dist - DIST_BASE[dc]!, DIST_EXTRA[dc]!);
+      for (const end = i + best; i < end; i++) insert(i);
+    } else {
+      putSymbol(data[i]!);
+      insert(i++);
+    }
   }
+  putSymbol(256); // end of block
+  if (bits > 0) put(0, 8 - bits);
   const ad = adler32(data);
   out[o++] = ad >>> 24;
   out[o++] = (ad >>> 16) & 0xff;
   out[o++] = (ad >>> 8) & 0xff;
   out[o++] = ad & 0xff;
-  return out;
+  return out.slice(0, o);
 }
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
@@ -93,7 +170,7 @@ export function encodePng(rgba: Uint8Array, width: number, height: number): Uint
   const parts = [
     new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', ihdr),
-    chunk('IDAT', zlibStored(raw)),
+    chunk('IDAT', zlibDeflate(raw)),
     chunk('IEND', new Uint8Array(0)),
   ];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
