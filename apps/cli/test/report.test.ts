@@ -34,6 +34,8 @@ describe('report', () => {
     // comparison plot + 3 plots per run
     expect(imgs.length).toBe(1 + 2 * 3);
     for (const m of imgs) expect([...Buffer.from(m[1]!, 'base64').subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    // Compressed PNGs: stored (uncompressed) ones made these 7 plots about 9 MB of base64.
+    expect(html.length).toBeLessThan(1_000_000);
   });
 
   it('shows the config difference and both runs\' results', () => {
@@ -60,6 +62,33 @@ describe('report', () => {
     expect(seen.decoded).toBe(7);
     expect(seen.runs).toBe(2);
     expect(seen.rows).toBe(6); // 3 models × 2 runs
+  });
+
+  it('prints integers as integers (seed 1, not 1.000)', () => {
+    const seed = JSON.parse(readFileSync(join(dir, 'run-a', 'meta.json'), 'utf8')).seed;
+    expect(Number.isInteger(seed)).toBe(true);
+    expect(html).toContain(`<tr><td>run-a</td><td>toy-oscillator</td><td>completed</td><td>${seed}</td>`);
+  });
+
+  it('files frame grids and analysis images in their own sections, each with its .txt legend', async () => {
+    const v = join(dir, 'video-like');
+    cpSync(join(dir, 'run-a'), v, { recursive: true });
+    const png = readFileSync(join(v, 'plots', 'loss.png'));
+    for (const n of ['frames', 'gradcam', 'gradcam-pca']) writeFileSync(join(v, 'plots', `${n}.png`), png);
+    writeFileSync(join(v, 'plots', 'frames.txt'), 'Rows of frames.png, top to bottom:\nexample 1: ground truth\nexample 1: <Noether> (tailored)\n');
+    writeFileSync(join(v, 'plots', 'gradcam.txt'), 'gradcam.png: one row per test frame pair.\nPC2: no positive evidence in row 1\n');
+    const out = join(dir, 'video-like.html');
+    const r = await run(['report', v, '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const page = readFileSync(out, 'utf8');
+    const section = (h: string) => page.split('<h2>').find((x) => x.startsWith(`${h}</h2>`)) ?? '';
+    const captions = (h: string) => [...section(h).matchAll(/<figcaption>([^<]+)<\/figcaption>/g)].map((m) => m[1]);
+    expect(captions('Metric plots')).toEqual(['training loss (all runs)', 'eval-baseline-mse', 'eval-noether-mse', 'loss']);
+    expect(captions('Frame grids')).toEqual(['frames']);
+    expect(captions('Analyses (noether analyze)')).toEqual(['gradcam-pca', 'gradcam']);
+    expect(section('Frame grids')).toContain('<figcaption>frames</figcaption><pre class="legend">Rows of frames.png, top to bottom:\nexample 1: ground truth\nexample 1: &lt;Noether&gt; (tailored)</pre>');
+    expect(section('Analyses (noether analyze)')).toContain('<figcaption>gradcam</figcaption><pre class="legend">gradcam.png: one row per test frame pair.\nPC2: no positive evidence in row 1</pre>');
+    expect(page.match(/class="legend"/g)).toHaveLength(2);
   });
 
   it('a damaged result.json or meta.json: exit 2 naming the file and the field, no page written', async () => {

@@ -2,10 +2,11 @@
 // and the analyses on its run directory (Figs. 5, 6), physics101 (Fig. 4) on synthetic mp4 clips
 // laid out like the official zip.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readJson, run, tmp } from './helpers.js';
+import { TINY, readJson, run, tmp } from './helpers.js';
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const isPng = (f: string) => expect([...readFileSync(f).subarray(0, 8)], f).toEqual(PNG);
@@ -20,6 +21,32 @@ function curves(runDir: string): { model: string; metric: string; step: number; 
   });
 }
 const curveOf = (rows: ReturnType<typeof curves>, model: string, metric: string) => rows.filter((r) => r.model === model && r.metric === metric).map((r) => r.mean);
+
+/** A copy of a run whose latest Noether checkpoint has weights rewritten by `edit` (checksum updated). */
+function patchedRun(from: string, edit: Record<string, (v: number) => number>): string {
+  const to = join(tmp('noether-video-'), 'patched');
+  cpSync(from, to, { recursive: true });
+  const dir = join(to, 'checkpoints', 'noether', readJson(join(to, 'checkpoints', 'noether', 'latest.json')).dir);
+  const manifest = readJson(join(dir, 'manifest.json'));
+  const bin = readFileSync(join(dir, 'weights.bin'));
+  const f32 = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length));
+  let off = 0;
+  let edited = 0;
+  for (const w of manifest.weightsManifest[0].weights as { name: string; shape: number[]; dtype: string }[]) {
+    expect(w.dtype).toBe('float32');
+    const size = w.shape.reduce((a, b) => a * b, 1);
+    const f = edit[w.name];
+    if (f) for (let i = off; i < off + size; i++, edited++) f32[i] = f(f32[i]!);
+    off += size;
+  }
+  expect(edited).toBeGreaterThan(0);
+  const bytes = new Uint8Array(f32.buffer);
+  manifest.meta.sha256 = createHash('sha256').update(bytes).digest('hex');
+  writeFileSync(join(dir, 'weights.bin'), bytes);
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  rmSync(join(to, 'plots'), { recursive: true, force: true });
+  return to;
+}
 
 // 16×16 frames, 4 history + 2 predicted frames; 2 train windows (batch 2: one step per epoch),
 // 4 test windows. --epochs 1 → SVG 3 epochs (2.5 × 1, rounded), SVG (more steps) 4, Noether 1.
@@ -87,6 +114,9 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     const r = await run(['analyze', 'gradcam', out, '--backend', 'cpu', '--dims', '2', '--examples', '2', '--max-sequences', '4']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/PC1\s+[\d.]+% of variance/);
+    expect(`${r.out}${r.err}`.match(/PC1\s+[\d.]+%/g)).toHaveLength(1); // the variances, printed once
+    expect(r.err).not.toMatch(/note:/); // --dims 2 is within the embedding's 4
+    expect(readFileSync(join(out, 'plots', 'gradcam.txt'), 'utf8')).toMatch(/oriented so its maps over these pairs hold the most such evidence/);
     const lines = readFileSync(join(out, 'analysis', 'gradcam-pca.csv'), 'utf8').trim().split('\n');
     expect(lines[0]).toBe('component,variance,explained,cumulative');
     const rows = lines.slice(1).map((l) => l.split(',').map(Number));
@@ -101,6 +131,36 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     const png = readFileSync(join(out, 'plots', 'gradcam.png'));
     expect(png.readUInt32BE(16)).toBe(2 + 4 * (64 + 2));
     expect(png.readUInt32BE(20)).toBe(2 + 2 * (64 + 2));
+  });
+
+  it('analyze gradcam: a PC\'s arbitrary sign does not change the maps', async () => {
+    expect(res.code, res.err).toBe(0);
+    // Negating the embedding's last layer negates every embedding: same PCA axes, opposite
+    // gradients. Oriented by evidence, the maps must come out the same, byte for byte.
+    const flipped = patchedRun(out, { 'phi/fc/w': (v) => -v, 'phi/fc/b': (v) => -v });
+    const args = ['--backend', 'cpu', '--dims', '4', '--examples', '3', '--max-sequences', '4'];
+    for (const d of [out, flipped]) expect((await run(['analyze', 'gradcam', d, ...args])).code).toBe(0);
+    const png = (d: string) => readFileSync(join(d, 'plots', 'gradcam.png'));
+    expect(png(flipped).equals(png(out))).toBe(true);
+    expect(readFileSync(join(flipped, 'plots', 'gradcam.txt'), 'utf8')).toBe(readFileSync(join(out, 'plots', 'gradcam.txt'), 'utf8'));
+  });
+
+  it('analyze gradcam: says when maps have no evidence, and notes a --dims above the embedding\'s dimension', async () => {
+    expect(res.code, res.err).toBe(0);
+    // A dead second conv layer (A ≡ 0): no map can show anything.
+    const dead = patchedRun(out, { 'phi/conv2/w': () => 0, 'phi/conv2/b': () => 0 });
+    const r = await run(['analyze', 'gradcam', dead, '--backend', 'cpu', '--dims', '9', '--examples', '2', '--max-sequences', '4']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/note: 9 PCA dimensions requested \(--dims\), but the embedding has 4: mapping PC1\.\.PC4/);
+    expect(r.out).toMatch(/Grad-CAM maps of PC1\.\.PC4:/);
+    const txt = readFileSync(join(dead, 'plots', 'gradcam.txt'), 'utf8');
+    for (let d = 1; d <= 4; d++) {
+      const line = `PC${d}: no evidence of either sign in rows 1 and 2 (the map is blank)`;
+      expect(r.out).toContain(`  ${line}\n`);
+      expect(txt).toContain(`${line}\n`);
+    }
+    const png = readFileSync(join(dead, 'plots', 'gradcam.png'));
+    expect(png.readUInt32BE(16)).toBe(2 + 6 * (64 + 2)); // x_{t-1}, x_t and 4 maps
   });
 
   it('analyze inner-steps: one SGD step at the run\'s inner lr reproduces the evaluated tailored loss', async () => {
@@ -163,6 +223,13 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     const base = await run(['analyze', 'gradcam', out, '--backend', 'cpu', '--phase', 'svg']);
     expect(base.code).toBe(2);
     expect(base.err).toMatch(/phase 'svg' has no learned embedding/);
+    // A run without frames: refused before anything is written into it.
+    const toy = join(tmp('noether-video-'), 'toy');
+    expect((await run(['experiment', 'toy-oscillator', ...TINY, '--epochs', '1', '--out', toy])).code).toBe(0);
+    const t = await run(['analyze', 'gradcam', toy, '--backend', 'cpu']);
+    expect(t.code).toBe(2);
+    expect(t.err).toMatch(/Grad-CAM needs a video run .* frame-pair embedding .*phase 'noether' has embedding 'mlp-embedding' \(arity 1\)/);
+    expect(existsSync(join(toy, 'analysis'))).toBe(false);
   });
 });
 

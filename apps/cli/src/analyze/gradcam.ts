@@ -3,35 +3,61 @@
 // embedding's second conv layer: α_c = spatial mean of ∂score/∂A_c, map = ReLU(Σ_c α_c A_c),
 // upsampled to the frame and overlaid on x_t.
 import { join } from 'node:path';
-import { frameGrid, imageToPng, linePlot, nn, tf, type Batch, type Embedding, type Params } from '@noether/core';
+import { frameGrid, imageToPng, linePlot, nn, tf, type Batch, type Embedding } from '@noether/core';
+import { CliError } from '../cli/errors.js';
 import { writeFileAtomic } from '../run/fs-atomic.js';
 import type { RunDir } from '../run/run-dir.js';
 import { pca, type Pca } from './pca.js';
 import type { LoadedPhase } from './video.js';
 
 export interface GradcamOptions {
-  /** PCA dimensions to map (default 4). */
+  /** PCA dimensions to map (default 4; at most the embedding's dimension). */
   dims: number;
   /** Frame pairs shown (rows of the grid, default 6). */
   examples: number;
   /** Test sequences whose frame pairs feed the PCA (default 32). */
   maxSequences: number;
-  log?: (line: string) => void;
 }
 
 export interface GradcamResult {
+  /** The PCA; the mapped components are oriented as drawn (see gradcam). */
   pca: Pca;
   samples: number;
+  sequences: number;
+  /** PCA dimensions mapped: the requested number, clamped to the embedding's dimension. */
+  dims: number;
   files: string[];
   /** Per shown example and PCA dim: the map's peak before normalisation (0 = no positive evidence). */
   peaks: number[][];
+  /** Maps without positive evidence, one line per PCA dim that has any (also in gradcam.txt). */
+  notes: string[];
 }
 
-/** The cnn embedding's forward pass, exposing the second conv layer's (ReLU) activation A. */
-function cnnParts(emb: Embedding, p: Params) {
+/** What Grad-CAM needs from a phase: a learned cnn frame-pair embedding and its layers. */
+export interface GradcamTarget {
+  loaded: LoadedPhase;
+  emb: Embedding;
+  activation: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+  head: (A: tf.Tensor) => tf.Tensor;
+}
+
+/**
+ * Checks that a phase can be analysed (before anything is written) and exposes the cnn embedding's
+ * second conv layer (ReLU) activation A and the rest of its forward pass.
+ */
+export function gradcamTarget(loaded: LoadedPhase): GradcamTarget {
+  const { exp, state } = loaded;
+  const emb = exp.embedding;
+  if (!emb || exp.config.mode !== 'noether' || !Object.keys(state.phi).length) {
+    throw new CliError(`phase '${loaded.phase}' has no learned embedding (mode '${exp.config.mode}'): analyse a Noether phase (--phase)`);
+  }
+  const p = state.phi;
   const o = (emb as unknown as { options?: { filters?: number[] } }).options;
-  if (emb.name !== 'cnn' || !o || !p['conv1/w'] || !p['conv2/w'] || !p['fc/w']) {
-    throw new Error(`Grad-CAM supports the 'cnn' embedding (two conv layers + fc); this run's embedding is '${emb.name}'`);
+  if (emb.arity !== 2 || emb.name !== 'cnn' || !o || !p['conv1/w'] || !p['conv2/w'] || !p['fc/w'] || exp.dataset.obsShape.length !== 3) {
+    throw new CliError(
+      `Grad-CAM needs a video run (gym-pendulum, physics101) whose embedding is the 'cnn' frame-pair embedding (arity 2); ` +
+        `phase '${loaded.phase}' has embedding '${emb.name}' (arity ${emb.arity}) on observations of shape [${exp.dataset.obsShape.join(', ')}]`,
+    );
   }
   const activation = (a: tf.Tensor, b: tf.Tensor) => {
     const h1 = nn.maxPool2x2(tf.relu(nn.conv2d(p, 'conv1', tf.concat([a, b], 3), { pad: 'same' })));
@@ -41,23 +67,22 @@ function cnnParts(emb: Embedding, p: Params) {
     const h2 = nn.maxPool2x2(A);
     return nn.dense(p, 'fc', tf.reshape(h2, [A.shape[0]!, -1]));
   };
-  return { activation, head };
+  return { loaded, emb, activation, head };
 }
 
-/** Red-yellow "hot" colour map of v in [0, 1]. */
-function hot(v: number): [number, number, number] {
-  return [Math.min(1, 3 * v), Math.min(1, Math.max(0, 3 * v - 1)), Math.min(1, Math.max(0, 3 * v - 2))];
-}
+type Colour = (v: number) => [number, number, number];
+/** Red-yellow "hot" colour map of v in [0, 1]: evidence for the PC. */
+const hot: Colour = (v) => [Math.min(1, 3 * v), Math.min(1, Math.max(0, 3 * v - 1)), Math.min(1, Math.max(0, 3 * v - 2))];
+/** Blue-cyan "cold" colour map: evidence for the opposite sign, shown only where the PC has none. */
+const cold: Colour = (v) => [Math.min(1, Math.max(0, 3 * v - 2)), Math.min(1, Math.max(0, 3 * v - 1)), Math.min(1, 3 * v)];
 
-export async function gradcam(runDir: RunDir, loaded: LoadedPhase, o: GradcamOptions): Promise<GradcamResult> {
-  const { exp, state } = loaded;
-  const emb = exp.embedding;
-  if (!emb || exp.config.mode !== 'noether' || !Object.keys(state.phi).length) {
-    throw new Error(`phase '${loaded.phase}' has no learned embedding (mode '${exp.config.mode}'): analyse a Noether phase (--phase)`);
-  }
-  if (emb.arity !== 2) throw new Error(`Grad-CAM here expects a frame-pair embedding (arity 2), got arity ${emb.arity}`);
-  const phi = state.phi;
-  const { activation, head } = cnnParts(emb, phi);
+/** "1, 2 and 5" */
+const list = (xs: number[]) => (xs.length > 1 ? `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}` : `${xs[0]}`);
+
+export async function gradcam(runDir: RunDir, target: GradcamTarget, o: GradcamOptions): Promise<GradcamResult> {
+  const { loaded, emb, activation, head } = target;
+  const { exp } = loaded;
+  const phi = loaded.state.phi;
   const [H, W, C] = exp.dataset.obsShape as [number, number, number];
 
   // 1. Embeddings of every consecutive ground-truth pair of the first test sequences.
@@ -99,7 +124,6 @@ export async function gradcam(runDir: RunDir, loaded: LoadedPhase, o: GradcamOpt
   const p = pca(rows);
   const dims = Math.min(o.dims, emb.dim);
   const cum = p.explained.reduce<number[]>((acc, v) => [...acc, (acc[acc.length - 1] ?? 0) + v], []);
-  o.log?.(`PCA over ${rows.length} frame pairs (${seqs} test sequences): explained variance ${p.explained.slice(0, Math.max(dims, 6)).map((v, i) => `PC${i + 1} ${(100 * v).toFixed(1)}%`).join(', ')}`);
   const files: string[] = [];
   const csv = join(runDir.path, 'analysis', 'gradcam-pca.csv');
   writeFileAtomic(csv, ['component,variance,explained,cumulative', ...p.variances.map((v, i) => `${i + 1},${v},${p.explained[i]},${cum[i]}`)].join('\n') + '\n');
@@ -109,12 +133,18 @@ export async function gradcam(runDir: RunDir, loaded: LoadedPhase, o: GradcamOpt
     series: [{ name: 'per component', x: p.explained.map((_, i) => i + 1), y: p.explained }, { name: 'cumulative', x: cum.map((_, i) => i + 1), y: cum }],
   }))));
 
-  // 2. Grad-CAM of each leading PCA coordinate on the shown pairs.
+  // 2. Grad-CAM of each leading PCA coordinate on the shown pairs. A PC's sign is arbitrary (v and
+  // −v span the same axis), yet the map ReLU(S), S = Σ_c α_c A_c, keeps only the evidence for
+  // raising the coordinate: with the unlucky sign every map can be blank. Flipping the PC negates S,
+  // so each PC is oriented to hold more positive evidence over the shown pairs (Σ ReLU(S) ≥
+  // Σ ReLU(−S)): what the figure is for, and reproducible. A pair whose map is still blank shows
+  // the map of −PC in blue instead, and the notes say so.
   const n = shown.length;
   const a = tf.tensor(Float32Array.from(shown.flatMap((s) => [...s.a])), [n, H, W, C]);
   const b = tf.tensor(Float32Array.from(shown.flatMap((s) => [...s.b])), [n, H, W, C]);
   const maps: Float32Array[][] = Array.from({ length: n }, () => []);
   const peaks: number[][] = Array.from({ length: n }, () => []);
+  const notes: string[] = [];
   try {
     const A = activation(a, b);
     for (let d = 0; d < dims; d++) {
@@ -124,21 +154,39 @@ export async function gradcam(runDir: RunDir, loaded: LoadedPhase, o: GradcamOpt
         // Each example's score depends only on its own activations: one gradient gives all.
         const g = tf.grad((x: tf.Tensor) => tf.sum(tf.matMul(tf.sub(head(x), mean), dir)))(A);
         const alpha = tf.mean(g, [1, 2], true);
-        const raw = tf.relu(tf.sum(tf.mul(alpha, A), 3, true)); // [n, h, w, 1]
-        const peak = tf.max(raw, [1, 2, 3]);
-        const up = tf.image.resizeBilinear(raw as tf.Tensor4D, [H, W]);
-        return { up: tf.div(up, tf.reshape(tf.maximum(peak, 1e-12), [n, 1, 1, 1])), peak };
+        const S = tf.sum(tf.mul(alpha, A), 3, true); // [n, h, w, 1]
+        const up = (m: tf.Tensor) => tf.image.resizeBilinear(tf.relu(m) as tf.Tensor4D, [H, W]);
+        return { S, plus: up(S), minus: up(tf.neg(S)) };
       });
-      const up = cam.up.dataSync() as Float32Array;
-      const pk = cam.peak.dataSync() as Float32Array;
-      tf.dispose([cam.up, cam.peak]);
+      const S = cam.S.dataSync() as Float32Array;
+      const plus = cam.plus.dataSync() as Float32Array;
+      const minus = cam.minus.dataSync() as Float32Array;
+      tf.dispose([cam.S, cam.plus, cam.minus]);
+      let pos = 0;
+      let neg = 0;
+      for (const v of S) v > 0 ? (pos += v) : (neg -= v);
+      const flip = neg > pos;
+      if (flip) p.components[d] = p.components[d]!.map((v) => -v);
+      const [own, opposite] = flip ? [minus, plus] : [plus, minus];
+      const hw = S.length / n;
+      const fallback: number[] = [];
+      const none: number[] = [];
       for (let i = 0; i < n; i++) {
-        peaks[i]!.push(pk[i]!);
+        let peak = 0;
+        let peakOpposite = 0;
+        for (let q = i * hw; q < (i + 1) * hw; q++) {
+          const v = flip ? -S[q]! : S[q]!;
+          peak = Math.max(peak, v);
+          peakOpposite = Math.max(peakOpposite, -v);
+        }
+        peaks[i]!.push(peak);
+        if (!(peak > 0)) (peakOpposite > 0 ? fallback : none).push(i + 1);
+        // This PC's map; else that of −PC, in blue; else nothing.
+        const [up, top, colour] = peak > 0 ? [own, peak, hot] : [peakOpposite > 0 ? opposite : undefined, peakOpposite, cold];
         const frame = shown[i]!.b;
         const over = new Float32Array(H * W * 3);
         for (let q = 0; q < H * W; q++) {
-          const v = up[i * H * W + q]!;
-          const [r, g2, bl] = hot(v);
+          const [r, g2, bl] = colour(up ? up[i * H * W + q]! / top : 0);
           const grey = C === 3 ? (frame[3 * q]! + frame[3 * q + 1]! + frame[3 * q + 2]!) / 3 : frame[q]!;
           over[3 * q] = 0.45 * grey + 0.55 * r;
           over[3 * q + 1] = 0.45 * grey + 0.55 * g2;
@@ -146,6 +194,8 @@ export async function gradcam(runDir: RunDir, loaded: LoadedPhase, o: GradcamOpt
         }
         maps[i]!.push(over);
       }
+      if (fallback.length) notes.push(`PC${d + 1}: no positive evidence in row${fallback.length > 1 ? 's' : ''} ${list(fallback)}; shown instead: the map of −PC${d + 1}, in blue`);
+      if (none.length) notes.push(`PC${d + 1}: no evidence of either sign in row${none.length > 1 ? 's' : ''} ${list(none)} (the map is blank)`);
     }
     A.dispose();
   } finally {
@@ -158,10 +208,12 @@ export async function gradcam(runDir: RunDir, loaded: LoadedPhase, o: GradcamOpt
   const note = join(runDir.path, 'plots', 'gradcam.txt');
   writeFileAtomic(note,
     `gradcam.png: one row per test frame pair (middle of the first ${n} test sequences).\n` +
-    `Columns: x_{t-1}, x_t, then the Grad-CAM map (on the embedding's second conv layer) of PCA dims 1..${dims} overlaid on x_t.\n` +
-    `Explained variance: ${p.explained.slice(0, dims).map((v, i) => `PC${i + 1} ${(100 * v).toFixed(2)}%`).join(', ')} (cumulative ${(100 * cum[dims - 1]!).toFixed(2)}%).\n`);
+    `Columns: x_{t-1}, x_t, then the Grad-CAM map (on the embedding's second conv layer) of PCA dims 1..${dims} overlaid on x_t,\n` +
+    `red-yellow where the features raise the PC coordinate. A PC's sign is arbitrary: each is oriented so its maps over these pairs hold the most such evidence.\n` +
+    `Explained variance: ${p.explained.slice(0, dims).map((v, i) => `PC${i + 1} ${(100 * v).toFixed(2)}%`).join(', ')} (cumulative ${(100 * cum[dims - 1]!).toFixed(2)}%).\n` +
+    (notes.length ? notes.join('\n') : 'Every map has positive evidence.') + '\n');
   files.push(note);
-  return { pca: p, samples: rows.length, files, peaks };
+  return { pca: p, samples: rows.length, sequences: seqs, dims, files, peaks, notes };
 }
 
 export type { Batch };

@@ -8,7 +8,7 @@ export interface Pca {
   variances: number[];
   /** Fraction of the total variance per component. */
   explained: number[];
-  /** Unit eigenvectors, components[i] pairs with variances[i] (each length k). */
+  /** Unit eigenvectors, components[i] pairs with variances[i] (each length k); each sign is arbitrary, left to the caller (gradcam.ts orients them). */
   components: number[][];
 }
 

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { disposeMetaState, type InnerOptimizerKind, type TailorMode } from '@noether/core';
-import { gradcam } from '../analyze/gradcam.js';
+import { gradcam, gradcamTarget } from '../analyze/gradcam.js';
 import { innerSteps } from '../analyze/inner-steps.js';
 import { loadPhase, pickPhase } from '../analyze/video.js';
 import { CliError, UsageError } from '../cli/errors.js';
@@ -14,7 +14,8 @@ import { RunDir } from '../run/run-dir.js';
 import { allPlugins } from './run-shared.js';
 import type { Command } from './types.js';
 
-const ANALYSES = ['gradcam', 'inner-steps'] as const;
+/** Also the names (and name prefixes) of the plots they write, which the report files under 'Analyses'. */
+export const ANALYSES = ['gradcam', 'inner-steps'] as const;
 
 export const analyzeCommand: Command = {
   name: 'analyze',
@@ -24,7 +25,8 @@ export const analyzeCommand: Command = {
     'ANALYSIS is one of:\n' +
     "  gradcam      PCA of the learned embedding over consecutive test frame pairs (explained variance per\n" +
     "               component), then Grad-CAM maps on the embedding's second conv layer for the leading PCA\n" +
-    '               dimensions: RUN/analysis/gradcam-pca.csv, RUN/plots/gradcam-pca.png, RUN/plots/gradcam.png.\n' +
+    '               dimensions: RUN/analysis/gradcam-pca.csv, RUN/plots/gradcam-pca.png, RUN/plots/gradcam.png and\n' +
+    '               gradcam.txt (its legend). Needs a video run with a frame-pair (cnn) embedding.\n' +
     '  inner-steps  inner (Noether) and outer (task) loss against the number of plain tailoring steps on the\n' +
     '               test split: RUN/analysis/inner-steps.csv and RUN/plots/inner-steps.png. With --oracle,\n' +
     '               tailoring minimises the task loss against the ground truth instead: the most any embedding\n' +
@@ -37,7 +39,7 @@ export const analyzeCommand: Command = {
   ],
   flags: [
     { name: 'phase', type: 'string', valueName: 'NAME', description: "phase to analyse (default: 'noether')" },
-    { name: 'dims', type: 'int', valueName: 'N', description: 'gradcam: leading PCA dimensions to map (default 4)' },
+    { name: 'dims', type: 'int', valueName: 'N', description: "gradcam: leading PCA dimensions to map (default 4, at most the embedding's dimension)" },
     { name: 'examples', type: 'int', valueName: 'N', description: 'gradcam: test frame pairs shown (default 6)' },
     { name: 'max-sequences', type: 'int', valueName: 'N', description: 'gradcam: test sequences feeding the PCA (default 32)' },
     { name: 'steps', type: 'int', valueName: 'N', description: 'inner-steps: inner steps (default 500)' },
@@ -68,15 +70,19 @@ export const analyzeCommand: Command = {
     await ctx.backend();
     const container = cliContainer(...allPlugins());
     const loaded = await loadPhase(rd, container, phase);
-    mkdirSync(join(rd.path, 'analysis'), { recursive: true });
     try {
-      if (what === 'gradcam') {
-        const r = await gradcam(rd, loaded, { dims: posInt('dims', 4), examples: posInt('examples', 6), maxSequences: posInt('max-sequences', 32), log: ctx.log });
-        const dims = Math.min(posInt('dims', 4), r.pca.explained.length);
+      // Check before creating anything: a run that cannot be analysed is left as it was.
+      const target = what === 'gradcam' ? gradcamTarget(loaded) : undefined;
+      mkdirSync(join(rd.path, 'analysis'), { recursive: true });
+      if (target) {
+        const requested = posInt('dims', 4);
+        const r = await gradcam(rd, target, { dims: requested, examples: posInt('examples', 6), maxSequences: posInt('max-sequences', 32) });
+        if (requested > r.dims) ctx.log(`note: ${requested} PCA dimensions requested (--dims), but the embedding has ${r.dims}: mapping PC1..PC${r.dims}`);
         ctx.io.out(
-          `PCA of the '${phase}' embedding over ${r.samples} test frame pairs:\n` +
-            r.pca.explained.slice(0, Math.max(dims, 6)).map((v, i) => `  PC${i + 1}  ${(100 * v).toFixed(2)}% of variance`).join('\n') + '\n' +
-            `Grad-CAM maps of PC1..PC${dims}: ${r.files.filter((x) => x.endsWith('gradcam.png')).join('')}\n`,
+          `PCA of the '${phase}' embedding over ${r.samples} test frame pairs (${r.sequences} test sequences):\n` +
+            r.pca.explained.slice(0, Math.max(r.dims, 6)).map((v, i) => `  PC${i + 1}  ${(100 * v).toFixed(2)}% of variance`).join('\n') + '\n' +
+            `Grad-CAM maps of PC1..PC${r.dims}: ${r.files.filter((x) => x.endsWith('gradcam.png')).join('')}\n` +
+            r.notes.map((l) => `  ${l}\n`).join(''),
         );
       } else {
         const optimizer = ((f['optimizer'] as string | undefined) ?? 'adam') as InnerOptimizerKind;
@@ -104,7 +110,7 @@ export const analyzeCommand: Command = {
     } catch (e) {
       if (e instanceof CliError) throw e;
       const m = (e as Error).message;
-      if (/supports the 'cnn'|has no learned embedding|does not tailor|cannot tailor in mode|no latent activations|conditional-normalisation|arity|test split is empty|non-finite/.test(m)) throw new CliError(m);
+      if (/does not tailor|cannot tailor in mode|no latent activations|conditional-normalisation|test split is empty|non-finite/.test(m)) throw new CliError(m);
       throw e;
     } finally {
       disposeMetaState(loaded.state);

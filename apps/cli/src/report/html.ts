@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { imageToPng, linePlot, type PlotSeries } from '@noether/core';
+import { ANALYSES } from '../commands/analyze.js';
 import type { MetricsRow, RunDir, RunResult } from '../run/run-dir.js';
 
 export interface RunSummary {
@@ -11,7 +12,8 @@ export interface RunSummary {
   config: unknown;
   result?: RunResult;
   metrics: MetricsRow[];
-  plots: { name: string; png: Uint8Array }[];
+  /** plots/NAME.png, with the legend of plots/NAME.txt where the writer left one. */
+  plots: { name: string; png: Uint8Array; legend?: string }[];
 }
 
 export function esc(s: unknown): string {
@@ -35,12 +37,18 @@ export function flatten(v: unknown, prefix = '', out: Record<string, string> = {
 export function summarize(label: string, dir: RunDir): RunSummary {
   const plotsDir = join(dir.path, 'plots');
   const plots = existsSync(plotsDir)
-    ? readdirSync(plotsDir).filter((f) => f.endsWith('.png')).sort().map((f) => ({ name: f.replace(/\.png$/, ''), png: new Uint8Array(readFileSync(join(plotsDir, f))) }))
+    ? readdirSync(plotsDir).filter((f) => f.endsWith('.png')).sort().map((f) => {
+        const name = f.replace(/\.png$/, '');
+        const txt = join(plotsDir, `${name}.txt`);
+        return { name, png: new Uint8Array(readFileSync(join(plotsDir, f))), legend: existsSync(txt) ? readFileSync(txt, 'utf8') : undefined };
+      })
     : [];
   return { label, dir, config: dir.readConfig(), result: dir.readResult(), metrics: dir.readMetrics(), plots };
 }
 
 function fmt(v: unknown): string {
+  // Integers (seeds, steps, counts) as they are; 4 significant digits would print seed 1 as "1.000".
+  if (Number.isSafeInteger(v)) return String(v);
   if (typeof v === 'number') return Number.isFinite(v) ? (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toPrecision(4) : v.toExponential(3)) : String(v);
   return String(v ?? '');
 }
@@ -60,7 +68,7 @@ h3{font-size:1.05rem}.sub{color:#666;margin-top:0}
 table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left}
 th{background:#f4f6f8}td{font-variant-numeric:tabular-nums}tr:nth-child(even) td{background:#fafafa}
 .plots{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0;border:1px solid #eee;padding:.4rem;background:#fff}
-figcaption{font-size:.8rem;color:#555;text-align:center}img{max-width:100%;image-rendering:auto}
+figcaption{font-size:.8rem;color:#555;text-align:center}.legend{font-size:.75rem;white-space:pre-wrap;max-width:780px;margin:.3rem 0 0}img{max-width:100%;image-rendering:auto}
 .status-completed{color:#1a7f37}.status-interrupted,.status-non-finite{color:#b35900}.status-failed{color:#c00}`;
 
 /** Builds the report page for runs (in the order given). */
@@ -113,20 +121,26 @@ export function renderReport(runs: RunSummary[], title: string): string {
       series.push({ name: runs.length > 1 ? `${r.label}/${phase}` : phase, x: rs.map((m) => Number(m.step)), y: rs.map((m) => Number(m.loss)) });
     }
   }
+  const comparison: string[] = [];
   if (series.length) {
     const logY = series.every((s) => Array.from(s.y).every((v) => v > 0));
     const png = imageToPng(linePlot({ title: 'training loss', xLabel: 'step', yLabel: 'loss', logY, series, width: 720, height: 400 }));
-    parts.push(`<h2>Metric plots</h2><div class="plots"><figure><img alt="training loss of all runs" src="${dataUri(png)}"><figcaption>training loss (all runs)</figcaption></figure></div>`);
+    comparison.push(`<div class="plots"><figure><img alt="training loss of all runs" src="${dataUri(png)}"><figcaption>training loss (all runs)</figcaption></figure></div>`);
   }
 
-  // Each run's own plots and frame grids.
-  for (const r of runs) {
-    if (!r.plots.length) continue;
-    const grids = r.plots.filter((p) => /grid|frames/i.test(p.name));
-    const curves = r.plots.filter((p) => !grids.includes(p));
-    parts.push(`<h3>${esc(r.label)}</h3>`);
-    if (curves.length) parts.push(`<div class="plots">${curves.map((p) => `<figure><img alt="${esc(`${r.label} ${p.name}`)}" src="${dataUri(p.png)}"><figcaption>${esc(p.name)}</figcaption></figure>`).join('')}</div>`);
-    if (grids.length) parts.push(`<h4>Frame grids</h4><div class="plots">${grids.map((p) => `<figure><img alt="${esc(`${r.label} ${p.name}`)}" src="${dataUri(p.png)}"><figcaption>${esc(p.name)}</figcaption></figure>`).join('')}</div>`);
+  // Each run's plots, by kind: metric curves, frame grids, and images from `noether analyze`. A
+  // plot's .txt legend (the rows of a grid, what a map shows) goes under it: the image alone is mute.
+  const kindOf = (name: string) =>
+    ANALYSES.some((a) => name === a || name.startsWith(`${a}-`)) ? 'Analyses (noether analyze)' : /grid|frames/i.test(name) ? 'Frame grids' : 'Metric plots';
+  const sections = new Map<string, string[]>([['Metric plots', comparison], ['Frame grids', []], ['Analyses (noether analyze)', []]]);
+  for (const [heading, body] of sections) {
+    for (const r of runs) {
+      const figures = r.plots.filter((p) => kindOf(p.name) === heading).map((p) =>
+        `<figure><img alt="${esc(`${r.label} ${p.name}`)}" src="${dataUri(p.png)}"><figcaption>${esc(p.name)}</figcaption>` +
+          `${p.legend ? `<pre class="legend">${esc(p.legend.trimEnd())}</pre>` : ''}</figure>`);
+      if (figures.length) body.push(`<h3>${esc(r.label)}</h3><div class="plots">${figures.join('')}</div>`);
+    }
+    if (body.length) parts.push(`<h2>${esc(heading)}</h2>`, ...body);
   }
 
   return `<!DOCTYPE html>
