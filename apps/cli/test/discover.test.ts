@@ -143,6 +143,13 @@ describe('noether discover (end to end, tiny)', () => {
     expect(r.candidates[0].formula).not.toMatch(/v/);
     expect(r.rmse.noether).toBeGreaterThan(0);
     expect(r.curves.vanilla).toHaveLength(9);
+    // At depth 1 no formula (a single input) is conserved: the run says what to try.
+    const one = fakeIo(dir);
+    const depth1 = [...args];
+    depth1[depth1.indexOf('--depth') + 1] = '1';
+    expect(await main([...depth1, '--out', 'out-d1'], one.io), one.err()).toBe(0);
+    expect(one.err()).toMatch(/note: no formula of up to 1 nodes passed the conservation filter: a law may need more nodes \(--depth 2, at most 9/);
+    expect(JSON.parse(readFileSync(join(dir, 'out-d1', 'result.json'), 'utf8')).notes.join('\n')).toMatch(/no formula of up to 1 nodes/);
     // An HNN pairs q's with p's: an odd number of columns is refused before any work, naming the fix.
     const g = fakeIo(dir);
     expect(await main([...args, '--hnn', '--out', 'out-hnn'], g.io)).not.toBe(0);
@@ -171,6 +178,9 @@ describe('noether discover (end to end, tiny)', () => {
     const f = fakeIo(dir);
     expect(await main(['discover', 'planet'], f.io)).toBe(2);
     expect(f.err()).toMatch(/unknown system 'planet'/);
+    const deep = fakeIo(dir);
+    expect(await main(['discover', 'spring', '--depth', '20'], deep.io)).toBe(2);
+    expect(deep.err()).toMatch(/--depth needs an integer >= 1 and <= 9, got '20'/);
     const g = fakeIo(dir);
     expect(await main(['discover', '--data', 'x.csv', '--format', 'csv'], g.io)).toBe(2);
     expect(g.err()).toMatch(/--inputs/);

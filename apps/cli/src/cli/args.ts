@@ -15,6 +15,8 @@ export interface FlagSpec {
   choices?: readonly string[];
   /** Smallest value a number / int flag accepts. */
   min?: number;
+  /** Largest value a number / int flag accepts. */
+  max?: number;
 }
 
 export interface PositionalSpec {
@@ -49,8 +51,8 @@ function convert(spec: FlagSpec, raw: string): string | number {
   }
   if (spec.type === 'number' || spec.type === 'int') {
     const v = Number(raw);
-    if (!Number.isFinite(v) || (spec.type === 'int' && !Number.isInteger(v)) || v < (spec.min ?? -Infinity)) {
-      const bound = spec.min === undefined ? '' : ` >= ${spec.min}`;
+    if (!Number.isFinite(v) || (spec.type === 'int' && !Number.isInteger(v)) || v < (spec.min ?? -Infinity) || v > (spec.max ?? Infinity)) {
+      const bound = [spec.min === undefined ? '' : ` >= ${spec.min}`, spec.max === undefined ? '' : ` <= ${spec.max}`].filter((b) => b).join(' and');
       throw new UsageError(`--${spec.name} needs ${spec.type === 'int' ? 'an integer' : 'a number'}${bound}, got '${raw}'`);
     }
     return v;

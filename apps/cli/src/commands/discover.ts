@@ -8,6 +8,7 @@ import { resolvePath } from '../cli/io.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import type { Command, CommandContext } from './types.js';
 import { INTEGRATORS } from '@noether/predictors-mlp';
+import { MAX_ENUMERATION_SIZE } from '@noether/embeddings-symbolic';
 import type { DataSpec } from '../discover/data.js';
 import { checkOutDir } from '../discover/out-dir.js';
 import { Interrupted } from '../run/runner.js';
@@ -156,7 +157,7 @@ export const discoverCommand: Command = {
     { name: 'seq-length', type: 'int', min: 2, valueName: 'N', description: 'cut long recordings into sequences of N ≥ 2 samples (real pendulum default 20)' },
     { name: 'test-fraction', type: 'number', valueName: 'F', description: 'CSV: share of trajectories held out for testing, 0 < F < 1 (default 0.5)' },
     { name: 'noise', type: 'number', valueName: 'STD', description: 'spring/pendulum: Gaussian noise on q, p (default 0; HNN used 0.1)' },
-    { name: 'depth', type: 'int', valueName: 'N', description: 'maximum formula size in nodes (default 7, as the paper)' },
+    { name: 'depth', type: 'int', min: 1, max: MAX_ENUMERATION_SIZE, valueName: 'N', description: `maximum formula size in nodes, at most ${MAX_ENUMERATION_SIZE} (default 7, as the paper; a law may need more: p²/2 + q⁴/4 needs 8)` },
     { name: 'seed', type: 'int', valueName: 'N', description: 'seed of data, search and training (default 0)' },
     { name: 'pretrain-steps', type: 'int', valueName: 'N', description: `MLP pre-training Adam steps (default ${FULL.pretrainSteps}; quick ${QUICK.pretrainSteps})` },
     { name: 'epochs', type: 'int', valueName: 'N', description: `meta-tailoring epochs per candidate (default ${FULL.epochs}; quick ${QUICK.epochs})` },

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf, disposeParams, imageToPng, linePlot, tidy, yieldToEventLoop, type Params } from '@noether/core';
 import { VectorFieldPredictor, type Integrator } from '@noether/predictors-mlp';
-import { distinctLaws, formatExpr, symbolicEmbedding, type FitOptions, type SearchResult, type ShardResult } from '@noether/embeddings-symbolic';
+import { MAX_ENUMERATION_SIZE, distinctLaws, formatExpr, symbolicEmbedding, type FitOptions, type SearchResult, type ShardResult } from '@noether/embeddings-symbolic';
 import { writeFileAtomic, writeJsonAtomic } from '../run/fs-atomic.js';
 import { CliError } from '../cli/errors.js';
 import { Interrupted } from '../run/runner.js';
@@ -231,6 +231,17 @@ async function afterSearch(
   let t: number;
   const survivors = search.ranked;
   ctx.log(`[search] ${search.enumerated} enumerated, ${search.counts.fitted} fitted, ${search.counts.accepted} accepted`);
+  const warn = (note: string) => {
+    notes.push(note);
+    ctx.log(`note: ${note}`);
+  };
+  if (!survivors.length) {
+    const deeper = o.depth < MAX_ENUMERATION_SIZE ? `--depth ${o.depth + 1}, at most ${MAX_ENUMERATION_SIZE}` : `${MAX_ENUMERATION_SIZE} is the most the search takes`;
+    warn(`no formula of up to ${o.depth} nodes passed the conservation filter: a law may need more nodes (${deeper}; p²/2 + q⁴/4 needs 8), other --inputs units, or there may be none`);
+  }
+  // Within a few samples any smooth function barely changes, so the filter against random sequences
+  // accepts formulas that are not conserved (seen: laws 'found' for a damped oscillator at 2–3 samples).
+  if (d.T < 5) warn(`sequences of ${d.T} samples make the conservation filter weak: survivors are not evidence of a conserved quantity; use longer sequences (--seq-length)`);
 
   // 2. pre-train
   t = now();
