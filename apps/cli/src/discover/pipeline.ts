@@ -383,6 +383,11 @@ async function afterSearch(
     const c = candidate(r);
     noether = tested(j, out);
     chosen = { formula: formatExpr(c.expr, { params: r.metaParams!, inputNames }), template: c.template, search: c.params, meta: r.metaParams! };
+    // What the reader of result.json should not have to work out: tailoring that hurts on the
+    // training data, and an lr chosen at the edge of its grid (the best one may lie beyond).
+    if (r.trainMse! > vanillaTrain) warn(`tailoring with ${chosen.formula} raises the long-term training MSE (${r.trainMse!.toExponential(3)} against ${vanillaTrain.toExponential(3)} untailored): it is not a useful conservation law for this model`);
+    const ks = o.lrExponents;
+    if (ks.length > 2 && (r.sweepK === Math.max(...ks) || r.sweepK === Math.min(...ks))) warn(`the tailoring lr of ${r.formula} was picked at the edge of the grid (10^${r.sweepK}): extend --lr-exponents past it`);
   } else notes.push('no candidate survived to meta-tailoring: no Noether result');
   let oracle: RolloutErrors | undefined;
   let oracleInfo: DiscoverResult['oracle'] = null;
