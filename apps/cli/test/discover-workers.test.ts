@@ -17,7 +17,8 @@ const { NOETHER_BACKEND: _b, NOETHER_WASM_THREADS: _t, ...ENV } = process.env;
 const TINY = ['--pretrain-steps', '20', '--epochs', '2', '--top-k', '3', '--max-ranked', '4', '--fit-steps', '20', '--fit-restarts', '1',
   '--lr-exponents=-2,-1', '--hidden', '8'];
 
-/** Trajectories conserving q² + 3p (a formula with a parameter in 6 nodes, so depth 6 finds several forms of it). */
+/** Trajectories conserving q² + 3p (a formula with a parameter in 6 nodes; depth 6 finds several
+ * spellings of it, which ranking keeps as one law, and other laws the short fit accepts). */
 function writeCsv(file: string): void {
   const rows = ['trajectory,t,q,p'];
   for (let i = 0; i < 16; i++) {
@@ -54,11 +55,12 @@ describe('discover meta-tailoring on workers (built launcher)', () => {
     const [one, two] = [1, 2].map((w) => discover(args, join(dir, `w${w}`), w));
     expect(one!.result.metaWorkers).toBe(1);
     expect(two!.result.metaWorkers).toBe(2);
-    expect(two!.stderr).toMatch(/\[meta\] 4 meta-tailoring runs done in [\d.]+ s on 2 worker\(s\)/);
     const r = two!.result;
-    expect(r.stages.metaTailored).toBeGreaterThanOrEqual(2);
+    // The candidates and the fine-tuned baseline, spread over both workers.
+    expect(r.stages.metaTailored).toBeGreaterThanOrEqual(1);
+    expect(two!.stderr).toMatch(new RegExp(`\\[meta\\] ${r.stages.metaTailored + 1} meta-tailoring runs done in [\\d.]+ s on 2 worker\\(s\\)`));
     const tailored = r.candidates.filter((c: { metaParams?: number[] }) => c.metaParams);
-    expect(tailored.length).toBeGreaterThanOrEqual(2);
+    expect(tailored.length).toBe(r.stages.metaTailored);
     // φ moved away from the search's fit: the parameters went through the workers and back.
     expect(tailored.some((c: { metaParams: number[]; searchParams: number[] }) => c.metaParams.length > 0 && c.metaParams[0] !== c.searchParams[0])).toBe(true);
     expect(r.formula).not.toBeNull();
