@@ -168,8 +168,9 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     const r = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--steps', '1', '--optimizer', 'sgd']);
     expect(r.code, r.err).toBe(0);
     const csv = readFileSync(join(out, 'analysis', 'inner-steps.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('step,inner_loss,outer_loss');
-    const [s0, s1] = csv.slice(1).map((l) => l.split(',').map(Number)) as [number[], number[]];
+    expect(csv[0]).toBe('step,inner_loss,outer_loss,phase,optimizer,lr,tailor');
+    expect(csv[1]!.split(',').slice(3)).toEqual(['noether', 'sgd', expect.any(String), expect.any(String)]);
+    const [s0, s1] = csv.slice(1).map((l) => l.split(',').slice(0, 3).map(Number)) as [number[], number[]];
     const rows = curves(out);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     // Outer loss = Σ_t MSE over the 4 test windows (one batch): untailored at 0 steps, tailored at 1.
@@ -179,7 +180,7 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
 
     const a = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--steps', '4', '--optimizer', 'adam', '--lr', '1e-3']);
     expect(a.code, a.err).toBe(0);
-    const rowsA = readFileSync(join(out, 'analysis', 'inner-steps.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    const rowsA = readFileSync(join(out, 'analysis', 'inner-steps.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 3).map(Number));
     expect(rowsA.map((x) => x[0])).toEqual([0, 1, 2, 3, 4]);
     for (const x of rowsA) expect(x.every(Number.isFinite)).toBe(true);
     expect(rowsA[4]![1]!).toBeLessThan(rowsA[0]![1]!); // Adam lowers the inner loss
@@ -193,7 +194,7 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     const r = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--oracle', '--phase', 'svg', '--tailor', 'cn', '--steps', '3', '--optimizer', 'adam', '--lr', '0.05']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/phase 'svg', oracle: tailored on the task loss/);
-    const rows = readFileSync(join(out, 'analysis', 'inner-steps-oracle.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    const rows = readFileSync(join(out, 'analysis', 'inner-steps-oracle.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 3).map(Number));
     expect(rows.map((x) => x[0])).toEqual([0, 1, 2, 3]);
     for (const x of rows) expect(x[1]).toBe(x[2]); // the inner loss is the task loss
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -209,7 +210,7 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     expect(noLr.err).toMatch(/trained with inner optimiser 'sgd'.*give --lr/);
     const n = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--oracle', '--phase', 'svg', '--tailor', 'cn', '--steps', '2', '--optimizer', 'nsgd', '--lr', '0.05']);
     expect(n.code, n.err).toBe(0);
-    const rowsN = readFileSync(join(out, 'analysis', 'inner-steps-oracle.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    const rowsN = readFileSync(join(out, 'analysis', 'inner-steps-oracle.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 3).map(Number));
     expect(rowsN.map((x) => x[0])).toEqual([0, 1, 2]);
     expect(rowsN[0]![2]!).toBeCloseTo(rows[0]![2]!, 6);
     expect(rowsN[2]![2]!).toBeLessThan(rowsN[0]![2]!);

@@ -99,7 +99,9 @@ export async function innerSteps(runDir: RunDir, loaded: LoadedPhase, o: InnerSt
   const files: string[] = [];
   const name = o.oracle ? 'inner-steps-oracle' : 'inner-steps';
   const csv = join(runDir.path, 'analysis', `${name}.csv`);
-  writeFileAtomic(csv, ['step,inner_loss,outer_loss', ...inner.map((v, k) => `${k},${v},${outer[k]}`)].join('\n') + '\n');
+  // Each row says how it was made: the next analysis with other settings replaces the file.
+  const how = `${loaded.phase},${o.optimizer},${o.lr},${o.tailor ?? setup.tailorMode ?? setup.predictor.tailor}`;
+  writeFileAtomic(csv, ['step,inner_loss,outer_loss,phase,optimizer,lr,tailor', ...inner.map((v, k) => `${k},${v},${outer[k]},${how}`)].join('\n') + '\n');
   files.push(csv);
   const x = inner.map((_, k) => k);
   const title = `${o.steps} ${o.optimizer} steps, lr ${o.lr}, ${n} seqs${o.tailor ? `, tailoring '${o.tailor}'` : ''}`;
