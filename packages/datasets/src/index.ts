@@ -9,6 +9,6 @@ export * from './gym-pendulum.js';
 export * from './physics101.js';
 export * from './preview.js';
 export * from './prefetch.js';
-export { atomicWriteFile } from './fs-util.js';
+export { atomicWriteFile, type AtomicWriteOptions } from './fs-util.js';
 export { DataFileError } from './errors.js';
 export * from './register.js';
