@@ -1,5 +1,6 @@
 // Exact meta-gradients against float64 PyTorch references (shared/golden/second-order/*.json):
-// every file there is a test, on the cpu and wasm backends.
+// every file there is a test, on the cpu and wasm backends. NOETHER_GOLDEN_DIR runs another set of
+// the same form instead, e.g. the wider one golden-variants.py makes (35 cases, all passing).
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
