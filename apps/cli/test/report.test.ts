@@ -74,7 +74,8 @@ describe('report', () => {
     const v = join(dir, 'video-like');
     cpSync(join(dir, 'run-a'), v, { recursive: true });
     const png = readFileSync(join(v, 'plots', 'loss.png'));
-    for (const n of ['frames', 'gradcam', 'gradcam-pca']) writeFileSync(join(v, 'plots', `${n}.png`), png);
+    // inner-steps: one plot per setting analysed, and the combined one overlaying them.
+    for (const n of ['frames', 'gradcam', 'gradcam-pca', 'inner-steps', 'inner-steps-noether-adam-lr0.0001-latent']) writeFileSync(join(v, 'plots', `${n}.png`), png);
     writeFileSync(join(v, 'plots', 'frames.txt'), 'Rows of frames.png, top to bottom:\nexample 1: ground truth\nexample 1: <Noether> (tailored)\n');
     writeFileSync(join(v, 'plots', 'gradcam.txt'), 'gradcam.png: one row per test frame pair.\nPC2: no positive evidence in row 1\n');
     const out = join(dir, 'video-like.html');
@@ -85,7 +86,7 @@ describe('report', () => {
     const captions = (h: string) => [...section(h).matchAll(/<figcaption>([^<]+)<\/figcaption>/g)].map((m) => m[1]);
     expect(captions('Metric plots')).toEqual(['training loss (all runs)', 'eval-baseline-mse', 'eval-noether-mse', 'loss']);
     expect(captions('Frame grids')).toEqual(['frames']);
-    expect(captions('Analyses (noether analyze)')).toEqual(['gradcam-pca', 'gradcam']);
+    expect(captions('Analyses (noether analyze)')).toEqual(['gradcam-pca', 'gradcam', 'inner-steps-noether-adam-lr0.0001-latent', 'inner-steps']);
     expect(section('Frame grids')).toContain('<figcaption>frames</figcaption><pre class="legend">Rows of frames.png, top to bottom:\nexample 1: ground truth\nexample 1: &lt;Noether&gt; (tailored)</pre>');
     expect(section('Analyses (noether analyze)')).toContain('<figcaption>gradcam</figcaption><pre class="legend">gradcam.png: one row per test frame pair.\nPC2: no positive evidence in row 1</pre>');
     expect(page.match(/class="legend"/g)).toHaveLength(2);

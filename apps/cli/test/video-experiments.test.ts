@@ -22,6 +22,34 @@ function curves(runDir: string): { model: string; metric: string; step: number; 
 }
 const curveOf = (rows: ReturnType<typeof curves>, model: string, metric: string) => rows.filter((r) => r.model === model && r.metric === metric).map((r) => r.mean);
 
+/** The rows of a table printed by formatTable, cell by column (cells cut at the dash line's column widths). */
+function printedTable(out: string): Record<string, string>[] {
+  const lines = out.trimEnd().split('\n');
+  const cols: [number, number][] = [];
+  for (const m of lines[1]!.matchAll(/-+/g)) cols.push([m.index!, m.index! + m[0].length]);
+  const cells = (l: string) => cols.map(([a, b]) => l.slice(a, b).trim());
+  const head = cells(lines[0]!);
+  return lines.slice(2).map((l) => Object.fromEntries(cells(l).map((c, i) => [head[i]!, c])));
+}
+
+/** Printed (4 significant digits) and full-precision values agree. */
+function expectSameNumber(printed: string, full: number, what: string): void {
+  expect(Math.abs(Number(printed) - full), `${what}: printed ${printed}, result.json ${full}`).toBeLessThanOrEqual(5e-4 * Math.abs(full) + 1e-12);
+}
+
+/** `noether eval RUN` prints the rows of the run's result.json table, same names, same order, same numbers. */
+async function expectEvalMatchesResult(runDir: string, metrics: string[]): Promise<Record<string, string>[]> {
+  const e = await run(['eval', runDir, '--backend', 'cpu']);
+  expect(e.code, e.err).toBe(0);
+  const want = readJson(join(runDir, 'result.json')).table as Record<string, string | number>[];
+  const got = printedTable(e.out);
+  expect(got.map((r) => r.model)).toEqual(want.map((r) => r.model));
+  got.forEach((r, i) => {
+    for (const k of metrics) expectSameNumber(r[k]!, want[i]![k] as number, `${r.model} ${k}`);
+  });
+  return got;
+}
+
 /** A copy of a run whose latest Noether checkpoint has weights rewritten by `edit` (checksum updated). */
 function patchedRun(from: string, edit: Record<string, (v: number) => number>): string {
   const to = join(tmp('noether-video-'), 'patched');
@@ -109,6 +137,30 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     expect(summary.testSequences).toBe(4);
   });
 
+  it("eval names the rows as the experiment's table does, adds its copy-last-frame row, and gets the same numbers", async () => {
+    expect(res.code, res.err).toBe(0);
+    const got = await expectEvalMatchesResult(out, ['mse', 'ssim']);
+    expect(got.map((r) => r.model)).toEqual(['SVG (3 epochs)', 'SVG (more steps, 4 epochs)', 'Noether untailored (= SVG 3 epochs)', 'Noether (tailored)', 'Copy last frame (reference)']);
+    // A checkpointed row carries its step; the reference has no checkpoint.
+    expect(got.map((r) => r.step)).toEqual(['3', '4', '1', '1', '']);
+    // --phase: that phase's rows alone, under the same name.
+    const one = await run(['eval', out, '--phase', 'svg-more', '--backend', 'cpu']);
+    expect(one.code, one.err).toBe(0);
+    expect(printedTable(one.out).map((r) => r.model)).toEqual(['SVG (more steps, 4 epochs)']);
+  });
+
+  it("a run stopped in a later phase keeps the finished phases' rows in result.json, named as the full table names them", async () => {
+    // 2 Noether steps: the first makes φ non-finite (lrPhi 1e38), the second's loss is NaN.
+    const args = TINY_GYM.map((a, i) => (TINY_GYM[i - 1] === '--epochs' ? '2' : a));
+    const stopped = join(tmp('noether-video-'), 'gym-nan');
+    const r = await run(['experiment', 'gym-pendulum', ...args, '--set', 'outer.lrPhi=1e38', '--out', stopped]);
+    expect(r.code, r.err).toBe(3);
+    expect(r.err).toMatch(/\(phase noether\)/);
+    const result = readJson(join(stopped, 'result.json'));
+    expect(result.status).toBe('non-finite');
+    expect(result.table.map((t: { model: string }) => t.model)).toEqual(['SVG (5 epochs)', 'SVG (more steps, 7 epochs)']);
+  });
+
   it('analyze gradcam: PCA explained variance and Grad-CAM grid', async () => {
     expect(res.code, res.err).toBe(0);
     const r = await run(['analyze', 'gradcam', out, '--backend', 'cpu', '--dims', '2', '--examples', '2', '--max-sequences', '4']);
@@ -167,9 +219,11 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     expect(res.code, res.err).toBe(0);
     const r = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--steps', '1', '--optimizer', 'sgd']);
     expect(r.code, r.err).toBe(0);
-    const csv = readFileSync(join(out, 'analysis', 'inner-steps.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('step,inner_loss,outer_loss,phase,optimizer,lr,tailor');
-    expect(csv[1]!.split(',').slice(3)).toEqual(['noether', 'sgd', expect.any(String), expect.any(String)]);
+    // Files named by the setting: phase, optimiser, lr (the run's, 1000), tailored variables.
+    const sgdCsv = join(out, 'analysis', 'inner-steps-noether-sgd-lr1000-latent.csv');
+    const csv = readFileSync(sgdCsv, 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('step,inner_loss,outer_loss,phase,optimizer,lr,tailor,oracle,sequences');
+    expect(csv[1]!.split(',').slice(3)).toEqual(['noether', 'sgd', '1000', 'latent', 'false', '4']);
     const [s0, s1] = csv.slice(1).map((l) => l.split(',').slice(0, 3).map(Number)) as [number[], number[]];
     const rows = curves(out);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -177,15 +231,30 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     expect(s0[2]!).toBeCloseTo(sum(curveOf(rows, 'Noether untailored (= SVG 3 epochs)', 'mse')), 5);
     expect(s1[2]!).toBeCloseTo(sum(curveOf(rows, 'Noether (tailored)', 'mse')), 5);
     expect(s1[1]!).not.toBe(s0[1]!);
+    isPng(join(out, 'plots', 'inner-steps-noether-sgd-lr1000-latent.png'));
+    expect(r.out).toMatch(/plots\/inner-steps\.png shows the 1 setting analysed in this run: noether sgd lr 1000 latent\n/);
+    const sgdText = readFileSync(sgdCsv, 'utf8');
 
+    // Another optimiser: files of its own, and the combined plot now overlays both (Fig. 6).
     const a = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--steps', '4', '--optimizer', 'adam', '--lr', '1e-3']);
     expect(a.code, a.err).toBe(0);
-    const rowsA = readFileSync(join(out, 'analysis', 'inner-steps.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 3).map(Number));
+    const rowsA = readFileSync(join(out, 'analysis', 'inner-steps-noether-adam-lr0.001-latent.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 3).map(Number));
     expect(rowsA.map((x) => x[0])).toEqual([0, 1, 2, 3, 4]);
     for (const x of rowsA) expect(x.every(Number.isFinite)).toBe(true);
     expect(rowsA[4]![1]!).toBeLessThan(rowsA[0]![1]!); // Adam lowers the inner loss
+    expect(rowsA[0]![2]!).toBeCloseTo(s0[2]!, 6); // the same untailored start
+    expect(readFileSync(sgdCsv, 'utf8')).toBe(sgdText); // the SGD curve is kept
+    isPng(join(out, 'plots', 'inner-steps-noether-adam-lr0.001-latent.png'));
     isPng(join(out, 'plots', 'inner-steps.png'));
+    expect(a.out).toMatch(/plots\/inner-steps\.png shows the 2 settings analysed in this run: noether adam lr 0\.001 latent; noether sgd lr 1000 latent\n/);
     expect(a.out).toMatch(/outer loss: \S+ -> \S+ \(lowest \S+ after \d+ steps\)/);
+    // A file of another format (an older noether's) is not read into the plot.
+    writeFileSync(join(out, 'analysis', 'inner-steps-old.csv'), 'step,inner_loss,outer_loss,phase,optimizer,lr,tailor\n0,1,1,noether,sgd,1,latent\n');
+    // The same setting again replaces its own files (here: 2 steps instead of 4).
+    const a2 = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--steps', '2', '--optimizer', 'adam', '--lr', '0.001']);
+    expect(a2.code, a2.err).toBe(0);
+    expect(readFileSync(join(out, 'analysis', 'inner-steps-noether-adam-lr0.001-latent.csv'), 'utf8').trim().split('\n')).toHaveLength(4);
+    expect(a2.out).toMatch(/shows the 2 settings analysed in this run/);
   });
 
   it('analyze inner-steps --oracle: tailors on the task loss, also on a baseline phase and other variables', async () => {
@@ -194,13 +263,15 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     const r = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--oracle', '--phase', 'svg', '--tailor', 'cn', '--steps', '3', '--optimizer', 'adam', '--lr', '0.05']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/phase 'svg', oracle: tailored on the task loss/);
-    const rows = readFileSync(join(out, 'analysis', 'inner-steps-oracle.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 3).map(Number));
+    const rows = readFileSync(join(out, 'analysis', 'inner-steps-svg-adam-lr0.05-cn-oracle.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 3).map(Number));
     expect(rows.map((x) => x[0])).toEqual([0, 1, 2, 3]);
     for (const x of rows) expect(x[1]).toBe(x[2]); // the inner loss is the task loss
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     expect(rows[0]![2]!).toBeCloseTo(sum(curveOf(curves(out), 'SVG (3 epochs)', 'mse')), 5); // untailored = the SVG phase
     expect(rows[3]![2]!).toBeLessThan(rows[0]![2]!); // tailoring γ/β on the truth lowers it
-    isPng(join(out, 'plots', 'inner-steps-oracle.png'));
+    isPng(join(out, 'plots', 'inner-steps-svg-adam-lr0.05-cn-oracle.png'));
+    isPng(join(out, 'plots', 'inner-steps.png'));
+    expect(r.out).toMatch(/shows the \d+ settings analysed in this run: .*svg adam lr 0\.05 cn oracle/);
     const bad = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--phase', 'svg']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/does not tailor .*--oracle/);
@@ -210,7 +281,7 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     expect(noLr.err).toMatch(/trained with inner optimiser 'sgd'.*give --lr/);
     const n = await run(['analyze', 'inner-steps', out, '--backend', 'cpu', '--oracle', '--phase', 'svg', '--tailor', 'cn', '--steps', '2', '--optimizer', 'nsgd', '--lr', '0.05']);
     expect(n.code, n.err).toBe(0);
-    const rowsN = readFileSync(join(out, 'analysis', 'inner-steps-oracle.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 3).map(Number));
+    const rowsN = readFileSync(join(out, 'analysis', 'inner-steps-svg-nsgd-lr0.05-cn-oracle.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 3).map(Number));
     expect(rowsN.map((x) => x[0])).toEqual([0, 1, 2]);
     expect(rowsN[0]![2]!).toBeCloseTo(rows[0]![2]!, 6);
     expect(rowsN[2]![2]!).toBeLessThan(rowsN[0]![2]!);
@@ -230,6 +301,21 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     const t = await run(['analyze', 'gradcam', toy, '--backend', 'cpu']);
     expect(t.code).toBe(2);
     expect(t.err).toMatch(/Grad-CAM needs a video run .* frame-pair embedding .*phase 'noether' has embedding 'mlp-embedding' \(arity 1\)/);
+    expect(existsSync(join(toy, 'analysis'))).toBe(false);
+    // inner-steps failing late (after the checkpoint is loaded) or stopped by Ctrl-C leaves no analysis/ either.
+    const noTailor = await run(['analyze', 'inner-steps', toy, '--backend', 'cpu', '--phase', 'baseline', '--steps', '1']);
+    expect(noTailor.code).toBe(2);
+    expect(noTailor.err).toMatch(/phase 'baseline' does not tailor/);
+    expect(existsSync(join(toy, 'analysis'))).toBe(false);
+    const noLr = await run(['analyze', 'inner-steps', toy, '--backend', 'cpu', '--optimizer', 'nsgd', '--steps', '1']);
+    expect(noLr.code).toBe(2);
+    expect(noLr.err).toMatch(/give --lr/);
+    expect(existsSync(join(toy, 'analysis'))).toBe(false);
+    const stopped = await run(['analyze', 'inner-steps', toy, '--backend', 'cpu', '--steps', '100000'], {
+      onErr: (chunk, interrupt) => void (/\[inner-steps\] batch 1 step 0\//.test(chunk) && interrupt()),
+    });
+    expect(stopped.code, stopped.err).toBe(130);
+    expect(stopped.err).toMatch(/inner-steps: interrupted at inner step \d+; nothing written/);
     expect(existsSync(join(toy, 'analysis'))).toBe(false);
   });
 });
@@ -305,9 +391,12 @@ describe.skipIf(!FFMPEG)('experiment physics101 (Fig. 4) on synthetic clips', ()
     // eval scores with the run's own metrics (the config holds the reference SSIM's options).
     const e = await run(['eval', out, '--phase', 'svg', '--backend', 'cpu']);
     expect(e.code, e.err).toBe(0);
-    const [, ...evalRow] = e.out.split('\n').find((l) => l.startsWith('svg '))!.trim().split(/\s+/);
     const svgRow = readJson(join(out, 'result.json')).table.find((t: { model: string }) => t.model === 'SVG');
-    expect(Number(evalRow[2])).toBeCloseTo(svgRow.ssim, 3);
+    expect(printedTable(e.out).map((r) => r.model)).toEqual(['SVG']);
+    expectSameNumber(printedTable(e.out)[0]!.ssim!, svgRow.ssim, 'SVG ssim');
+    // The whole run: the experiment's rows, names and numbers, with the copy-last-frame reference.
+    const all = await expectEvalMatchesResult(out, ['mse', 'ssim']);
+    expect(all.map((r) => r.model)).toEqual(['SVG', 'Noether (untailored)', 'Noether (tailored)', 'Copy last frame (reference)']);
     // The presets themselves keep the paper's inner step: one SGD step at lr 1e-4.
     for (const preset of [['--quick'], []]) {
       const p = await run(['experiment', 'physics101', ...preset, '--print-config']);

@@ -125,9 +125,7 @@ export async function gradcam(runDir: RunDir, target: GradcamTarget, o: GradcamO
   const dims = Math.min(o.dims, emb.dim);
   const cum = p.explained.reduce<number[]>((acc, v) => [...acc, (acc[acc.length - 1] ?? 0) + v], []);
   const files: string[] = [];
-  const csv = join(runDir.path, 'analysis', 'gradcam-pca.csv');
-  writeFileAtomic(csv, ['component,variance,explained,cumulative', ...p.variances.map((v, i) => `${i + 1},${v},${p.explained[i]},${cum[i]}`)].join('\n') + '\n');
-  files.push(csv);
+  files.push(runDir.writeAnalysis('gradcam-pca.csv', ['component,variance,explained,cumulative', ...p.variances.map((v, i) => `${i + 1},${v},${p.explained[i]},${cum[i]}`)].join('\n') + '\n'));
   files.push(runDir.writePlot('gradcam-pca', imageToPng(linePlot({
     title: 'PCA of the embedding: explained variance', xLabel: 'component', yLabel: 'fraction of variance',
     series: [{ name: 'per component', x: p.explained.map((_, i) => i + 1), y: p.explained }, { name: 'cumulative', x: cum.map((_, i) => i + 1), y: cum }],

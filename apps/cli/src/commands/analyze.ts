@@ -1,16 +1,15 @@
 // noether analyze: what a trained Noether embedding learned (paper, Figs. 5 and 6).
 //   gradcam RUN       PCA of the embedding over test frame pairs + Grad-CAM maps of the leading PCs
 //   inner-steps RUN   inner and outer loss against the number of test-time tailoring steps
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { disposeMetaState, type InnerOptimizerKind, type TailorMode } from '@noether/core';
 import { gradcam, gradcamTarget } from '../analyze/gradcam.js';
-import { innerSteps } from '../analyze/inner-steps.js';
+import { InnerStepsInterrupted, innerSteps } from '../analyze/inner-steps.js';
 import { loadPhase, pickPhase } from '../analyze/video.js';
-import { CliError, UsageError } from '../cli/errors.js';
+import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
 import { cliContainer } from '../run/container.js';
 import { RunDir } from '../run/run-dir.js';
+import { PLUGIN_FLAG, pluginsFor } from '../run/user-plugins.js';
 import { allPlugins } from './run-shared.js';
 import type { Command } from './types.js';
 
@@ -28,13 +27,18 @@ export const analyzeCommand: Command = {
     '               dimensions: RUN/analysis/gradcam-pca.csv, RUN/plots/gradcam-pca.png, RUN/plots/gradcam.png and\n' +
     '               gradcam.txt (its legend). Needs a video run with a frame-pair (cnn) embedding.\n' +
     '  inner-steps  inner (Noether) and outer (task) loss against the number of plain tailoring steps on the\n' +
-    '               test split: RUN/analysis/inner-steps.csv and RUN/plots/inner-steps.png. With --oracle,\n' +
-    '               tailoring minimises the task loss against the ground truth instead: the most any embedding\n' +
-    '               could gain with those variables and steps (inner-steps-oracle.*; any phase, even a baseline).\n' +
+    '               test split. With --oracle, tailoring minimises the task loss against the ground truth\n' +
+    '               instead: the most any embedding could gain with those variables and steps (any phase, even a\n' +
+    '               baseline). Each setting gets files of its own, named by it (running one again replaces\n' +
+    '               its own): RUN/analysis/inner-steps-<phase>-<optimizer>-lr<lr>-<tailor>[-oracle].csv and\n' +
+    '               RUN/plots/inner-steps-<phase>-<optimizer>-lr<lr>-<tailor>[-oracle].png. RUN/plots/inner-steps.png\n' +
+    '               overlays every setting analysed in the run so far: --optimizer adam, then --optimizer sgd,\n' +
+    '               give the Fig. 6 comparison.\n' +
     "RUN is a run directory of a video experiment (gym-pendulum, physics101); the 'noether' phase is used unless --phase.",
   examples: [
     'noether analyze gradcam runs/gym-pendulum-20250101-120000Z',
     'noether analyze inner-steps runs/physics101-20250101-120000Z --steps 500 --optimizer adam',
+    'noether analyze inner-steps runs/physics101-20250101-120000Z --steps 500 --optimizer sgd --lr 1e-4',
     'noether analyze inner-steps runs/gym-pendulum-20250101-120000Z --oracle --phase svg --tailor cn --steps 50',
   ],
   flags: [
@@ -49,6 +53,7 @@ export const analyzeCommand: Command = {
     { name: 'batch-size', type: 'int', valueName: 'N', description: "inner-steps: test batch size (default: the run's eval batch size)" },
     { name: 'oracle', type: 'boolean', description: 'inner-steps: tailor on the task loss against the ground truth (an upper bound for any embedding)' },
     { name: 'tailor', type: 'string', valueName: 'MODE', choices: ['all', 'cn', 'latent'], description: "inner-steps: the variables tailored (default: the run's)" },
+    PLUGIN_FLAG,
   ],
   positionals: [
     { name: 'analysis', description: `one of: ${ANALYSES.join(', ')}`, required: true },
@@ -67,13 +72,14 @@ export const analyzeCommand: Command = {
     const oracle = what === 'inner-steps' && f['oracle'] === true;
     const phase = (f['phase'] as string | undefined) ?? pickPhase(rd) ?? (oracle ? rd.phases()[0] : undefined);
     if (!phase) throw new CliError(`run ${rd.path} has no phase with a learned embedding (phases: ${rd.phases().join(', ') || 'none'}); run a Noether experiment first`);
+    const user = await pluginsFor(ctx.io, f['plugin'] as string[] | undefined, rd.meta.plugins, rd.path);
     await ctx.backend();
-    const container = cliContainer(...allPlugins());
+    const container = cliContainer(...allPlugins(), ...user.plugins);
     const loaded = await loadPhase(rd, container, phase);
     try {
-      // Check before creating anything: a run that cannot be analysed is left as it was.
+      // Check before computing anything. Nothing is created before the results are written (analysis/
+      // comes with its first file), so a run that cannot be analysed is left as it was.
       const target = what === 'gradcam' ? gradcamTarget(loaded) : undefined;
-      mkdirSync(join(rd.path, 'analysis'), { recursive: true });
       if (target) {
         const requested = posInt('dims', 4);
         const r = await gradcam(rd, target, { dims: requested, examples: posInt('examples', 6), maxSequences: posInt('max-sequences', 32) });
@@ -97,17 +103,23 @@ export const analyzeCommand: Command = {
         const r = await innerSteps(rd, loaded, {
           steps, optimizer, lr, maxBatches: posInt('max-batches', 1),
           batchSize: f['batch-size'] === undefined ? undefined : posInt('batch-size', 1), log: ctx.log,
-          oracle, tailor: f['tailor'] as TailorMode | undefined,
+          oracle, tailor: f['tailor'] as TailorMode | undefined, signal: ctx.signal,
         });
         const best = r.outer.reduce((bi, v, i) => (v < r.outer[bi]! ? i : bi), 0);
         ctx.io.out(
           `inner-steps (${steps} ${optimizer} steps, lr ${lr}, ${r.sequences} test sequences, phase '${phase}'${oracle ? ', oracle: tailored on the task loss' : ''}):\n` +
             `  inner loss: ${r.inner[0]!.toExponential(4)} -> ${r.inner[steps]!.toExponential(4)}\n` +
             `  outer loss: ${r.outer[0]!.toExponential(4)} -> ${r.outer[steps]!.toExponential(4)} (lowest ${r.outer[best]!.toExponential(4)} after ${best} steps)\n` +
-            `  ${r.files.join('\n  ')}\n`,
+            `  ${r.files.join('\n  ')}\n` +
+            `  ${r.files[r.files.length - 1]} shows the ${r.settings.length} setting${r.settings.length === 1 ? '' : 's'} analysed in this run: ${r.settings.join('; ')}\n`,
         );
+        for (const s of r.skipped) ctx.log(`note: left out of the combined plot: ${s}`);
       }
     } catch (e) {
+      if (e instanceof InnerStepsInterrupted) {
+        ctx.log(`noether analyze: ${e.message}`);
+        return EXIT.INTERRUPTED;
+      }
       if (e instanceof CliError) throw e;
       const m = (e as Error).message;
       if (/does not tailor|cannot tailor in mode|no latent activations|conditional-normalisation|test split is empty|non-finite/.test(m)) throw new CliError(m);

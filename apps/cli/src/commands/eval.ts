@@ -1,9 +1,13 @@
 import { join } from 'node:path';
-import { buildExperiment, disposeMetaState } from '@noether/core';
+import { buildExperiment, disposeMetaState, type Experiment } from '@noether/core';
+import { curveRows } from '../analyze/video.js';
 import { CliError, UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
 import { applySets, validateConfig } from '../run/config.js';
+import { experiments } from '../experiments/index.js';
+import { tableModels } from '../experiments/table.js';
 import { cliContainer } from '../run/container.js';
+import { PLUGIN_FLAG, pluginsFor } from '../run/user-plugins.js';
 import { RunDir, type ResultRow } from '../run/run-dir.js';
 import { Runner, tableRows } from '../run/runner.js';
 import { allPlugins, formatTable } from './run-shared.js';
@@ -15,7 +19,10 @@ export const evalCommand: Command = {
   usage: '[options] RUN',
   description:
     'Loads the latest checkpoint of every phase in run directory RUN, evaluates it on the test split with the\n' +
-    "run's own config, prints the result table, and appends eval rows to the run's metrics.csv.",
+    "run's own config, prints the result table, and appends eval rows to the run's metrics.csv.\n" +
+    "A run of 'noether experiment' gets the experiment's table: rows named as the experiment names them (as\n" +
+    "in its result.json), in its order, with its reference rows (e.g. 'Copy last frame (reference)'). A run\n" +
+    "of 'noether train' names its rows by its config's name.",
   examples: ['noether eval runs/toy-oscillator-20250101-120000Z', `noether eval runs/toy --max-batches 2 --set 'eval.metrics=["mse"]'`],
   flags: [
     { name: 'max-batches', type: 'int', min: 1, valueName: 'N', description: 'evaluate at most N batches (quick look; same as --set eval.maxBatches=N)' },
@@ -23,7 +30,8 @@ export const evalCommand: Command = {
       name: 'set', type: 'list', valueName: 'FIELD=VALUE',
       description: "override an eval.* or testInner.* field of the run's config for this evaluation, e.g. --set testInner.steps=5",
     },
-    { name: 'phase', type: 'string', valueName: 'NAME', description: 'only this phase (default: every phase with a checkpoint)' },
+    { name: 'phase', type: 'string', valueName: 'NAME', description: "only this phase (default: every phase with a checkpoint, and an experiment's reference rows)" },
+    PLUGIN_FLAG,
   ],
   positionals: [{ name: 'run', description: 'a run directory', required: true }],
   async run(ctx) {
@@ -38,27 +46,50 @@ export const evalCommand: Command = {
       if (!/^(eval|testInner)\./.test(s)) throw new UsageError(`--set ${s}: eval changes only eval.* and testInner.* fields (the checkpoints were trained with the run's own config)`);
     }
     if (ctx.flags['max-batches'] !== undefined) sets.push(`eval.maxBatches=${ctx.flags['max-batches']}`);
-    const configs = (want ? [want] : phases).map((phase) => {
+    // An experiment run's rows as the experiment's own table names them (one definition: the
+    // experiment's resultTable), in its order; a phase it does not name keeps its phase name.
+    const builtin = rd.meta.experiment ? experiments[rd.meta.experiment] : undefined;
+    const spec = builtin?.resultTable?.(validateConfig(rd.readConfig(), join(rd.path, 'config.json')));
+    const order = spec ? spec.phases.map((p) => p.phase) : [];
+    const selected = want ? [want] : [...order.filter((p) => phases.includes(p)), ...phases.filter((p) => !order.includes(p))];
+    const configs = selected.map((phase) => {
       const file = join(rd.path, 'checkpoints', phase, 'config.json');
       const raw = applySets(rd.readPhaseConfig(phase) as Record<string, unknown>, sets);
       return { phase, cfg: validateConfig(raw, sets.length ? `${file} with ${sets.map((s) => `--set ${s}`).join(' ')}` : file) };
     });
+    const user = await pluginsFor(ctx.io, ctx.flags['plugin'] as string[] | undefined, rd.meta.plugins, rd.path);
     await ctx.backend();
-    const container = cliContainer(...allPlugins());
+    const container = cliContainer(...allPlugins(), ...user.plugins);
     const runner = new Runner(ctx.io, rd, ctx.signal, { checkpointEvery: 0, progress: false });
+    // Metrics the experiment scores beyond eval.metrics (LPIPS), so the columns are the experiment's.
+    const extra = builtin?.extraMetrics?.(ctx.io);
+    for (const l of extra?.log ?? []) ctx.log(l);
     const table: ResultRow[] = [];
-    for (const { phase, cfg } of configs) {
-      const exp = await buildExperiment(container, cfg);
-      const like = exp.initState();
-      const loaded = rd.loadCheckpoint(phase, like);
-      disposeMetaState(like);
-      if (!loaded) continue;
-      ctx.log(`[${phase}] evaluating checkpoint at step ${loaded.state.step}`);
-      const ev = await runner.evaluatePhase(phase, exp, loaded.state);
-      disposeMetaState(loaded.state);
-      // Rows named as the run named them: a `noether train` run by its config's name, an experiment by phase.
-      const label = rd.meta.experiment ? phase : cfg.name;
-      table.push(...tableRows(label, cfg.mode, ev).map((r) => ({ ...r, step: loaded.state.step })));
+    try {
+      let last: Experiment | undefined;
+      for (const { phase, cfg } of configs) {
+        const exp = await buildExperiment(container, cfg);
+        if (extra) exp.metrics = [...exp.metrics, ...extra.metrics];
+        const like = exp.initState();
+        const loaded = rd.loadCheckpoint(phase, like);
+        disposeMetaState(like);
+        if (!loaded) continue;
+        ctx.log(`[${phase}] evaluating checkpoint at step ${loaded.state.step}`);
+        const ev = await runner.evaluatePhase(phase, exp, loaded.state);
+        disposeMetaState(loaded.state);
+        last = exp;
+        // A `noether train` run's rows by its config's name; an experiment phase the experiment does not name, by phase.
+        const rows = spec?.phases.some((p) => p.phase === phase) ? curveRows(tableModels(spec, { [phase]: ev })) : tableRows(rd.meta.experiment ? phase : cfg.name, cfg.mode, ev);
+        table.push(...rows.map((r) => ({ ...r, step: loaded.state.step })));
+      }
+      // The reference rows (no checkpoint, so no step), scored as the experiment scores them. With
+      // --phase the table is that phase's alone.
+      if (spec?.references && last && !want) {
+        ctx.log('[reference] evaluating the reference models');
+        table.push(...curveRows(await spec.references(last)));
+      }
+    } finally {
+      extra?.dispose();
     }
     ctx.io.out(formatTable(table));
     return 0;

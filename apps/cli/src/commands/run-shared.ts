@@ -12,6 +12,7 @@ import { applySets, readConfigFile, validateConfig } from '../run/config.js';
 import { cliContainer } from '../run/container.js';
 import { RunDir, timestamp, type ResultRow } from '../run/run-dir.js';
 import { Interrupted, NonFiniteStop, Runner, tableRows } from '../run/runner.js';
+import { PLUGIN_FLAG, pluginsFor } from '../run/user-plugins.js';
 import type { CommandContext } from './types.js';
 
 export const RUN_FLAGS: FlagSpec[] = [
@@ -24,6 +25,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'resume', type: 'string', valueName: 'RUN', description: 'continue the run in directory RUN from its last checkpoint' },
   { name: 'checkpoint-every', type: 'int', min: 0, valueName: 'N', description: 'write a checkpoint every N steps (default 10; 0 = only at the end and on Ctrl-C)' },
   { name: 'no-progress', type: 'boolean', description: 'no progress output (results and errors only)' },
+  PLUGIN_FLAG,
 ];
 
 /** A single-phase experiment for `noether train --config FILE`: train the config's mode, evaluate. */
@@ -138,8 +140,10 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
     RunDir.checkNew(out);
   }
 
+  const resumed = typeof resume === 'string' ? runDir! : undefined;
+  const user = await pluginsFor(ctx.io, f['plugin'] as string[] | undefined, resumed?.meta.plugins, resumed?.path);
   const backend = await ctx.backend();
-  const container = cliContainer(...allPlugins());
+  const container = cliContainer(...allPlugins(), ...user.plugins);
   // Build once before creating anything, so a config naming an unknown type or a bad
   // plugin option fails here as bad input (exit 2), not halfway through a run.
   try {
@@ -156,18 +160,20 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
       seed: config.seed,
       backend: backend.name,
       command: [...ctx.argv], // as given: --set values, --epochs, --out… all shape the run
+      ...(user.resolved.length ? { plugins: user.resolved } : {}),
     });
     ctx.log(`run directory: ${runDir.path}`);
   } else {
     const fromStep = Object.fromEntries(runDir!.phases().map((p) => [p, runDir!.latest(p)?.step ?? 0]));
     runDir!.meta.resumes.push({ at: new Date().toISOString(), fromStep });
+    if (user.resolved.length) runDir!.meta.plugins = user.resolved; // --plugin FILE: it moved
     if (runDir!.meta.backend !== backend.name) ctx.log(`note: run started on backend ${runDir!.meta.backend}, resuming on ${backend.name} (numbers may differ slightly)`);
     runDir!.saveMeta();
     ctx.log(`resuming run ${runDir!.path}`);
   }
   const rd = runDir!;
   const every = f['checkpoint-every'] === undefined ? 10 : Number(f['checkpoint-every']);
-  const runner = new Runner(ctx.io, rd, ctx.signal, { checkpointEvery: every, progress: !f['no-progress'], replaceEvalRows: true });
+  const runner = new Runner(ctx.io, rd, ctx.signal, { checkpointEvery: every, progress: !f['no-progress'], replaceEvalRows: true, table: experiment.resultTable?.(config) });
   const resumeHint = `noether ${req.command} --resume ${rd.path}`;
   try {
     const outcome = await experiment.run({ io: ctx.io, config, runDir: rd, container, runner, quick: Boolean(req.quick), log: (l) => runner.log(l) });

@@ -10,11 +10,12 @@
 // Reports MSE and SSIM per predicted frame on held-out episodes.
 import {
   TOKENS, buildExperiment, cloneParams, disposeMetaState,
-  type Dataset, type DatasetFactory, type MetaState, type Plugin,
+  type Dataset, type DatasetFactory, type ExperimentConfig, type MetaState, type Plugin,
 } from '@noether/core';
 import { GYM_ROD_REACH, GYM_VIEW, GymPendulumDataset, fileEpisodeSource, gymPendulumDataset, readGymManifest } from '@noether/datasets';
 import { CliError } from '../cli/errors.js';
-import { curveRows, modelsOf, persistenceCurves, writeCurves, writeFrameGrid, writeRunJson } from '../analyze/video.js';
+import { curveRows, persistenceCurves, writeCurves, writeFrameGrid, writeRunJson } from '../analyze/video.js';
+import { tableModels, type ResultTableSpec } from './table.js';
 import type { BuiltinExperiment } from './types.js';
 
 /** SVG pre-training epochs per follow-up epoch (the paper: 50 then 20). */
@@ -156,6 +157,26 @@ const common = {
   teacherForcing: false,
 };
 
+/** SVG's epochs before the follow-up (pre) and the follow-up's (follow): --epochs scales both. */
+function gymEpochs(cfg: ExperimentConfig): { pre: number; follow: number } {
+  const follow = cfg.outer.epochs;
+  return { pre: Math.max(1, Math.round(PRETRAIN_RATIO * follow)), follow };
+}
+
+/** The result table: the SVG phases by their epochs, Noether's untailored row as the frozen SVG it is,
+ * and copying the last context frame as the reference. */
+function gymTable(cfg: ExperimentConfig): ResultTableSpec & Required<Pick<ResultTableSpec, 'references'>> {
+  const { pre, follow } = gymEpochs(cfg);
+  return {
+    phases: [
+      { phase: 'svg', label: `SVG (${pre} epochs)`, tailors: false },
+      { phase: 'svg-more', label: `SVG (more steps, ${pre + follow} epochs)`, tailors: false },
+      { phase: 'noether', label: 'Noether', tailors: true, untailoredLabel: `Noether untailored (= SVG ${pre} epochs)` },
+    ],
+    references: async (exp) => [await persistenceCurves(exp)],
+  };
+}
+
 export const gymPendulum: BuiltinExperiment = {
   description: 'Fig. 3: controlled pendulum from pixels; SVG (more steps) vs Noether (frozen SVG, learned CNN embedding; latent tailoring, CN in --quick); MSE/SSIM per frame',
   // Quick: 32×32 frames, 6 predicted frames instead of 26, tiny widths, 5 training episodes of 40
@@ -186,10 +207,10 @@ export const gymPendulum: BuiltinExperiment = {
     eval: { batchSize: 16, metrics: ['mse', 'ssim'] },
   },
   plugins: [gymPendulumPlugin],
+  resultTable: gymTable,
   async run(ctx) {
     const cfg = ctx.config;
-    const follow = cfg.outer.epochs;
-    const pre = Math.max(1, Math.round(PRETRAIN_RATIO * follow));
+    const { pre, follow } = gymEpochs(cfg);
     ctx.log(`gym-pendulum: SVG ${pre} epochs, then SVG (more steps) +${follow} epochs and Noether ${follow} epochs (θ frozen)`);
 
     // Phase 1: SVG, no tailoring.
@@ -229,12 +250,8 @@ export const gymPendulum: BuiltinExperiment = {
     const noe = await ctx.runner.trainPhase('noether', nExp, withFrozenTheta);
     const evN = await ctx.runner.evaluatePhase('noether', nExp, noe.state);
 
-    const models = [
-      ...modelsOf(`SVG (${pre} epochs)`, evSvg, false),
-      ...modelsOf(`SVG (more steps, ${pre + follow} epochs)`, evMore, false),
-      ...modelsOf('Noether', evN, true, `Noether untailored (= SVG ${pre} epochs)`),
-      await persistenceCurves(nExp),
-    ];
+    const spec = gymTable(cfg);
+    const models = [...tableModels(spec, { svg: evSvg, 'svg-more': evMore, noether: evN }), ...(await spec.references(nExp))];
     writeCurves(ctx.runDir, models, { prefix: 'fig3', title: 'gym pendulum' });
     await writeFrameGrid(ctx.runDir, [
       { label: 'SVG (more steps)', exp: moreExp, state: more.state },

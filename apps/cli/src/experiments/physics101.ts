@@ -7,12 +7,14 @@
 import { existsSync } from 'node:fs';
 import {
   Rng, TOKENS, buildExperiment, disposeMetaState, disposeParams, tf,
-  type Batch, type BatchOptions, type Dataset, type DatasetFactory, type Metric, type Params, type Plugin, type Split,
+  type Batch, type BatchOptions, type Dataset, type DatasetFactory, type Params, type Plugin, type Split,
 } from '@noether/core';
 import { Physics101Dataset } from '@noether/datasets';
 import { LPIPS_WEIGHTS_ENV, SSIM_REFERENCE_CODE, loadLpipsWeights, lpipsMetric } from '@noether/metrics';
-import { curveRows, modelsOf, persistenceCurves, writeCurves, writeFrameGrid, writeRunJson } from '../analyze/video.js';
+import { curveRows, persistenceCurves, writeCurves, writeFrameGrid, writeRunJson } from '../analyze/video.js';
 import { CliError } from '../cli/errors.js';
+import type { Io } from '../cli/io.js';
+import { tableModels, type ExtraMetrics, type ResultTableSpec } from './table.js';
 import type { BuiltinExperiment } from './types.js';
 
 export const PHYS101_HELP =
@@ -112,6 +114,31 @@ const common = {
   eval: { batchSize: 4, metrics: ['mse', 'psnr', { type: 'ssim', ...SSIM_REFERENCE_CODE }] },
 };
 
+/** The result table: SVG, the Noether model untailored and tailored, and copying the last context frame. */
+const physicsTable: ResultTableSpec & Required<Pick<ResultTableSpec, 'references'>> = {
+  phases: [
+    { phase: 'svg', label: 'SVG', tailors: false },
+    { phase: 'noether', label: 'Noether', tailors: true },
+  ],
+  references: async (exp) => [await persistenceCurves(exp)],
+};
+
+/** LPIPS, only with the published weights (never random ones): from NOETHER_LPIPS_WEIGHTS, else skipped with the reason. */
+function lpipsMetrics(io: Io): ExtraMetrics {
+  const dir = io.env[LPIPS_WEIGHTS_ENV];
+  if (!dir) {
+    const why = `LPIPS skipped: no weights (${LPIPS_WEIGHTS_ENV} is not set); convert the v0.1 AlexNet weights with packages/metrics/scripts/convert-lpips.py and set ${LPIPS_WEIGHTS_ENV}=<dir> (see packages/metrics/README.md)`;
+    return { metrics: [], log: [why], notes: [why], dispose: () => {} };
+  }
+  let params: Params;
+  try {
+    params = loadLpipsWeights(dir);
+  } catch (e) {
+    throw new CliError(`${(e as Error).message} (from ${LPIPS_WEIGHTS_ENV}=${dir})`);
+  }
+  return { metrics: [lpipsMetric(params)], log: [`LPIPS: weights from ${dir}`], notes: [], dispose: () => disposeParams(params) };
+}
+
 export const physics101: BuiltinExperiment = {
   description: 'Fig. 4: Physics 101 ramp videos (--data DIR); SVG vs Noether (CN tailoring); MSE/PSNR/SSIM/LPIPS per frame',
   quickConfig: {
@@ -129,30 +156,17 @@ export const physics101: BuiltinExperiment = {
     outer: { epochs: 400, batchSize: 2, lrTheta: 1e-4, lrPhi: 1e-4, clipPhi: 1000 },
   },
   plugins: [physics101Plugin],
+  resultTable: () => physicsTable,
+  extraMetrics: lpipsMetrics,
   async run(ctx) {
     const cfg = ctx.config;
-    const metrics: Metric[] = [];
-    const notes: string[] = [];
-    // LPIPS only with the published weights (never random ones).
-    let lpipsParams: Params | undefined;
-    const lpipsDir = ctx.io.env[LPIPS_WEIGHTS_ENV];
-    if (lpipsDir) {
-      try {
-        lpipsParams = loadLpipsWeights(lpipsDir);
-      } catch (e) {
-        throw new CliError(`${(e as Error).message} (from ${LPIPS_WEIGHTS_ENV}=${lpipsDir})`);
-      }
-      metrics.push(lpipsMetric(lpipsParams));
-      ctx.log(`LPIPS: weights from ${lpipsDir}`);
-    } else {
-      const why = `LPIPS skipped: no weights (${LPIPS_WEIGHTS_ENV} is not set); convert the v0.1 AlexNet weights with packages/metrics/scripts/convert-lpips.py and set ${LPIPS_WEIGHTS_ENV}=<dir> (see packages/metrics/README.md)`;
-      notes.push(why);
-      ctx.log(why);
-    }
+    const extra = lpipsMetrics(ctx.io);
+    const notes = [...extra.notes];
+    for (const l of extra.log) ctx.log(l);
     try {
       const svgExp = await buildExperiment(ctx.container, { ...cfg, mode: 'baseline' }, 'config (svg phase)');
       // The config's metrics, then LPIPS where its weights are (not a config entry: it needs them).
-      metrics.unshift(...svgExp.metrics);
+      const metrics = [...svgExp.metrics, ...extra.metrics];
       svgExp.metrics = metrics;
       const data = (svgExp.dataset as { summary?: () => string }).summary?.() ?? `${svgExp.dataset.size('train')} train, ${svgExp.dataset.size('test')} test clips`;
       ctx.log(`physics101: ${data}`);
@@ -164,7 +178,7 @@ export const physics101: BuiltinExperiment = {
       const noe = await ctx.runner.trainPhase('noether', nExp);
       const evN = await ctx.runner.evaluatePhase('noether', nExp, noe.state);
 
-      const models = [...modelsOf('SVG', evSvg, false), ...modelsOf('Noether', evN, true), await persistenceCurves(nExp)];
+      const models = [...tableModels(physicsTable, { svg: evSvg, noether: evN }), ...(await physicsTable.references(nExp))];
       const first = (cfg.contextLength ?? 2) + 1;
       writeCurves(ctx.runDir, models, { prefix: 'fig4', title: 'Physics 101', firstStep: first });
       await writeFrameGrid(ctx.runDir, [
@@ -185,7 +199,7 @@ export const physics101: BuiltinExperiment = {
         steps: { svg: svg.steps, noether: noe.steps },
       };
     } finally {
-      if (lpipsParams) disposeParams(lpipsParams);
+      extra.dispose();
     }
   },
 };

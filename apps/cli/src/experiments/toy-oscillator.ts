@@ -3,8 +3,10 @@
 // Two phases: a baseline trains θ without tailoring (at a low learning rate that leaves
 // the predictor imperfect, as real predictors are); then Noether meta-training learns φ
 // with θ frozen, so the table compares the same θ untailored and tailored on held-out data.
-import { buildExperiment, disposeMetaState, examples } from '@noether/core';
-import { tableRows, withThetaFrom } from '../run/runner.js';
+import { buildExperiment, disposeMetaState, examples, type ExperimentConfig } from '@noether/core';
+import { curveRows } from '../analyze/video.js';
+import { withThetaFrom } from '../run/runner.js';
+import { tableModels, type ResultTableSpec } from './table.js';
 import type { BuiltinExperiment } from './types.js';
 
 const base = {
@@ -23,6 +25,16 @@ const quick = {
   outer: { epochs: 40, batchSize: 8, lrTheta: 1.5e-3, lrPhi: 1e-2 },
 };
 
+/** The result table: each phase by its name (the noether phase tailors unless mode is set to baseline). */
+function toyTable(cfg: ExperimentConfig): ResultTableSpec {
+  return {
+    phases: [
+      { phase: 'baseline', label: 'baseline', tailors: false },
+      { phase: 'noether', label: 'noether', tailors: cfg.mode !== 'baseline' },
+    ],
+  };
+}
+
 export const toyOscillator: BuiltinExperiment = {
   description: '2-D harmonic oscillator, MLP predictor and MLP embedding: baseline vs Noether, untailored vs tailored (seconds on a CPU)',
   quickConfig: quick,
@@ -30,6 +42,7 @@ export const toyOscillator: BuiltinExperiment = {
   // main-job command needs no option.
   fullConfig: quick,
   plugins: [examples.oscillatorPlugin],
+  resultTable: toyTable,
   async run(ctx) {
     const cfg = ctx.config;
     // Phase 1: the baseline (θ only, no tailoring).
@@ -44,7 +57,7 @@ export const toyOscillator: BuiltinExperiment = {
     disposeMetaState(n.state);
     ctx.runner.plotLoss();
     return {
-      table: [...tableRows('baseline', 'baseline', evB), ...tableRows('noether', cfg.mode, evN)],
+      table: curveRows(tableModels(toyTable(cfg), { baseline: evB, noether: evN })),
       finalLoss: { baseline: b.finalLoss, noether: n.finalLoss },
       steps: { baseline: b.steps, noether: n.steps },
     };

@@ -3,6 +3,7 @@ import type { DependencyContainer, ExperimentConfig, ExperimentConfigInput, Plug
 import type { Io } from '../cli/io.js';
 import type { ResultRow, RunDir } from '../run/run-dir.js';
 import type { Runner } from '../run/runner.js';
+import type { ExtraMetrics, ResultTableSpec } from './table.js';
 
 export interface ExperimentContext {
   io: Io;
@@ -33,4 +34,10 @@ export interface BuiltinExperiment {
   /** Registers parts (predictor/embedding/dataset factories) the configs refer to. */
   plugins?: Plugin[];
   run(ctx: ExperimentContext): Promise<ExperimentOutcome>;
+  /** The result table's rows for a run with this config. run() names its rows with it, and
+   * `noether eval` labels an experiment run's rows (and adds its reference rows) the same way. */
+  resultTable?(config: ExperimentConfig): ResultTableSpec;
+  /** Metrics scored beyond the config's eval.metrics (physics101: LPIPS, where its weights are);
+   * `noether eval` scores them too, so its columns are the experiment's. */
+  extraMetrics?(io: Io): ExtraMetrics;
 }

@@ -27,6 +27,8 @@ const metaSchema = z.object({
   node: z.string(),
   startedAt: z.string(),
   command: z.array(z.string()),
+  /** Users' plugin modules (--plugin), as absolute paths: eval, analyze and --resume load them again. */
+  plugins: z.array(z.string()).optional(),
   resumes: z.array(z.object({ at: z.string(), fromStep: z.record(z.string(), z.number()) })),
 });
 export type RunMeta = z.infer<typeof metaSchema>;
@@ -283,6 +285,16 @@ export class RunDir {
     mkdirSync(dir, { recursive: true }); // a run copied without its plots/ still takes new ones
     const f = join(dir, name.endsWith('.png') ? name : `${name}.png`);
     writeFileAtomic(f, png);
+    return f;
+  }
+
+  /** Writes analysis/<name> atomically. The folder is made with the first file written, so an
+   * analysis that fails (bad flag found late, no checkpoint, Ctrl-C) leaves no empty analysis/. */
+  writeAnalysis(name: string, data: string | Uint8Array): string {
+    const dir = join(this.path, 'analysis');
+    mkdirSync(dir, { recursive: true });
+    const f = join(dir, name);
+    writeFileAtomic(f, data);
     return f;
   }
 

@@ -5,7 +5,9 @@ import {
   NonFiniteError, cloneParams, disposeMetaState, evaluate, imageToPng, linePlot, train,
   type EvalResult, type Experiment, type MetaState,
 } from '@noether/core';
+import { curveRows } from '../analyze/video.js';
 import type { Io } from '../cli/io.js';
+import { tableModels, type ResultTableSpec } from '../experiments/table.js';
 import { Progress } from './progress.js';
 import type { ResultRow, RunDir } from './run-dir.js';
 
@@ -44,13 +46,16 @@ export interface RunnerOptions {
   /** A phase's evaluation replaces its earlier rows in metrics.csv (a run re-evaluating its finished
    * phases on resume) rather than adding to them (`noether eval`, whose rows are a record of their own). */
   replaceEvalRows?: boolean;
+  /** The experiment's result table: the rows of a run that stops early (result.json) are named as
+   * the finished run's would be. Without it, rows are named by phase. */
+  table?: ResultTableSpec;
 }
 
 export class Runner {
   private readonly progress: Progress;
   private readonly t0 = Date.now();
   /** What the phases finished so far produced, for result.json when a later phase stops the run
-   * (Ctrl-C, a non-finite loss): rows named by phase, final losses and steps. */
+   * (Ctrl-C, a non-finite loss): rows (named by opts.table, else by phase), final losses and steps. */
   readonly partial = { table: [] as ResultRow[], finalLoss: {} as Record<string, number>, steps: {} as Record<string, number> };
 
   constructor(
@@ -156,7 +161,8 @@ export class Runner {
     }));
     if (this.opts.replaceEvalRows) this.runDir.truncateMetrics(phase, Infinity);
     this.runDir.appendMetrics(rows);
-    this.partial.table.push(...tableRows(phase, exp.setup.mode, ev));
+    const table = this.opts.table;
+    this.partial.table.push(...(table?.phases.some((p) => p.phase === phase) ? curveRows(tableModels(table, { [phase]: ev })) : tableRows(phase, exp.setup.mode, ev)));
     for (const m of Object.keys(ev.tailored)) {
       const series = (label: string, c: { mean: number[]; stderr: number[] }) => ({
         name: label,
