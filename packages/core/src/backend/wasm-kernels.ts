@@ -106,9 +106,20 @@ function logSoftmax({ inputs, backend, attrs }: KernelArgs): Info {
 // transposed (dA = dy·Bᵀ, dB = Aᵀ·dy). So: materialise transposes with the Transpose kernel, and
 // fold a batched A against an unbatched B into one [batch·M, K] @ [K, N] product.
 function batchMatMul({ inputs, backend, attrs }: KernelArgs): Info {
-  let { a, b } = inputs as { a: Info; b: Info };
+  const { a, b } = inputs as { a: Info; b: Info };
   const at = attrs as { transposeA: boolean; transposeB: boolean };
   const c = new Composer(backend as never);
+  const swap = wasmKernelTuning.matMulSwap;
+  if (a.shape.length === 2 && b.shape.length === 2 && swap !== 'never' && (swap === 'always' || swapPays(a.shape, b.shape, at))) {
+    // C = (Bᵀ·Aᵀ)ᵀ, so the big operand is read in place (see swapPays).
+    const ct = product(c, b, a, { ...at, transposeA: !at.transposeB, transposeB: !at.transposeA });
+    return c.done(c.run('Transpose', { x: ct }, { perm: [1, 0] }));
+  }
+  return c.done(product(c, a, b, at));
+}
+
+/** A·B (transposed as `at` says) on XNNPACK's path: plain operands, unbatched right operand. */
+function product(c: Composer, a: Info, b: Info, at: { transposeA: boolean; transposeB: boolean }): Info {
   const swapLast = (x: Info) => {
     const r = x.shape.length;
     const perm = Array.from({ length: r }, (_, i) => (i < r - 2 ? i : i === r - 2 ? r - 1 : r - 2));
@@ -127,9 +138,29 @@ function batchMatMul({ inputs, backend, attrs }: KernelArgs): Info {
     const b2 = c.run('Reshape', { x: b }, { shape: [k, n] });
     const o = c.orig('BatchMatMul', { a: a2, b: b2 }, plain);
     // Reshape shares o's buffer (adds a reference), so disposing o leaves the data to the result.
-    return c.done(c.run('Reshape', { x: o }, { shape: [...a.shape.slice(0, -2), m, n] }));
+    return c.run('Reshape', { x: o }, { shape: [...a.shape.slice(0, -2), m, n] });
   }
-  return c.done(c.orig('BatchMatMul', { a, b }, plain));
+  return c.orig('BatchMatMul', { a, b }, plain);
+}
+
+/**
+ * Whether a 2-D product is cheaper as C = (Bᵀ·Aᵀ)ᵀ. XNNPACK packs (copies) the right operand on
+ * every call, and a transposed operand is first copied by wasm's Transpose, which costs about 3×
+ * a packed value (measured: dy[256,200]ᵀ·dy'[256,2] 0.27 ms as is, 0.10 ms swapped); C's own
+ * transpose is one more such copy. The swap wins where a big operand would be transposed against
+ * a small one: dx = dy·Wᵀ of a wide dense layer (dy [4, 64], W [16384, 64]) takes 1.9 ms instead
+ * of 19.6 ms. The products are the same sums, in the same order along k.
+ */
+function swapPays(sa: number[], sb: number[], at: { transposeA: boolean; transposeB: boolean }): boolean {
+  const [m, k] = at.transposeA ? [sa[1]!, sa[0]!] : [sa[0]!, sa[1]!];
+  const n = at.transposeB ? sb[0]! : sb[1]!;
+  const T = 3; // a transposed value, in packed values
+  // As is: A and B transposed where asked, B (k·n) packed.
+  const direct = (at.transposeA ? T * m * k : 0) + (at.transposeB ? T * k * n : 0) + k * n;
+  // Swapped: Bᵀ is the left operand (a copy unless B is stored transposed), Aᵀ the packed right
+  // one (a copy first unless A is stored transposed), then C's transpose.
+  const swapped = (at.transposeB ? 0 : T * k * n) + (at.transposeA ? 0 : T * m * k) + m * k + T * m * n;
+  return 1.5 * swapped < direct; // clear wins only: it is one more kernel call
 }
 
 // Conv2DBackpropInput: wasm runs a scalar 7-deep loop (kernels/Conv2DBackpropInput.cc). dx is a
@@ -142,6 +173,8 @@ function batchMatMul({ inputs, backend, attrs }: KernelArgs): Info {
 
 /** Tuning of core's wasm kernels (tests lower the threshold to exercise the replacement on tiny shapes). */
 export const wasmKernelTuning = {
+  /** 2-D BatchMatMul as C = (Bᵀ·Aᵀ)ᵀ: 'auto' where it copies far fewer values (swapPays). */
+  matMulSwap: 'auto' as 'auto' | 'never' | 'always',
   /** Conv2DBackpropInput uses the stock kernel when dy has fewer batch × spatial positions. */
   conv2dBackpropInputMinPositions: 128,
   /** Concat takes the transposed path from this many rows (product of the dims before the axis)… */

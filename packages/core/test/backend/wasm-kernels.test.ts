@@ -174,6 +174,46 @@ describe('wasm kernels replaced by core', () => {
     }
   }
 
+  it('a 2-D product swapped to (Bᵀ·Aᵀ)ᵀ gives the direct product bit for bit; auto swaps only where a big operand would be transposed', async () => {
+    await tf.setBackend('wasm');
+    const was = wasmKernelTuning.matMulSwap;
+    const run = (mode: typeof was, a: tf.Tensor2D, b: tf.Tensor2D, ta: boolean, tb: boolean) => {
+      wasmKernelTuning.matMulSwap = mode;
+      return tf.tidy(() => tf.matMul(a, b, ta, tb).dataSync());
+    };
+    try {
+      for (const [m, k, n] of [[5, 7, 3], [1, 9, 17], [33, 2, 4]] as const) {
+        for (const ta of [false, true]) {
+          for (const tb of [false, true]) {
+            const a = uni(51, ta ? [k, m] : [m, k]) as tf.Tensor2D;
+            const b = uni(52, tb ? [n, k] : [k, n]) as tf.Tensor2D;
+            expect(Array.from(run('always', a, b, ta, tb))).toEqual(Array.from(run('never', a, b, ta, tb)));
+            tf.dispose([a, b]);
+          }
+        }
+      }
+      // dx = dy·Wᵀ of a wide dense layer: swapped (Aᵀ and C transposed); a square layer's is not (Bᵀ only).
+      // The Transpose kernel calls it makes (a spy on the registered kernel: composed kernels call it directly).
+      const transposes = async (sa: number[], sb: number[]) => {
+        wasmKernelTuning.matMulSwap = 'auto';
+        const k = tf.getKernel('Transpose', 'wasm')!;
+        const f = k.kernelFunc;
+        const seen: number[][] = [];
+        (k as { kernelFunc: typeof f }).kernelFunc = (args) => (seen.push([...(args.inputs['x'] as tf.TensorInfo).shape]), f(args));
+        try {
+          tf.tidy(() => tf.matMul(tf.zeros(sa) as tf.Tensor2D, tf.zeros(sb) as tf.Tensor2D, false, true).dataSync());
+        } finally {
+          (k as { kernelFunc: typeof f }).kernelFunc = f;
+        }
+        return seen;
+      };
+      expect(await transposes([4, 64], [4096, 64])).toEqual([[4, 64], [4096, 4]]);
+      expect(await transposes([64, 64], [64, 64])).toEqual([[64, 64]]);
+    } finally {
+      wasmKernelTuning.matMulSwap = was;
+    }
+  });
+
   const convCases: Array<{ x: number[]; w: number[]; s: number; pad: 'same' | 'valid' | number }> = [
     { x: [2, 8, 8, 3], w: [4, 4, 3, 5], s: 2, pad: 'same' },
     { x: [2, 7, 9, 4], w: [3, 3, 4, 2], s: 1, pad: 'same' },
