@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '@noether/core';
 import { VectorFieldPredictor } from '@noether/predictors-mlp';
 import { parseFormula } from '@noether/embeddings-symbolic';
-import { runMetaJobs, toPlain, type MetaContext } from '../src/discover/meta-pool.js';
+import { fromPlain, jobTailoring, runMetaJobs, toPlain, type MetaContext, type MetaJob } from '../src/discover/meta-pool.js';
+import { rolloutErrors } from '../src/discover/evaluate.js';
 import buildForBin from './build-for-bin.js';
 import { readJson, tmp } from './helpers.js';
 
@@ -134,18 +135,30 @@ describe('runMetaJobs in-process (from sources)', () => {
     tf.dispose(Object.values(theta));
     const before = tf.memory().numTensors;
     const done: number[] = [];
-    const { results, pool } = await runMetaJobs(ctx, [
+    const jobs: MetaJob[] = [
       { label: 'candidate q^2 + c*p', mode: 'noether', embedding: { expr: parseFormula('q*q + c*p'), params: [3] }, lr: 1e-2 },
       { label: 'the fine-tuned vanilla baseline', mode: 'baseline', lr: 0 },
       { label: 'the oracle', mode: 'oracle', embedding: { oracle: 'spring' }, lr: 1e-2 },
-    ], { workers: 2, onDone: (j) => done.push(j) });
+    ];
+    const { results, pool } = await runMetaJobs(ctx, jobs, { workers: 2, onDone: (j) => done.push(j) });
     expect(tf.memory().numTensors).toBe(before);
     expect(pool).toEqual({ workers: 1, note: 'running from sources: no compiled worker, meta-tailored in-process' });
     expect(done).toEqual([0, 1, 2]);
     expect(results[0]!.trainMse).toBeGreaterThan(0);
     expect(Object.keys(results[0]!.phi)).toHaveLength(1);
     expect(results[0]!.phi[Object.keys(results[0]!.phi)[0]!]!.values[0]).not.toBe(3);
-    expect(results[1]!.trainMse).toBeUndefined();
+    // Every job reports its training rollout MSE with the θ (and φ) it returns: the fine-tuned
+    // baseline untailored, the oracle tailored; recomputed here from what came back.
+    const predictor = new VectorFieldPredictor('mlp', field);
+    const back = (j: number) => fromPlain(results[j]!.theta);
+    const t1 = back(1);
+    expect(results[1]!.trainMse).toBe(rolloutErrors(predictor, t1, ctx.train).mse);
+    const t0 = fromPlain(ctx.theta);
+    expect(results[1]!.trainMse).not.toBe(rolloutErrors(predictor, t0, ctx.train).mse);
+    const t2 = back(2);
+    const oracle = jobTailoring(jobs[2]!)!;
+    expect(results[2]!.trainMse).toBe(rolloutErrors(predictor, t2, ctx.train, oracle).mse);
+    tf.dispose([...Object.values(t0), ...Object.values(t1), ...Object.values(t2)]);
     expect(Object.keys(results[2]!.theta)).toEqual(Object.keys(ctx.theta));
   });
 });

@@ -12,6 +12,7 @@ import { tf } from '@noether/core';
 import { VectorFieldPredictor } from '@noether/predictors-mlp';
 import { embeddingScale, rolloutErrors, scaledEmbedding } from '../src/discover/evaluate.js';
 import { checkOutDir } from '../src/discover/out-dir.js';
+import { finetuneNote, tailoringNote } from '../src/discover/pipeline.js';
 import { readJson, run, tmp } from './helpers.js';
 
 function fakeIo(cwd: string) {
@@ -72,6 +73,40 @@ describe('discover tailoring scale', () => {
   });
 });
 
+describe('finetuneNote', () => {
+  const o = (train: [number, number], test: [number, number]) => ({
+    trainMse: { vanilla: train[0], finetuned: train[1] }, testRmse: { vanilla: test[0], finetuned: test[1] }, steps: 3, lrTheta: 1e-4, sequences: 25,
+  });
+  it('says nothing when fine-tuning did not make the test rollouts worse', () => {
+    expect(finetuneNote(o([2e-3, 3e-3], [0.05, 0.04]))).toBeUndefined();
+    expect(finetuneNote(o([2e-3, 1e-3], [0.05, 0.05]))).toBeUndefined();
+    expect(finetuneNote(o([2e-3, 1e-3], [0.05, NaN]))).toBeUndefined();
+  });
+  it('tells an overshoot (training loss up too) from a fit that does not carry over (training loss down)', () => {
+    const up = finetuneNote(o([2e-3, 3e-3], [0.05, 0.06]))!;
+    expect(up).toMatch(/worse than vanilla on the test rollouts \(test RMSE 6\.000e-2 against 5\.000e-2\) and also on the training rollouts/);
+    expect(up).toMatch(/training MSE 3\.000e-3 against 2\.000e-3\): its 3 Adam steps at --lr-theta 0\.0001 overshot/);
+    expect(up).toMatch(/compare Noether with vanilla\+ft/);
+    const down = finetuneNote(o([2e-3, 1e-3], [0.05, 0.06]))!;
+    expect(down).toMatch(/fits its training rollouts better than vanilla \(training MSE 1\.000e-3 against 2\.000e-3\) but the test rollouts worse/);
+    expect(down).toMatch(/on 25 training sequences/);
+    expect(down).not.toMatch(/overshot/);
+  });
+});
+
+describe('tailoringNote', () => {
+  it('blames the law only when vanilla+ft (the same θ steps, untailored) did not rise as far', () => {
+    expect(tailoringNote('q^2 + p^2', { noether: 1e-3, vanilla: 2e-3, finetuned: 3e-3 })).toBeUndefined();
+    const notLaw = tailoringNote('q^2 + p^2', { noether: 3e-3, vanilla: 2e-3, finetuned: 1e-3 })!;
+    expect(notLaw).toBe('meta-tailoring with q^2 + p^2 raises the long-term training MSE (3.000e-3 against 2.000e-3 untailored): it is not a useful conservation law for this model');
+    expect(tailoringNote('q^2 + p^2', { noether: 3e-3, vanilla: 2e-3, finetuned: null })).toBe(notLaw);
+    expect(tailoringNote('q^2 + p^2', { noether: 5e-3, vanilla: 2e-3, finetuned: 4e-3 })).toMatch(/; vanilla\+ft, the same θ steps without tailoring, 4\.000e-3\): it is not a useful conservation law/);
+    const steps = tailoringNote('q^2 + p^2', { noether: 3e-3, vanilla: 2e-3, finetuned: 4e-3 })!;
+    expect(steps).toMatch(/\(3\.000e-3 against 2\.000e-3 untailored\), but less than the same θ steps without tailoring \(vanilla\+ft 4\.000e-3\): the rise is the meta-training's/);
+    expect(steps).not.toMatch(/not a useful/);
+  });
+});
+
 describe('discover search sharding', () => {
   it('gives the same result however the chunks are split across machines', async () => {
     // Pendulum-like data: two sequences along p² − 3 cos q = const.
@@ -120,6 +155,45 @@ describe('noether discover (end to end, tiny)', () => {
     const png = readFileSync(join(dir, 'out', 'rollout-error.png'));
     expect(Array.from(png.subarray(1, 4))).toEqual([0x50, 0x4e, 0x47]);
     expect(f.out()).toMatch(/RMSE\s+vanilla.*HNN \d/);
+  }, 300_000);
+
+  // The fine-tuned control (vanilla+ft): its θ is the one tested, and when it ends worse than the
+  // vanilla MLP the run says whether the fine-tuning raised its own (training) loss.
+  it('tests the fine-tuned θ, and explains a vanilla+ft worse than vanilla', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'discover-'));
+    // Depth 3 finds no law: the run is pre-training, the fine-tuned baseline, the oracle and the test.
+    const base = ['discover', 'spring', '--depth', '3', '--pretrain-steps', '20', '--top-k', '1', '--max-ranked', '2', '--fit-steps', '10',
+      '--fit-restarts', '1', '--lr-exponents=-2,-1', '--hidden', '8', '--workers', '1'];
+    const go = async (name: string, extra: string[]) => {
+      const f = fakeIo(dir);
+      expect(await main([...base, ...extra, '--out', name], f.io), f.err()).toBe(0);
+      return { r: JSON.parse(readFileSync(join(dir, name, 'result.json'), 'utf8')), out: f.out(), err: f.err() };
+    };
+    const worseNote = /vanilla\+ft is worse than vanilla on the test rollouts/;
+    // No fine-tuning steps: vanilla+ft is the pre-trained θ, through the worker's result and back.
+    const none = await go('ep0', ['--epochs', '0']);
+    expect(none.r.rmse.vanillaFinetuned).toBe(none.r.rmse.vanilla);
+    expect(none.r.trainMse.vanillaFinetuned).toBe(none.r.trainMse.vanilla);
+    expect(none.r.trainMse.vanilla).toBeGreaterThan(0);
+    // A small lr lowers the loss it minimises (untrained, 20 steps: far from any minimum).
+    const small = await go('small', ['--epochs', '1', '--lr-theta', '0.01']);
+    expect(small.r.trainMse.vanilla).toBe(none.r.trainMse.vanilla);
+    expect(small.r.trainMse.vanillaFinetuned).toBeLessThan(small.r.trainMse.vanilla);
+    // lr 1: Adam's first step moves every weight by ~1 and overshoots: worse on training and test.
+    const big = await go('big', ['--epochs', '1', '--lr-theta', '1']);
+    expect(big.r.trainMse.vanillaFinetuned).toBeGreaterThan(big.r.trainMse.vanilla);
+    expect(big.r.rmse.vanillaFinetuned).toBeGreaterThan(big.r.rmse.vanilla);
+    const note = big.r.notes.find((n: string) => worseNote.test(n));
+    expect(note).toContain(`training MSE ${big.r.trainMse.vanillaFinetuned.toExponential(3)} against ${big.r.trainMse.vanilla.toExponential(3)}`);
+    expect(note).toContain('its 1 Adam step at --lr-theta 1 overshot');
+    expect(big.err).toContain(`note: ${note}`);
+    expect(big.out).toMatch(/vanilla\+ft \d\.\d+ \(worse than vanilla: see the note\)/);
+    // The note and the mark only when vanilla+ft is worse.
+    for (const x of [none, small]) {
+      const worse = x.r.rmse.vanillaFinetuned > x.r.rmse.vanilla;
+      expect(x.r.notes.some((n: string) => worseNote.test(n) || /vanilla\+ft fits its training rollouts better/.test(n))).toBe(worse);
+      expect(x.out.includes('worse than vanilla: see the note')).toBe(worse);
+    }
   }, 300_000);
 
   it('takes any number of state columns from a CSV (3 here: x + y conserved, v not)', async () => {

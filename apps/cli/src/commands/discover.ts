@@ -118,7 +118,7 @@ function summary(r: DiscoverResult, dir: string): string {
     `system      ${r.system}${r.options.integrator === 'rk4' ? ' (RK4 steps)' : ''}`,
     `formula     ${r.formula ?? '(none)'}`,
     `stages      ${r.stages.enumerated} enumerated → ${r.stages.counts.accepted} accepted → ${r.stages.sweepScored} scored → ${r.stages.metaTailored} meta-tailored (${r.stages.diverged} diverged)`,
-    `RMSE        vanilla ${f(r.rmse.vanilla)}  vanilla+ft ${f(r.rmse.vanillaFinetuned)}  Noether ${f(r.rmse.noether)}  oracle ${f(r.rmse.oracle)}${r.rmse.hnn !== undefined ? `  HNN ${f(r.rmse.hnn)}` : ''}`,
+    `RMSE        vanilla ${f(r.rmse.vanilla)}  vanilla+ft ${f(r.rmse.vanillaFinetuned)}${r.rmse.vanillaFinetuned > r.rmse.vanilla ? ' (worse than vanilla: see the note)' : ''}  Noether ${f(r.rmse.noether)}  oracle ${f(r.rmse.oracle)}${r.rmse.hnn !== undefined ? `  HNN ${f(r.rmse.hnn)}` : ''}`,
     `written     ${dir}/result.json, ${dir}/${r.plot}`,
     ...r.notes.map((n) => `note        ${n}`),
   ].join('\n') + '\n';
@@ -132,7 +132,8 @@ export const discoverCommand: Command = {
     'Enumerates every unit-valid formula up to --depth nodes, fits its parameters to be conserved on the training\n' +
     'sequences (and rejects it unless it is 100× better conserved there than on random sequences), pre-trains the\n' +
     'HNN baseline MLP, scores survivors by one tailoring step at lr 10^k, meta-tailors the best --top-k for --epochs,\n' +
-    'picks by long-term training MSE and reports test RMSE against the vanilla MLP and the oracle (true H).\n' +
+    'picks by long-term training MSE and reports test RMSE against the vanilla MLP, the vanilla MLP fine-tuned on the\n' +
+    'same rollout loss for the same steps without tailoring (vanilla+ft), and the oracle (true H).\n' +
     'The search and the meta-tailoring runs (top-k candidates, fine-tuned baseline, oracle) use --workers threads\n' +
     '(default: all cores); results do not depend on it. Split the search across machines with --shard i/n on each,\n' +
     'then `noether discover merge --out DIR shard-*.json` finishes the run.',

@@ -54,7 +54,8 @@ export interface MetaJob {
 export interface MetaJobResult {
   theta: PlainParams;
   phi: PlainParams;
-  /** 'noether' jobs: training rollout MSE after meta-tailoring (one tailoring step at lr). */
+  /** Training rollout MSE after meta-training: tailored (one step at lr) for 'noether' and 'oracle'
+   * jobs, untailored for 'baseline' (the loss its fine-tuning minimised: whether that went down). */
   trainMse?: number;
   /** Set when meta-training hit a NaN/Inf: the job is dropped. */
   diverged?: string;
@@ -84,7 +85,7 @@ export function metaRunner(ctx: MetaContext) {
       disposeParams(t?.phi);
       if (out.stopped) return { theta: {}, phi: {}, stopped: true };
       if (out.diverged) return { theta: {}, phi: {}, diverged: out.diverged };
-      const trainMse = job.mode === 'noether' ? rolloutErrors(predictor, out.theta, ctx.train, { ...t!, phi: out.phi }).mse : undefined;
+      const trainMse = rolloutErrors(predictor, out.theta, ctx.train, t && { ...t, phi: out.phi }).mse;
       const r = { theta: toPlain(out.theta), phi: toPlain(out.phi), trainMse };
       disposeParams(out.theta, out.phi);
       return r;

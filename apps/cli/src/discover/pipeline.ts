@@ -177,6 +177,9 @@ export interface DiscoverResult {
     diverged: number;
   };
   candidates: CandidateReport[];
+  /** MSE of long rollouts on the training sequences, untailored: the pre-trained MLP, and the
+   * fine-tuned one (the loss its fine-tuning minimised; null when it diverged). */
+  trainMse: { vanilla: number; vanillaFinetuned: number | null };
   /** RMSE of long rollouts on the test sequences (see docs/results.md). */
   rmse: { vanilla: number; vanillaFinetuned: number; noether: number | null; oracle: number | null; hnn?: number };
   curves: { t: number[]; vanilla: number[]; vanillaFinetuned: number[]; noether: number[] | null; oracle: number[] | null; hnn?: number[] };
@@ -185,6 +188,56 @@ export interface DiscoverResult {
   seconds: Record<string, number>;
   notes: string[];
   plot: string;
+}
+
+/** vanilla and vanilla+ft: long-term MSE on the training rollouts (what the fine-tuning minimised)
+ * and RMSE on the test ones; the fine-tuning's Adam steps (epochs × batches) and lr. */
+export interface FinetuneOutcome {
+  trainMse: { vanilla: number; finetuned: number };
+  testRmse: { vanilla: number; finetuned: number };
+  steps: number;
+  lrTheta: number;
+  sequences: number;
+}
+
+/**
+ * What a reader needs when the fine-tuned control ends worse than the vanilla MLP on the test
+ * rollouts (undefined otherwise). More training making a control worse looks like a bug; the
+ * training MSE tells which case it is. Worse there too: the steps overshot. (Audited on quick runs,
+ * docs/results.md: where it happened, a plain gradient step with the best length gained at most
+ * ~3% of the rollout loss at the pre-trained θ, and Adam's first step, ≈ lr·sign(g) on each of
+ * ~41,000 weights, raised it 1.1–28×.) Better there: the extra fit does not carry over to the test
+ * sequences.
+ */
+export function finetuneNote(o: FinetuneOutcome): string | undefined {
+  if (!(o.testRmse.finetuned > o.testRmse.vanilla)) return undefined;
+  const e = (v: number) => v.toExponential(3);
+  const test = `test RMSE ${e(o.testRmse.finetuned)} against ${e(o.testRmse.vanilla)}`;
+  const train = `training MSE ${e(o.trainMse.finetuned)} against ${e(o.trainMse.vanilla)}`;
+  if (o.trainMse.finetuned > o.trainMse.vanilla) {
+    return `vanilla+ft is worse than vanilla on the test rollouts (${test}) and also on the training rollouts it was fine-tuned on (${train}): ` +
+      `its ${o.steps} Adam step${o.steps === 1 ? '' : 's'} at --lr-theta ${o.lrTheta} overshot. Adam's first steps move every weight by about the lr ` +
+      `whatever the gradient's size, too far when the pre-trained MLP already sits near a minimum of the rollout loss (as when its dx/dt targets ` +
+      `are finite differences of the samples, which Euler steps reproduce). The Noether model's θ takes the same steps, so compare Noether with ` +
+      `vanilla+ft for what tailoring adds; a smaller --lr-theta gives smaller steps`;
+  }
+  return `vanilla+ft fits its training rollouts better than vanilla (${train}) but the test rollouts worse (${test}): ` +
+    `the extra training on ${o.sequences} training sequences does not carry over to the test sequences`;
+}
+
+/**
+ * When the chosen law's meta-tailored model ends above the pre-trained MLP on the training rollouts
+ * (undefined otherwise). Meta-training also moves θ: when vanilla+ft (the same θ steps, untailored;
+ * null when it diverged) rose further, the rise is the steps', not the law's.
+ */
+export function tailoringNote(formula: string, trainMse: { noether: number; vanilla: number; finetuned: number | null }): string | undefined {
+  const { noether, vanilla, finetuned: ft } = trainMse;
+  if (!(noether > vanilla)) return undefined;
+  const e = (v: number) => v.toExponential(3);
+  const stepsToo = ft !== null && Number.isFinite(ft) && ft > vanilla;
+  const head = `meta-tailoring with ${formula} raises the long-term training MSE (${e(noether)} against ${e(vanilla)} untailored`;
+  if (stepsToo && noether <= ft) return `${head}), but less than the same θ steps without tailoring (vanilla+ft ${e(ft)}): the rise is the meta-training's, and tailoring with the law lowers it`;
+  return `${head}${stepsToo ? `; vanilla+ft, the same θ steps without tailoring, ${e(ft)}` : ''}): it is not a useful conservation law for this model`;
 }
 
 /** Runs everything from the data (or from a merged search) to result.json and the plot. */
@@ -376,6 +429,15 @@ async function afterSearch(
   const ft = results[ftJob]!;
   const vanillaFt = ft.diverged ? undefined : tidy(() => rolloutErrors(predictor, fromPlain(ft.theta), testSet));
   if (ft.diverged) notes.push(`the fine-tuned vanilla baseline diverged (${ft.diverged})`);
+  const ftTrain = ft.diverged ? null : score(ft.trainMse!);
+  if (vanillaFt && ftTrain !== null) {
+    const steps = o.epochs * (Math.floor(d.nTrain / Math.min(o.batchSize, d.nTrain)) || 1);
+    const note = finetuneNote({
+      trainMse: { vanilla: vanillaTrain, finetuned: ftTrain }, testRmse: { vanilla: vanilla.rmse, finetuned: vanillaFt.rmse },
+      steps, lrTheta: o.lrTheta, sequences: d.nTrain,
+    });
+    if (note) warn(note);
+  }
   let noether: RolloutErrors | undefined;
   let chosen: { formula: string; template: string; search: number[]; meta: number[] } | undefined;
   if (best) {
@@ -385,7 +447,8 @@ async function afterSearch(
     chosen = { formula: formatExpr(c.expr, { params: r.metaParams!, inputNames }), template: c.template, search: c.params, meta: r.metaParams! };
     // What the reader of result.json should not have to work out: tailoring that hurts on the
     // training data, and an lr chosen at the edge of its grid (the best one may lie beyond).
-    if (r.trainMse! > vanillaTrain) warn(`tailoring with ${chosen.formula} raises the long-term training MSE (${r.trainMse!.toExponential(3)} against ${vanillaTrain.toExponential(3)} untailored): it is not a useful conservation law for this model`);
+    const raised = tailoringNote(chosen.formula, { noether: r.trainMse!, vanilla: vanillaTrain, finetuned: ftTrain });
+    if (raised) warn(raised);
     const ks = o.lrExponents;
     if (ks.length > 2 && (r.sweepK === Math.max(...ks) || r.sweepK === Math.min(...ks))) warn(`the tailoring lr of ${r.formula} was picked at the edge of the grid (10^${r.sweepK}): extend --lr-exponents past it`);
   } else notes.push('no candidate survived to meta-tailoring: no Noether result');
@@ -429,6 +492,7 @@ async function afterSearch(
       metaTailored: top.filter((r) => !r.diverged).length, diverged: top.filter((r) => r.diverged).length,
     },
     candidates: reports.slice(0, Math.max(o.topK, 20)),
+    trainMse: { vanilla: vanillaTrain, vanillaFinetuned: ftTrain },
     rmse: { vanilla: vanilla.rmse, vanillaFinetuned: vanillaFt?.rmse ?? NaN, noether: noether?.rmse ?? null, oracle: oracle?.rmse ?? null, ...(hnnErr ? { hnn: hnnErr.rmse } : {}) },
     curves: { t: times, vanilla: vanilla.perStep, vanillaFinetuned: vanillaFt?.perStep ?? [], noether: noether?.perStep ?? null, oracle: oracle?.perStep ?? null, ...(hnnErr ? { hnn: hnnErr.perStep } : {}) },
     oracle: oracleInfo,
