@@ -1,3 +1,3 @@
-import { noetherVitest } from '../../vitest.shared';
+import { noetherVitest } from '../../vitest.shared.ts';
 
 export default noetherVitest();

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { inflateSync } from 'node:zlib';
 import { adler32, crc32, encodePng, frameGrid, imageToPng, linePlot, niceTicks, PALETTE } from '../src/index.js';
+import { logTicks } from '../src/viz/plot.js';
 
 /** Parses a PNG back: checks signature, every chunk CRC, IHDR, and returns the RGBA pixels. */
 function decodePng(png: Uint8Array): { width: number; height: number; rgba: Uint8Array; chunks: string[] } {
@@ -103,6 +104,19 @@ describe('viz: frameGrid', () => {
     expect(px(img, 0, 3)).toEqual([255, 255, 255, 255]);
     expect(px(img, 3, 3)).toEqual([255, 255, 255, 255]);
     expect(() => frameGrid([[new Float32Array(3)]], { height: 2, width: 2, channels: 1 })).toThrow(/frame \[0\]\[0\] has 3 values, expected 2×2×1 = 4/);
+  });
+});
+
+describe('viz: log-axis ticks', () => {
+  const values = (lo: number, hi: number) => logTicks(Math.log10(lo), Math.log10(hi)).map((t) => Number((10 ** t).toPrecision(6)));
+  it('decades over a wide range, 1-2-5 over one or two decades', () => {
+    expect(values(1e-5, 1)).toEqual([1e-5, 1e-4, 1e-3, 0.01, 0.1, 1]);
+    expect(values(0.011, 0.6)).toEqual([0.02, 0.05, 0.1, 0.2, 0.5]);
+  });
+  it('at least three readable ticks inside a range within a factor of 2.5 (a loss over a few hundred steps)', () => {
+    expect(values(0.145, 0.411)).toEqual([0.15, 0.2, 0.25, 0.3, 0.35, 0.4]);
+    expect(values(2.926, 3.414)).toEqual([3, 3.1, 3.2, 3.3, 3.4]);
+    expect(values(2.3, 3.41)).toEqual([2.4, 2.6, 2.8, 3, 3.2, 3.4]);
   });
 });
 

@@ -193,8 +193,12 @@ export function linePlot(opts: LinePlotOptions): RgbaImage {
   return { rgba: canvas.rgba, width: canvas.width, height: canvas.height };
 }
 
-/** Log-axis ticks (in log10 units): decades, or 1-2-5 steps when the range is under two decades. */
-function logTicks(lo: number, hi: number): number[] {
+/**
+ * Log-axis ticks (in log10 units): decades, or 1-2-5 steps when the range is under two decades,
+ * or, when those give fewer than three ticks (a range within a factor of about 2.5, as a loss
+ * curve over a few hundred steps), evenly spaced nice values, so the axis can still be read.
+ */
+export function logTicks(lo: number, hi: number): number[] {
   const out: number[] = [];
   const few = hi - lo < 2;
   for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
@@ -203,7 +207,9 @@ function logTicks(lo: number, hi: number): number[] {
       if (t >= lo - 1e-9 && t <= hi + 1e-9) out.push(t);
     }
   }
-  return out.length > 0 ? out : [lo];
+  if (out.length >= 3) return out;
+  const linear = niceTicks(10 ** lo, 10 ** hi, 6).filter((v) => v > 0).map(Math.log10).filter((t) => t >= lo - 1e-9 && t <= hi + 1e-9);
+  return linear.length > out.length ? linear : out.length > 0 ? out : [lo];
 }
 
 function sortedIndex(x: ArrayLike<number>): number[] {
