@@ -1,6 +1,6 @@
 // In-process harness: run main() with captured stdout/stderr, a chosen TTY-ness and a
 // Ctrl-C we can trigger from the test.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/main.js';
@@ -46,6 +46,16 @@ export async function run(argv: string[], o: RunOptions = {}): Promise<Captured>
 
 export function tmp(prefix = 'noether-cli-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Headless Chromium where installed (.ci/run installs it); the tests that need it skip without. */
+export const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+
+/** Chromium flags for a headless test run: a throwaway profile, no sandbox (containers run as
+ * root), no GPU, no background network traffic. */
+export function chromiumArgs(): string[] {
+  const profile = tmp('noether-chromium-');
+  return ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`];
 }
 
 /** A tiny toy run: 16 train sequences, batch 8 → 2 steps per epoch per phase. */

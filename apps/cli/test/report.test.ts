@@ -4,9 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TINY, run, tmp } from './helpers.js';
-
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+import { CHROMIUM, TINY, chromiumArgs, run, tmp } from './helpers.js';
 
 describe('report', () => {
   let dir: string;
@@ -49,10 +47,8 @@ describe('report', () => {
     const probe = `<script>addEventListener('load',()=>{const i=[...document.images];document.body.insertAdjacentHTML('beforeend','<pre id="probe">'+JSON.stringify({title:document.title,decoded:i.filter(x=>x.complete&&x.naturalWidth>0).length,images:i.length,rows:document.querySelectorAll('table.results tbody tr').length,runs:document.querySelectorAll('table.runs tbody tr').length})+'</pre>')});</script>`;
     const probed = join(dir, 'probed.html');
     writeFileSync(probed, html.replace('</body>', `${probe}</body>`));
-    const profile = tmp('noether-chromium-');
-    const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`];
     // --virtual-time-budget: dump once the page is idle (after load), not at first parse.
-    const r = spawnSync(CHROMIUM!, [...args, '--virtual-time-budget=5000', '--dump-dom', `file://${probed}`], { encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
+    const r = spawnSync(CHROMIUM!, [...chromiumArgs(), '--virtual-time-budget=5000', '--dump-dom', `file://${probed}`], { encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
     expect(r.status, r.stderr).toBe(0);
     const m = /<pre id="probe">(\{[^<]+)<\/pre>/.exec(r.stdout);
     expect(m, r.stdout.slice(0, 500)).not.toBeNull();

@@ -1,5 +1,7 @@
 // @noether/metrics: MSE, PSNR, SSIM (scikit-image conventions), LPIPS v0.1 AlexNet,
 // and per-timestep aggregation. See README.md for definitions and conventions.
+// Browser-safe: no Node module is imported from here; the LPIPS weight loader, which reads files,
+// is '@noether/metrics/node' (src/node.ts).
 export {
   mse,
   psnr,
@@ -23,8 +25,8 @@ export {
   lpipsManifestSchema,
   LPIPS_MANIFEST_FILE,
   LPIPS_WEIGHTS_FILE,
+  LPIPS_WEIGHTS_ENV,
   type LpipsManifest,
 } from './lpips/format.js';
-export { loadLpipsWeights, LPIPS_WEIGHTS_ENV } from './lpips/loader.js';
 export { lpipsMetric, type LpipsMetricOptions } from './lpips/metric.js';
 export { register, metricFactories } from './register.js';

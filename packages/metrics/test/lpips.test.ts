@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disposeParams, tf, type Params } from '@noether/core';
-import { LPIPS_WEIGHTS_ENV, loadLpipsWeights, lpipsDistance, lpipsMetric } from '../src/index.js';
+import { LPIPS_WEIGHTS_ENV, lpipsDistance, lpipsMetric } from '../src/index.js';
+import { loadLpipsWeights } from '../src/node.js';
 import { goldenPath } from './golden.js';
 
 interface LpipsCase {

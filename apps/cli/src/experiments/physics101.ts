@@ -10,7 +10,8 @@ import {
   type Batch, type BatchOptions, type Dataset, type DatasetFactory, type Params, type Plugin, type Split,
 } from '@noether/core';
 import { Physics101Dataset } from '@noether/datasets';
-import { LPIPS_WEIGHTS_ENV, SSIM_REFERENCE_CODE, loadLpipsWeights, lpipsMetric } from '@noether/metrics';
+import { LPIPS_WEIGHTS_ENV, SSIM_REFERENCE_CODE, lpipsMetric } from '@noether/metrics';
+import { loadLpipsWeights } from '@noether/metrics/node';
 import { curveRows, persistenceCurves, writeCurves, writeFrameGrid, writeRunJson } from '../analyze/video.js';
 import { CliError } from '../cli/errors.js';
 import type { Io } from '../cli/io.js';

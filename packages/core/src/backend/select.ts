@@ -3,6 +3,7 @@
 // Browser-capable: no static Node import; the native packages are imported by computed
 // specifiers so bundlers and tsc never require them. opts.wasmThreads > 1 runs wasm on several
 // threads, with a platform hook (beforeWasmInit) where tfjs cannot start them itself (Node).
+// In a browser bundle, opts.wasmPaths says where the page serves tfjs-backend-wasm's .wasm files.
 import { tf } from '../tf.js';
 import { checkSecondOrderFixes, installSecondOrderFixes } from '../second-order/install.js';
 import { registerWasmKernels } from './wasm-kernels.js';
@@ -43,14 +44,26 @@ export interface SelectOptions {
    * without it tfjs's own detection decides (browsers: cross-origin isolated pages only).
    */
   beforeWasmInit?: (threads: number) => (() => void) | void;
+  /**
+   * wasm only: where tfjs-backend-wasm's .wasm binaries are served (passed to its setWasmPaths):
+   * a URL prefix ending in '/' (e.g. '/wasm/' holding tfjs-backend-wasm{,-simd,-threaded-simd}.wasm,
+   * copied from node_modules/@tensorflow/tfjs-backend-wasm/dist/), or a map from each of those
+   * three file names to its URL. Needed in a browser bundle: without it the emscripten glue looks
+   * for them next to the page. Node finds them itself (leave it unset there). Only the first
+   * initialisation of wasm counts, as for wasmThreads.
+   */
+  wasmPaths?: string | Record<WasmBinaryName, string>;
 }
+
+/** The binaries tfjs-backend-wasm chooses from (plain, SIMD, threaded SIMD). */
+export type WasmBinaryName = 'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm';
 
 const NATIVE_PACKAGES = ['tfjs-node-gpu', 'tfjs-node'];
 const INSTALL_HINT: Record<BackendName, string> = {
   tensorflow:
     'npm install @tensorflow/tfjs-node@4.22.0 (CPU) or @tensorflow/tfjs-node-gpu@4.22.0 (needs CUDA 11.2 + cuDNN 8.1); ' +
     'both download libtensorflow at install time (TFJS_NODE_BASE_URI overrides the URL)',
-  wasm: 'npm install @tensorflow/tfjs-backend-wasm@4.22.0 (a dependency of @noether/core; in a bundle, serve its .wasm files and call setWasmPaths)',
+  wasm: 'npm install @tensorflow/tfjs-backend-wasm@4.22.0 (a dependency of @noether/core; in a browser bundle, serve its .wasm files and pass their location as selectBackend({ wasmPaths }))',
   cpu: '@tensorflow/tfjs-backend-cpu is a dependency of @noether/core and always present',
 };
 
@@ -111,12 +124,16 @@ export async function listBackends(): Promise<Record<BackendName, boolean>> {
   return out;
 }
 
-/** tf.setBackend(name), first setting up wasm threads when opts asks for them (see wasmThreads). */
+/** tf.setBackend(name), first setting up wasm's binary locations and threads when opts asks for
+ * them (see wasmPaths, wasmThreads). */
 async function activate(name: BackendName, opts: SelectOptions): Promise<boolean> {
   const threads = opts.wasmThreads ?? 1;
-  // Threads are fixed when wasm first initialises (tfjs keeps that backend for the process).
-  if (name !== 'wasm' || threads <= 1 || !wasmModule || name in tf.engine().registry) return tf.setBackend(name);
-  wasmModule.setThreadsCount(threads);
+  // Threads and binary locations are fixed when wasm first initialises (tfjs keeps that backend for
+  // the process).
+  const wasm = name === 'wasm' && !(name in tf.engine().registry) ? wasmModule : undefined;
+  if (wasm && opts.wasmPaths !== undefined) wasm.setWasmPaths(opts.wasmPaths);
+  if (!wasm || threads <= 1) return tf.setBackend(name);
+  wasm.setThreadsCount(threads);
   let undo: (() => void) | void = undefined;
   if (opts.beforeWasmInit) {
     // Read by tfjs-backend-wasm's init(), so it must be set after the import registered the flag.
@@ -131,7 +148,7 @@ async function activate(name: BackendName, opts: SelectOptions): Promise<boolean
   // tfjs logged why (unless PROD is set); the single-threaded build still works.
   threadedWasmFailed = true;
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  wasmModule.setThreadsCount(1);
+  wasm.setThreadsCount(1);
   return tf.setBackend(name);
 }
 

@@ -5,6 +5,10 @@ import { z } from 'zod';
 import { tf, type Params } from '@noether/core';
 import { LPIPS_ALEX_SHAPES } from './network.js';
 
+/** Environment variable naming the weights folder when none is passed (read by the Node loader,
+ * '@noether/metrics/node'; here so that browser-safe code can name it too). */
+export const LPIPS_WEIGHTS_ENV = 'NOETHER_LPIPS_WEIGHTS';
+
 export const LPIPS_MANIFEST_FILE = 'manifest.json';
 export const LPIPS_WEIGHTS_FILE = 'weights.bin';
 

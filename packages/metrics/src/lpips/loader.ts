@@ -1,12 +1,10 @@
 // Node loader for LPIPS weights: reads <dir>/manifest.json and <dir>/weights.bin.
-// The only file I/O of the LPIPS code; the network itself is in network.ts.
+// The only file I/O of the LPIPS code; the network itself is in network.ts. Exported from
+// '@noether/metrics/node' only, so that '@noether/metrics' itself imports no Node module.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Params } from '@noether/core';
-import { LPIPS_MANIFEST_FILE, LPIPS_WEIGHTS_FILE, lpipsParamsFromBytes, parseLpipsManifest } from './format.js';
-
-/** Environment variable naming the weights folder when none is passed. */
-export const LPIPS_WEIGHTS_ENV = 'NOETHER_LPIPS_WEIGHTS';
+import { LPIPS_MANIFEST_FILE, LPIPS_WEIGHTS_ENV, LPIPS_WEIGHTS_FILE, lpipsParamsFromBytes, parseLpipsManifest } from './format.js';
 
 const HOW_TO_GET =
   'LPIPS needs the published v0.1 AlexNet weights, converted once with ' +

@@ -1,0 +1,95 @@
+// What test/browser.test.ts runs on one tfjs backend, in headless Chromium (bundled with entry.ts)
+// and in Node (imported by the test itself): the same code on both sides, so their numbers can be
+// compared bit for bit. Tiny shapes: the whole test has to stay well under a minute on 2 cores.
+import {
+  buildExperiment, createContainer, disposeMetaState, evaluate, examples, GradientInnerOptimizer, initMetaState, metaStep,
+  selectBackend, tf, train, type BackendName, type MetaSetup, type Params, type SelectOptions,
+} from '@noether/core';
+import { register as registerMetrics } from '@noether/metrics';
+import { tinyBatch, tinySvg } from '@noether/predictors-svg';
+import { CnnEmbedding } from '@noether/embeddings-cnn';
+
+/** Parameter values by name (plain numbers, so they survive JSON exactly). */
+export type ParamValues = Record<string, number[]>;
+
+export interface WorkloadResult {
+  /** tf.getBackend() once selected: the backend that actually ran. */
+  backend: string;
+  /** tf.memory().numTensors after selecting the backend, and after everything was disposed. */
+  tensorsBefore: number;
+  tensorsAfter: number;
+  oscillator: {
+    /** One outer loss per meta-training step. */
+    losses: number[];
+    /** Test-set MSE over the predicted steps, without and with tailoring. */
+    untailoredMse: number;
+    tailoredMse: number;
+    /** Mean inner Noether loss before tailoring (evaluate's innerBefore). */
+    innerBefore: number;
+    theta: ParamValues;
+    phi: ParamValues;
+  };
+  video: { loss: number; gradNormTheta: number; gradNormPhi: number; theta: ParamValues; phi: ParamValues };
+}
+
+/** The toy oscillator experiment, built through core's plugin container as the CLI builds it. */
+export const OSCILLATOR_CONFIG = {
+  seed: 7,
+  mode: 'noether',
+  predictor: { type: 'mlp-step', hidden: 8 },
+  embedding: { type: 'mlp-embedding', hidden: 8, dim: 2 },
+  dataset: { type: 'oscillator', nTrain: 16, nTest: 8, seqLength: 6, seed: 3 },
+  inner: { lr: 0.05 },
+  outer: { epochs: 2, batchSize: 8, lrTheta: 1e-2, lrPhi: 1e-2 },
+  eval: { batchSize: 8, metrics: ['mse'] },
+};
+
+const values = (p: Params): ParamValues => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, Array.from(v.dataSync())]));
+
+async function oscillator(): Promise<WorkloadResult['oscillator']> {
+  const exp = await buildExperiment(createContainer(examples.oscillatorPlugin, registerMetrics), OSCILLATOR_CONFIG);
+  const { epochs, batchSize } = exp.config.outer;
+  const trained = await train(exp.setup, exp.dataset, exp.initState(), { epochs, batchSize, seed: exp.config.seed });
+  try {
+    const ev = await evaluate(exp.testSetup, exp.dataset, trained.state, { batchSize: exp.config.eval.batchSize, seed: exp.config.seed, metrics: exp.metrics });
+    return {
+      losses: trained.losses,
+      untailoredMse: ev.untailored['mse']!.overall,
+      tailoredMse: ev.tailored['mse']!.overall,
+      innerBefore: ev.innerBefore,
+      theta: values(trained.state.theta),
+      phi: values(trained.state.phi),
+    };
+  } finally {
+    disposeMetaState(trained.state);
+  }
+}
+
+/** One meta-step of the smallest SVG (8×8 frames) with the CNN conservation embedding, tailoring
+ * the conditional-normalisation parameters through one differentiable inner step. */
+function video(): WorkloadResult['video'] {
+  const predictor = tinySvg();
+  const embedding = new CnnEmbedding({ dim: 4, height: 8, width: 8, channels: 3, filters: [2, 3] });
+  const setup: MetaSetup = {
+    predictor, embedding, mode: 'noether', tailorMode: 'cn', form: '2a',
+    inner: new GradientInnerOptimizer({ kind: 'sgd', steps: 1, lr: 0.1 }),
+    lrTheta: 1e-3, lrPhi: 1e-3, teacherForcing: true, horizon: 2,
+  };
+  const batch = tinyBatch(3, 2, 4, 8);
+  const { state, report } = metaStep(setup, initMetaState(setup, predictor.init(1), embedding.init(2)), batch, 0);
+  try {
+    return { loss: report.loss, gradNormTheta: report.gradNormTheta, gradNormPhi: report.gradNormPhi, theta: values(state.theta), phi: values(state.phi) };
+  } finally {
+    disposeMetaState(state);
+    tf.dispose(batch.obs);
+  }
+}
+
+/** Selects `backend` (wasmPaths: where a page serves the .wasm files), then runs both workloads. */
+export async function runWorkload(backend: BackendName, wasmPaths?: SelectOptions['wasmPaths']): Promise<WorkloadResult> {
+  await selectBackend({ backend, wasmPaths, quiet: true });
+  const tensorsBefore = tf.memory().numTensors;
+  const osc = await oscillator();
+  const vid = video();
+  return { backend: tf.getBackend(), tensorsBefore, tensorsAfter: tf.memory().numTensors, oscillator: osc, video: vid };
+}
