@@ -1,6 +1,6 @@
 // --plugin: a user's own JavaScript plugin trains from the CLI, is recorded in the run, and is
 // loaded again by eval, analyze and --resume; bad plugins are exit 2 naming the module.
-import { copyFileSync, existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -80,5 +80,35 @@ describe('--plugin', () => {
       expect(hasStack(r.err), spec).toBe(false);
     }
     expect(readdirSync(dir).sort()).toEqual(['p.ts', 'plug.yaml']);
+  });
+
+  it("analyze gradcam maps a plugin's own image embedding through its featureLayer, and refuses a split that is not its forward pass", async () => {
+    const dir = tmp();
+    const config = (type: string) => ({
+      name: 'frames', seed: 1, mode: 'noether', horizon: 2, contextLength: 4,
+      predictor: { type: 'svg-action', arch: 'dcgan', frameSize: 16, channels: 3, widths: [4, 8], gDim: 8, rnnSize: 8, predictorLayers: 1, contextLength: 4, actionDim: 1 },
+      embedding: { type, dim: 3 },
+      dataset: { type: 'gym-pendulum-pixels', episodes: 3, trainEpisodes: 1, framesPerEpisode: 12, size: 16, supersample: 1, history: 4, future: 2, stride: 6, testStride: 6, seed: 3 },
+      noether: { form: '2a', tailor: 'cn' },
+      inner: { optimizer: 'nsgd', steps: 1, lr: 0.3 },
+      outer: { epochs: 1, batchSize: 2, lrTheta: 0, lrPhi: 0.003 },
+      eval: { batchSize: 4, metrics: ['mse'] },
+    });
+    const plugin = join(fixtures, 'frame-embedding-plugin.mjs');
+    const runs: Record<string, string> = {};
+    for (const type of ['frame-cnn', 'frame-cnn-lying']) {
+      writeFileSync(join(dir, `${type}.json`), JSON.stringify(config(type)));
+      runs[type] = join(dir, type);
+      const r = await run(['train', '--config', `${type}.json`, '--backend', 'cpu', '--no-progress', '--out', runs[type]!, '--plugin', plugin], { cwd: dir });
+      expect(r.code, r.err).toBe(0);
+    }
+    const ok = await run(['analyze', 'gradcam', runs['frame-cnn']!, '--phase', 'train', '--dims', '2', '--examples', '2', '--backend', 'cpu'], { cwd: dir });
+    expect(ok.code, ok.err).toBe(0);
+    expect(readFileSync(join(runs['frame-cnn']!, 'plots', 'gradcam.txt'), 'utf8')).toMatch(/on the embedding's layer conv\)/);
+    expect(existsSync(join(runs['frame-cnn']!, 'plots', 'gradcam.png'))).toBe(true);
+    const lying = await run(['analyze', 'gradcam', runs['frame-cnn-lying']!, '--phase', 'train', '--backend', 'cpu'], { cwd: dir });
+    expect(lying.code).toBe(2);
+    expect(lying.err).toMatch(/embedding 'frame-cnn-lying': featureLayer\.head\(featureLayer\.features\(x\)\) differs from apply\(x\) by up to 1\b/);
+    expect(existsSync(join(runs['frame-cnn-lying']!, 'plots', 'gradcam.png'))).toBe(false);
   });
 });

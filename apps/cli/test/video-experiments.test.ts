@@ -300,7 +300,7 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     expect((await run(['experiment', 'toy-oscillator', ...TINY, '--epochs', '1', '--out', toy])).code).toBe(0);
     const t = await run(['analyze', 'gradcam', toy, '--backend', 'cpu']);
     expect(t.code).toBe(2);
-    expect(t.err).toMatch(/Grad-CAM needs a video run .* frame-pair embedding .*phase 'noether' has embedding 'mlp-embedding' \(arity 1\)/);
+    expect(t.err).toMatch(/Grad-CAM needs a video run .*featureLayer.*phase 'noether' has embedding 'mlp-embedding' without a featureLayer on observations of shape \[2\]/);
     expect(existsSync(join(toy, 'analysis'))).toBe(false);
     // inner-steps failing late (after the checkpoint is loaded) or stopped by Ctrl-C leaves no analysis/ either.
     const noTailor = await run(['analyze', 'inner-steps', toy, '--backend', 'cpu', '--phase', 'baseline', '--steps', '1']);

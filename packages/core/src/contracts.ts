@@ -58,6 +58,19 @@ export interface Embedding {
   init(seed: number): Params;
   /** xs has `arity` tensors [B, ...obsShape]; returns [B, k]. */
   apply(params: Params, xs: tf.Tensor[]): tf.Tensor;
+  /** Optional: the forward pass split at a spatial feature layer, which Grad-CAM maps
+   * (`noether analyze gradcam`); image embeddings that have one should say so. */
+  readonly featureLayer?: FeatureLayer;
+}
+
+/** An embedding's forward pass split at one spatial layer: apply(p, xs) = head(p, features(p, xs)). */
+export interface FeatureLayer {
+  /** The layer's name, for captions (e.g. 'conv2'). */
+  readonly name: string;
+  /** Its activations [B, h, w, C], after the nonlinearity. */
+  features(params: Params, xs: tf.Tensor[]): tf.Tensor;
+  /** The rest of the forward pass: activations → [B, k]. */
+  head(params: Params, features: tf.Tensor): tf.Tensor;
 }
 
 /** sgd; adam; nsgd: SGD on the gradient divided by its norm (per example when the vars have a batch axis),

@@ -1,7 +1,7 @@
 // The paper's conservation embedding g_φ(x_{t−1}, x_t): two consecutive frames stacked on channels,
 // Conv5×5(32)-ReLU-MaxPool2, Conv5×5(64)-ReLU-MaxPool2, flatten, Linear to `dim` (reference code:
 // padding 2, i.e. 'same'; PyTorch default init).
-import { tf, nn, Rng, type Embedding, type Params } from '@noether/core';
+import { tf, nn, Rng, type Embedding, type FeatureLayer, type Params } from '@noether/core';
 
 export interface CnnEmbeddingOptions {
   /** Output dimension k (paper: 64). */
@@ -52,16 +52,23 @@ export class CnnEmbedding implements Embedding {
 
   /** xs = [x_{t−1}, x_t], each [B, H, W, C] → [B, dim]. */
   apply(p: Params, xs: tf.Tensor[]): tf.Tensor {
-    if (xs.length !== 2) throw new Error(`cnn embedding takes 2 frames (x_{t-1}, x_t), got ${xs.length}`);
-    const o = this.options;
-    const [a, b] = xs as [tf.Tensor, tf.Tensor];
-    const want = [o.height, o.width, o.channels];
-    if (a.rank !== 4 || a.shape.slice(1).join() !== want.join() || b.shape.join() !== a.shape.join()) {
-      throw new Error(`cnn embedding expects two frames [B, ${want.join(', ')}], got [${a.shape}] and [${b.shape}]: set height/width/channels to match the data`);
-    }
-    const x = tf.concat([a, b], 3);
-    const h1 = nn.maxPool2x2(tf.relu(nn.conv2d(p, 'conv1', x, { pad: 'same' })));
-    const h2 = nn.maxPool2x2(tf.relu(nn.conv2d(p, 'conv2', h1, { pad: 'same' })));
-    return nn.dense(p, 'fc', tf.reshape(h2, [a.shape[0]!, this.flat]));
+    return this.featureLayer.head(p, this.featureLayer.features(p, xs));
   }
+
+  /** Split after the second conv's ReLU, the layer the paper's Grad-CAM (Fig. 5) maps. */
+  readonly featureLayer: FeatureLayer = {
+    name: 'conv2',
+    features: (p, xs) => {
+      if (xs.length !== 2) throw new Error(`cnn embedding takes 2 frames (x_{t-1}, x_t), got ${xs.length}`);
+      const o = this.options;
+      const [a, b] = xs as [tf.Tensor, tf.Tensor];
+      const want = [o.height, o.width, o.channels];
+      if (a.rank !== 4 || a.shape.slice(1).join() !== want.join() || b.shape.join() !== a.shape.join()) {
+        throw new Error(`cnn embedding expects two frames [B, ${want.join(', ')}], got [${a.shape}] and [${b.shape}]: set height/width/channels to match the data`);
+      }
+      const h1 = nn.maxPool2x2(tf.relu(nn.conv2d(p, 'conv1', tf.concat([a, b], 3), { pad: 'same' })));
+      return tf.relu(nn.conv2d(p, 'conv2', h1, { pad: 'same' }));
+    },
+    head: (p, A) => nn.dense(p, 'fc', tf.reshape(nn.maxPool2x2(A), [A.shape[0]!, this.flat])),
+  };
 }

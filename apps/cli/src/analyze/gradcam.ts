@@ -1,7 +1,8 @@
-// Fig. 5: what the learned embedding looks at. PCA of g_φ(x_{t−1}, x_t) over consecutive
-// ground-truth test frames, then Grad-CAM (Selvaraju et al.) of the leading PCA coordinates on the
-// embedding's second conv layer: α_c = spatial mean of ∂score/∂A_c, map = ReLU(Σ_c α_c A_c),
-// upsampled to the frame and overlaid on x_t.
+// Fig. 5: what the learned embedding looks at. PCA of g_φ(x_{t−1}, x_t) (or g_φ(x_t)) over
+// consecutive ground-truth test frames, then Grad-CAM (Selvaraju et al.) of the leading PCA
+// coordinates on the layer the embedding's `featureLayer` names (the cnn embedding: its second
+// conv): α_c = spatial mean of ∂score/∂A_c, map = ReLU(Σ_c α_c A_c), upsampled to the frame and
+// overlaid on x_t. Any embedding, a user's plugin too, can be mapped by declaring its featureLayer.
 import { join } from 'node:path';
 import { frameGrid, imageToPng, linePlot, nn, tf, type Batch, type Embedding } from '@noether/core';
 import { CliError } from '../cli/errors.js';
@@ -33,17 +34,20 @@ export interface GradcamResult {
   notes: string[];
 }
 
-/** What Grad-CAM needs from a phase: a learned cnn frame-pair embedding and its layers. */
+/** What Grad-CAM needs from a phase: a learned image embedding that declares its feature layer. */
 export interface GradcamTarget {
   loaded: LoadedPhase;
   emb: Embedding;
+  /** The layer's name, for captions. */
+  layer: string;
+  /** Activations A of the layer for frames (x_{t−1}, x_t) (an arity-1 embedding sees x_t only). */
   activation: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
   head: (A: tf.Tensor) => tf.Tensor;
 }
 
 /**
- * Checks that a phase can be analysed (before anything is written) and exposes the cnn embedding's
- * second conv layer (ReLU) activation A and the rest of its forward pass.
+ * Checks that a phase can be analysed (before anything is written) and exposes the embedding's
+ * feature-layer activation A and the rest of its forward pass (core's `FeatureLayer`).
  */
 export function gradcamTarget(loaded: LoadedPhase): GradcamTarget {
   const { exp, state } = loaded;
@@ -51,23 +55,17 @@ export function gradcamTarget(loaded: LoadedPhase): GradcamTarget {
   if (!emb || exp.config.mode !== 'noether' || !Object.keys(state.phi).length) {
     throw new CliError(`phase '${loaded.phase}' has no learned embedding (mode '${exp.config.mode}'): analyse a Noether phase (--phase)`);
   }
-  const p = state.phi;
-  const o = (emb as unknown as { options?: { filters?: number[] } }).options;
-  if (emb.arity !== 2 || emb.name !== 'cnn' || !o || !p['conv1/w'] || !p['conv2/w'] || !p['fc/w'] || exp.dataset.obsShape.length !== 3) {
+  const fl = emb.featureLayer;
+  if (!fl || exp.dataset.obsShape.length !== 3) {
     throw new CliError(
-      `Grad-CAM needs a video run (gym-pendulum, physics101) whose embedding is the 'cnn' frame-pair embedding (arity 2); ` +
-        `phase '${loaded.phase}' has embedding '${emb.name}' (arity ${emb.arity}) on observations of shape [${exp.dataset.obsShape.join(', ')}]`,
+      `Grad-CAM needs a video run (gym-pendulum, physics101, or frames of your own) whose embedding declares the spatial layer to map ` +
+        `(its featureLayer, as the 'cnn' embedding does; see docs/plugins.md); phase '${loaded.phase}' has embedding '${emb.name}'` +
+        `${fl ? '' : ' without a featureLayer'} on observations of shape [${exp.dataset.obsShape.join(', ')}]`,
     );
   }
-  const activation = (a: tf.Tensor, b: tf.Tensor) => {
-    const h1 = nn.maxPool2x2(tf.relu(nn.conv2d(p, 'conv1', tf.concat([a, b], 3), { pad: 'same' })));
-    return tf.relu(nn.conv2d(p, 'conv2', h1, { pad: 'same' }));
-  };
-  const head = (A: tf.Tensor) => {
-    const h2 = nn.maxPool2x2(A);
-    return nn.dense(p, 'fc', tf.reshape(h2, [A.shape[0]!, -1]));
-  };
-  return { loaded, emb, activation, head };
+  const p = state.phi;
+  const xs = (a: tf.Tensor, b: tf.Tensor) => (emb.arity === 2 ? [a, b] : [b]);
+  return { loaded, emb, layer: fl.name, activation: (a, b) => fl.features(p, xs(a, b)), head: (A) => fl.head(p, A) };
 }
 
 type Colour = (v: number) => [number, number, number];
@@ -97,12 +95,14 @@ export async function gradcam(runDir: RunDir, target: GradcamTarget, o: GradcamO
       const e = tf.tidy(() => {
         const obs = tf.slice(batch.obs, [0], [take]);
         const fr = tf.unstack(obs, 1);
-        // Check once that the re-implemented forward pass is the embedding's.
-        const ref = emb.apply(phi, [fr[0]!, fr[1]!]);
-        const mine = head(activation(fr[0]!, fr[1]!));
-        const diff = tf.max(tf.abs(tf.sub(ref, mine))).dataSync()[0]!;
-        if (!(diff <= 1e-4 * (1 + tf.max(tf.abs(ref)).dataSync()[0]!))) throw new Error(`Grad-CAM: the embedding's forward pass differs from the cnn layout (max difference ${diff}); update analyze/gradcam.ts`);
-        return tf.stack(fr.slice(1).map((x, t) => emb.apply(phi, [fr[t]!, x])), 1); // [take, T-1, k]
+        const g = (prev: tf.Tensor, x: tf.Tensor) => emb.apply(phi, emb.arity === 2 ? [prev, x] : [x]);
+        // Check once that the split is the embedding's forward pass (a plugin's featureLayer may not be).
+        const ref = g(fr[0]!, fr[1]!);
+        const diff = tf.max(tf.abs(tf.sub(ref, head(activation(fr[0]!, fr[1]!))))).dataSync()[0]!;
+        if (!(diff <= 1e-4 * (1 + tf.max(tf.abs(ref)).dataSync()[0]!))) {
+          throw new CliError(`Grad-CAM: embedding '${emb.name}': featureLayer.head(featureLayer.features(x)) differs from apply(x) by up to ${diff}; its featureLayer must split apply's own forward pass`);
+        }
+        return tf.stack(fr.slice(1).map((x, t) => g(fr[t]!, x)), 1); // [take, T-1, k]
       });
       const [, T1, k] = e.shape as [number, number, number];
       const data = e.dataSync() as Float32Array;
@@ -206,7 +206,7 @@ export async function gradcam(runDir: RunDir, target: GradcamTarget, o: GradcamO
   const note = join(runDir.path, 'plots', 'gradcam.txt');
   writeFileAtomic(note,
     `gradcam.png: one row per test frame pair (middle of the first ${n} test sequences).\n` +
-    `Columns: x_{t-1}, x_t, then the Grad-CAM map (on the embedding's second conv layer) of PCA dims 1..${dims} overlaid on x_t,\n` +
+    `Columns: x_{t-1}, x_t, then the Grad-CAM map (on the embedding's layer ${target.layer}) of PCA dims 1..${dims} overlaid on x_t,\n` +
     `red-yellow where the features raise the PC coordinate. A PC's sign is arbitrary: each is oriented so its maps over these pairs hold the most such evidence.\n` +
     `Explained variance: ${p.explained.slice(0, dims).map((v, i) => `PC${i + 1} ${(100 * v).toFixed(2)}%`).join(', ')} (cumulative ${(100 * cum[dims - 1]!).toFixed(2)}%).\n` +
     (notes.length ? notes.join('\n') : 'Every map has positive evidence.') + '\n');

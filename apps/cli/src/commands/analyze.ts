@@ -23,9 +23,10 @@ export const analyzeCommand: Command = {
   description:
     'ANALYSIS is one of:\n' +
     "  gradcam      PCA of the learned embedding over consecutive test frame pairs (explained variance per\n" +
-    "               component), then Grad-CAM maps on the embedding's second conv layer for the leading PCA\n" +
+    "               component), then Grad-CAM maps on the embedding's feature layer for the leading PCA\n" +
     '               dimensions: RUN/analysis/gradcam-pca.csv, RUN/plots/gradcam-pca.png, RUN/plots/gradcam.png and\n' +
-    '               gradcam.txt (its legend). Needs a video run with a frame-pair (cnn) embedding.\n' +
+    '               gradcam.txt (its legend). Needs a video run whose embedding declares the layer to map (its\n' +
+    "               featureLayer: the cnn embedding's second conv; yours, see docs/plugins.md).\n" +
     '  inner-steps  inner (Noether) and outer (task) loss against the number of plain tailoring steps on the\n' +
     '               test split. With --oracle, tailoring minimises the task loss against the ground truth\n' +
     '               instead: the most any embedding could gain with those variables and steps (any phase, even a\n' +
