@@ -76,6 +76,10 @@ function patchedRun(from: string, edit: Record<string, (v: number) => number>): 
   return to;
 }
 
+/** gradcam.png's caption margins: 'sequence N' (10 glyphs × 6 px − 1, then a 6 px gap); one 7 px line + 6. */
+const CAPTION_LEFT = 10 * 6 - 1 + 6;
+const CAPTION_TOP = 7 + 6;
+
 // 16×16 frames, 4 history + 2 predicted frames; 2 train windows (batch 2: one step per epoch),
 // 4 test windows. --epochs 1 → SVG 3 epochs (2.5 × 1, rounded), SVG (more steps) 4, Noether 1.
 const TINY_GYM = [
@@ -179,10 +183,11 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     expect(rows[rows.length - 1]![3]!).toBeCloseTo(1, 6);
     isPng(join(out, 'plots', 'gradcam.png'));
     isPng(join(out, 'plots', 'gradcam-pca.png'));
-    // Grid: 2 rows (examples) × (2 frames + 2 maps) of 16×16 frames at scale 4, pad 2.
+    // Grid: 2 rows (examples) × (2 frames + 2 maps) of 16×16 frames at scale 4, pad 2, after the
+    // captions: 'sequence 1' on the left (10 glyphs of 6 px, less 1, then a 6 px gap), a line on top.
     const png = readFileSync(join(out, 'plots', 'gradcam.png'));
-    expect(png.readUInt32BE(16)).toBe(2 + 4 * (64 + 2));
-    expect(png.readUInt32BE(20)).toBe(2 + 2 * (64 + 2));
+    expect(png.readUInt32BE(16)).toBe(CAPTION_LEFT + 2 + 4 * (64 + 2));
+    expect(png.readUInt32BE(20)).toBe(CAPTION_TOP + 2 + 2 * (64 + 2));
   });
 
   it('analyze gradcam: a PC\'s arbitrary sign does not change the maps', async () => {
@@ -212,7 +217,7 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
       expect(txt).toContain(`${line}\n`);
     }
     const png = readFileSync(join(dead, 'plots', 'gradcam.png'));
-    expect(png.readUInt32BE(16)).toBe(2 + 6 * (64 + 2)); // x_{t-1}, x_t and 4 maps
+    expect(png.readUInt32BE(16)).toBe(CAPTION_LEFT + 2 + 6 * (64 + 2)); // x_{t-1}, x_t and 4 maps
   });
 
   it('analyze inner-steps: one SGD step at the run\'s inner lr reproduces the evaluated tailored loss', async () => {

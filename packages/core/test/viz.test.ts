@@ -105,6 +105,27 @@ describe('viz: frameGrid', () => {
     expect(px(img, 3, 3)).toEqual([255, 255, 255, 255]);
     expect(() => frameGrid([[new Float32Array(3)]], { height: 2, width: 2, channels: 1 })).toThrow(/frame \[0\]\[0\] has 3 values, expected 2×2×1 = 4/);
   });
+
+  it('captions rows on the left and columns on top, and moves the frames past them', () => {
+    const f = new Float32Array(8 * 8).fill(0.5); // grey 8×8 frames on white; captions are black
+    const opts = { height: 8, width: 8, channels: 1, pad: 1 };
+    const plain = frameGrid([[f, f], [f, f]], opts);
+    const img = frameGrid([[f, f], [f, f]], { ...opts, rowLabels: ['TRUTH', 'SVG'], colLabels: ['T+1', 'T+2'] });
+    const left = 5 * 6 - 1 + 6; // 'TRUTH': 5 glyphs of advance 6, less the last spacing, then the gap
+    const top = 7 + 6; // one line of text, then the gap
+    expect([img.width, img.height]).toEqual([plain.width + left, plain.height + top]);
+    expect(px(img, left + 1, top + 1)).toEqual([128, 128, 128, 255]); // first frame's first pixel
+    expect(px(img, left, top + 1)).toEqual([255, 255, 255, 255]); // the pad before it
+    const inked = (x0: number, y0: number, x1: number, y1: number) => {
+      let n = 0;
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (px(img, x, y)[0] === 0) n++;
+      return n;
+    };
+    expect(inked(0, top, left, top + 10)).toBeGreaterThan(10); // 'TRUTH' beside row 1
+    expect(inked(left, 0, img.width, top)).toBeGreaterThan(10); // the column captions
+    expect(() => frameGrid([[f, f]], { ...opts, rowLabels: ['a', 'b'] })).toThrow(/2 row labels for 1 rows/);
+    expect(() => frameGrid([[f, f]], { ...opts, colLabels: ['a'] })).toThrow(/1 column labels for 2 columns/);
+  });
 });
 
 describe('viz: log-axis ticks', () => {

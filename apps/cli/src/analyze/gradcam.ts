@@ -202,7 +202,8 @@ export async function gradcam(runDir: RunDir, target: GradcamTarget, o: GradcamO
   const rgb = (f: Float32Array) => (C === 3 ? f : Float32Array.from({ length: H * W * 3 }, (_, j) => f[Math.floor(j / 3)]!));
   const grid = shown.map((s, i) => [rgb(s.a), rgb(s.b), ...maps[i]!]);
   const scale = H <= 32 ? 4 : H <= 64 ? 2 : 1;
-  files.push(runDir.writePlot('gradcam', imageToPng(frameGrid(grid, { height: H, width: W, channels: 3, scale }))));
+  const captions = { rowLabels: shown.map((_, i) => `sequence ${i + 1}`), colLabels: ['x(t-1)', 'x(t)', ...Array.from({ length: dims }, (_, d) => `PC${d + 1}`)] };
+  files.push(runDir.writePlot('gradcam', imageToPng(frameGrid(grid, { height: H, width: W, channels: 3, scale, ...captions }))));
   const note = join(runDir.path, 'plots', 'gradcam.txt');
   writeFileAtomic(note,
     `gradcam.png: one row per test frame pair (middle of the first ${n} test sequences).\n` +

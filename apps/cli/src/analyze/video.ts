@@ -136,7 +136,8 @@ export async function writeFrameGrid(runDir: RunDir, models: GridModel[], o: { n
   }
   const flat = byExample.flat();
   const scale = H <= 32 ? 3 : H <= 64 ? 2 : 1;
-  runDir.writePlot(o.name, imageToPng(frameGrid(flat.map((r) => r[1]), { height: H, width: W, channels: C, scale })));
+  const colLabels = Array.from({ length: Math.max(...flat.map((r) => r[1].length)) }, (_, i) => `t+${i + 1}`);
+  runDir.writePlot(o.name, imageToPng(frameGrid(flat.map((r) => r[1]), { height: H, width: W, channels: C, scale, rowLabels: flat.map((r) => r[0]), colLabels })));
   const names = flat.map((r) => r[0]);
   writeFileAtomic(join(runDir.path, 'plots', `${o.name}.txt`), `Rows of ${o.name}.png, top to bottom (columns: predicted frames 1, 2, ...):\n${names.join('\n')}\n`);
   return names;
