@@ -3,9 +3,9 @@
 // (or takes a Predictor/Embedding/InnerOptimizer/Dataset registered directly
 // under its token, e.g. a user's own class in a child container).
 import type { DependencyContainer } from 'tsyringe';
-import type { Dataset, Embedding, InnerOptimizer, Metric, Predictor, TaskLoss } from './contracts.js';
+import type { Dataset, Embedding, InnerOptimizer, Metric, Predictor, TailorMode, TaskLoss } from './contracts.js';
 import { TOKENS, findFactory } from './di.js';
-import { parseConfig, type ExperimentConfig, type ExperimentConfigInput, type InnerConfig } from './config.js';
+import { ConfigError, parseConfig, type ExperimentConfig, type ExperimentConfigInput, type InnerConfig } from './config.js';
 import { GradientInnerOptimizer } from './algorithm/inner.js';
 import { initMetaState, type MetaSetup, type MetaState } from './algorithm/meta.js';
 import { deriveSeed } from './rng.js';
@@ -38,6 +38,18 @@ export interface ExperimentParts {
   metrics?: Metric[];
 }
 
+/** Refuses a tailoring mode the predictor does not support now, naming the choices, rather than at
+ * the first training step (after a CLI run has made its folder). */
+function checkTailorMode(p: Predictor, configured: TailorMode | undefined): void {
+  const mode = configured ?? p.tailor;
+  const where = configured ? 'noether.tailor' : 'predictor';
+  const fix = configured ? 'set noether.tailor to one of them' : "its own default 'tailor' is not among them: fix the predictor, or set noether.tailor";
+  let problem: string | undefined;
+  if (!p.tailorModes.includes(mode)) problem = `predictor '${p.name}' cannot tailor in mode '${mode}'; it supports: ${p.tailorModes.join(', ')} (${fix})`;
+  else if (mode === 'cn' && !p.conditioning) problem = `predictor '${p.name}' lists mode 'cn' but has no conditioning(params, batchSize) method declaring the parameters to tailor`;
+  if (problem) throw new ConfigError(`${where}: ${problem}`, [{ path: where, message: problem }]);
+}
+
 /** Builds an experiment from parts and a (partial) config; the config is validated. */
 export function defineExperiment(parts: ExperimentParts, config: Omit<ExperimentConfigInput, 'predictor' | 'dataset'> & Partial<Pick<ExperimentConfigInput, 'predictor' | 'dataset'>> = {}): Experiment {
   const cfg = parseConfig({
@@ -49,6 +61,7 @@ export function defineExperiment(parts: ExperimentParts, config: Omit<Experiment
   if (cfg.mode !== 'baseline' && !parts.embedding) {
     throw new Error(`mode '${cfg.mode}' tailors with an embedding: give one (or use mode 'baseline')`);
   }
+  if (cfg.mode !== 'baseline') checkTailorMode(parts.predictor, cfg.noether.tailor);
   const inner = parts.inner ?? innerFrom(cfg.inner);
   const testInner = parts.testInner ?? (cfg.testInner ? innerFrom({ ...cfg.inner, ...cfg.testInner }) : inner);
   const setup: MetaSetup = {

@@ -123,7 +123,7 @@ export const analyzeCommand: Command = {
       }
       if (e instanceof CliError) throw e;
       const m = (e as Error).message;
-      if (/does not tailor|cannot tailor in mode|no latent activations|conditional-normalisation|test split is empty|non-finite/.test(m)) throw new CliError(m);
+      if (/does not tailor|cannot tailor in mode|no latent activations|conditional-normalisation|tailoring would change nothing|test split is empty|non-finite/.test(m)) throw new CliError(m);
       throw e;
     } finally {
       disposeMetaState(loaded.state);

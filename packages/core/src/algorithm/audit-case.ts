@@ -19,12 +19,27 @@ export function metaStepAuditCase(name: string, make: () => { setup: MetaSetup; 
     name,
     run: () => {
       const a = make();
-      tf.tidy(() => {
-        const all: Params = { ...prefixParams(a.theta, 'theta'), ...prefixParams(a.phi, 'phi') };
-        valueAndGradsOf((v) => metaLoss(a.setup, scopeParams(v, 'theta'), scopeParams(v, 'phi'), a.batch, 0), all);
-      });
-      disposeParams(a.theta, a.phi);
-      tf.dispose([a.batch.obs, ...(a.batch.actions ? [a.batch.actions] : [])]);
+      try {
+        tf.tidy(() => {
+          const all: Params = { ...prefixParams(a.theta, 'theta'), ...prefixParams(a.phi, 'phi') };
+          const { grads } = valueAndGradsOf((v) => metaLoss(a.setup, scopeParams(v, 'theta'), scopeParams(v, 'phi'), a.batch, 0), all);
+          // φ reaches the task loss only through the inner gradient: a φ gradient of exactly 0 means the
+          // meta-step never differentiated through tailoring, and a clean audit of it would be vacuous.
+          // (dataSync, not tf ops: the trace must list the meta-step's kernels only.)
+          const tailors = a.setup.mode === 'noether' && a.setup.inner.options.steps > 0 && !a.setup.inner.options.firstOrder;
+          const phiGrads = Object.values(scopeParams(grads, 'phi'));
+          if (tailors && phiGrads.length && !phiGrads.some((g) => g.dataSync().some((x) => x !== 0))) {
+            throw new Error(
+              `audit case '${name}': the embedding's meta-gradient is exactly 0, so this meta-step never differentiates through ` +
+                `the tailoring step and the audit would not see its second-order kernels: make the tailored variables reach the ` +
+                `rollout (the predictor must read them) and the embedding depend on its parameters`,
+            );
+          }
+        });
+      } finally {
+        disposeParams(a.theta, a.phi);
+        tf.dispose([a.batch.obs, ...(a.batch.actions ? [a.batch.actions] : [])]);
+      }
     },
   };
 }

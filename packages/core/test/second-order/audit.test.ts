@@ -4,6 +4,10 @@ import { describe, it, expect } from 'vitest';
 import { tf } from '../../src/tf.js';
 import { Rng, randomNormal } from '../../src/rng.js';
 import { auditSecondOrder, SECOND_ORDER_CHECKED, uncheckedKernels } from '../../src/second-order/audit.js';
+import { metaStepAuditCase } from '../../src/algorithm/audit-case.js';
+import { GradientInnerOptimizer } from '../../src/algorithm/inner.js';
+import * as examples from '../../src/examples/oscillator.js';
+import type { Embedding } from '../../src/contracts.js';
 
 type T = tf.Tensor;
 
@@ -35,5 +39,19 @@ describe('second-order audit', () => {
   it('reports kernels outside the checked table', () => {
     expect(uncheckedKernels(['Tanh', 'Bincount', 'CropAndResize'])).toEqual(['Bincount', 'CropAndResize']);
     expect(SECOND_ORDER_CHECKED['Tanh']).toMatch(/fixes\.test/);
+  });
+  it('refuses an audit case whose meta-step never differentiates through tailoring (a φ gradient of exactly 0)', () => {
+    const ds = examples.oscillatorDataset({ nTrain: 3, nTest: 1, seqLength: 3, seed: 2 });
+    // φ is declared but unused: the meta-step has no second-order path, so a clean trace would prove nothing.
+    const ignoresPhi: Embedding = { name: 'ignores-phi', arity: 1, dim: 1, init: () => ({ w: tf.ones([1]) }), apply: (_p, xs) => tf.sum(tf.square(xs[0]!), -1, true) };
+    const make = (embedding: Embedding) => () => {
+      const predictor = new examples.MlpStepPredictor(2, 3);
+      const setup = { predictor, embedding, mode: 'noether' as const, inner: new GradientInnerOptimizer({ lr: 0.1 }), form: '2a' as const, lrTheta: 1, lrPhi: 1 };
+      return { setup, theta: predictor.init(1), phi: embedding.init(2), batch: ds.gather('train', [0, 1, 2]) };
+    };
+    const before = tf.memory().numTensors;
+    expect(() => metaStepAuditCase('core/ignores-phi/all', make(ignoresPhi)).run()).toThrow(/audit case 'core\/ignores-phi\/all': the embedding's meta-gradient is exactly 0/);
+    metaStepAuditCase('core/mlp-embedding/all', make(new examples.MlpEmbedding(2, 3, 1))).run();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
