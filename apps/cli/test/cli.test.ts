@@ -21,6 +21,8 @@ describe('help', () => {
     for (const n of ['experiment', 'train', 'eval', 'discover', 'generate', 'analyze', 'backends', 'report']) expect(r.out).toMatch(new RegExp(`\\n  ${n} `));
     expect(r.out).toMatch(/130\s+interrupted/);
     expect(r.out).toMatch(/3\s+training stopped on a non-finite/);
+    // A missing or foreign run directory exits 2 (docs/getting-started.md's table says so too).
+    expect(r.out).toMatch(/2\s+usage error or bad input \(.*run directory/);
     expect(r.out).toContain('noether experiment toy-oscillator --quick');
   });
 
@@ -31,6 +33,8 @@ describe('help', () => {
       expect(r.out).toContain(`Usage: noether ${c.name}`);
       expect(r.out).toMatch(/Examples:\n  noether /);
       expect(r.out).toContain('--backend');
+      // The help appends "(repeatable)" to list flags; a description must not say it again.
+      for (const l of r.out.split('\n')) expect(l, c.name).not.toMatch(/repeatable.*\(repeatable\)/);
     }
   });
 
@@ -150,6 +154,36 @@ describe('bad input → one line, exit 2', () => {
     expect(r.code).toBe(2);
     expect(oneLineError(r.err)).toMatch(/--set cannot be combined with --resume/);
     expect(readdirSync(dir).length).toBeGreaterThan(0);
+  });
+});
+
+describe('experiment --print-config', () => {
+  const printed = async (argv: string[]) => {
+    const r = await run(['experiment', ...argv, '--print-config']);
+    expect(r.code, r.err).toBe(0);
+    return JSON.parse(r.out);
+  };
+
+  it('shows the config the run would use: --config, --set and the --seed/--epochs/--name shorthands applied', async () => {
+    const c = await printed(['toy-oscillator', '--quick', '--seed', '7', '--epochs', '3', '--name', 'mine', '--set', 'outer.lrPhi=0.005']);
+    expect([c.seed, c.outer.epochs, c.name, c.outer.lrPhi]).toEqual([7, 3, 'mine', 0.005]);
+    const f = join(tmp(), 'toy.yaml');
+    writeFileSync(f, 'seed: 9\ndataset: { type: oscillator, nTrain: 12, nTest: 4, seqLength: 5 }\n');
+    const fromFile = await printed(['toy-oscillator', '--config', f]);
+    expect([fromFile.seed, fromFile.dataset.nTrain, fromFile.predictor.type]).toEqual([9, 12, 'mlp-step']);
+  });
+
+  it('a bad --set names the flag it came from, as the run would', async () => {
+    const r = await run(['experiment', 'toy-oscillator', '--set', 'inner.optimizer=foo', '--print-config']);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.err)).toMatch(/with --set inner\.optimizer=foo: inner\.optimizer/);
+  });
+
+  it('with --resume: exit 2 pointing at the run\'s own config.json (no crash)', async () => {
+    const r = await run(['experiment', '--resume', 'runs/x', '--print-config']);
+    expect(r.code).toBe(2);
+    // Its own pointer is the fix, so no second '(see: noether experiment --help)'.
+    expect(oneLineError(r.err)).toMatch(/a resumed run keeps its own \(see runs\/x\/config\.json\)$/);
   });
 });
 

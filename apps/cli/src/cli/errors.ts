@@ -34,7 +34,7 @@ export class UsageError extends CliError {
 export const EXIT_CODES_HELP = `Exit codes:
   0    success
   1    runtime failure
-  2    usage error or bad input (flag, file, config, checkpoint, backend)
+  2    usage error or bad input (flag, file, config, checkpoint, run directory, backend)
   3    training stopped on a non-finite (NaN/Inf) loss or gradient
   130  interrupted (Ctrl-C); training writes a checkpoint first`;
 

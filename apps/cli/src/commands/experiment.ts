@@ -1,9 +1,9 @@
+import { join } from 'node:path';
 import { LPIPS_WEIGHTS_ENV } from '@noether/metrics';
 import { UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
 import { experiments } from '../experiments/index.js';
-import { applySets, validateConfig } from '../run/config.js';
-import { RUN_FLAGS, executeRun } from './run-shared.js';
+import { RUN_FLAGS, executeRun, newRunConfig } from './run-shared.js';
 import type { Command } from './types.js';
 
 export const experimentCommand: Command = {
@@ -40,9 +40,13 @@ export const experimentCommand: Command = {
     if (typeof ctx.flags['data'] === 'string') ctx.flags['set'] = [`dataset.root=${JSON.stringify(resolvePath(ctx.io, ctx.flags['data']))}`, ...((ctx.flags['set'] as string[]) ?? [])];
     if (typeof ctx.flags['lpips-weights'] === 'string') ctx.io.env[LPIPS_WEIGHTS_ENV] = resolvePath(ctx.io, ctx.flags['lpips-weights']);
     if (ctx.flags['print-config']) {
-      const e = experiments[name!]!;
-      const cfg = validateConfig(applySets((ctx.flags['quick'] ? e.quickConfig : e.fullConfig) as Record<string, unknown>, (ctx.flags['set'] as string[]) ?? []), 'built-in config');
-      ctx.io.out(JSON.stringify(cfg, null, 2) + '\n');
+      // A resumed run keeps the config it was started with; that is its config.json, not a preset.
+      if (typeof ctx.flags['resume'] === 'string') {
+        throw new UsageError(`--print-config shows the config a new run would use; a resumed run keeps its own (see ${join(String(ctx.flags['resume']), 'config.json')})`);
+      }
+      // The same resolution as the run itself (--config, --set, --seed, --epochs, --name), so the
+      // printed config is the one `noether experiment` without --print-config would train.
+      ctx.io.out(JSON.stringify(newRunConfig(ctx, name, Boolean(ctx.flags['quick'])), null, 2) + '\n');
       return 0;
     }
     return executeRun(ctx, { experimentName: name, command: 'experiment', quick: Boolean(ctx.flags['quick']) });

@@ -47,6 +47,15 @@ export function allPlugins(): Plugin[] {
   return Object.values(experiments).flatMap((e) => e.plugins ?? []);
 }
 
+/** The validated config of a new run: the experiment's built-in config (quick or full; none for
+ * `train`), then --config, --set and the --seed/--epochs/--name shorthands. `experiment
+ * --print-config` shows exactly this, so what it prints is what the run would use. */
+export function newRunConfig(ctx: CommandContext, expName: string | undefined, quick: boolean): ExperimentConfig {
+  const base = expName ? (quick ? experiments[expName]!.quickConfig : experiments[expName]!.fullConfig) : undefined;
+  const { raw, source } = resolveConfig(ctx, base as Record<string, unknown> | undefined);
+  return validateConfig(raw, source);
+}
+
 function resolveConfig(ctx: CommandContext, baseConfig: Record<string, unknown> | undefined): { raw: Record<string, unknown>; source: string } {
   const f = ctx.flags;
   let raw: Record<string, unknown>;
@@ -126,9 +135,7 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
     expName = runDir.meta.experiment;
     config = validateConfig(runDir.readConfig(), join(runDir.path, 'config.json'));
   } else {
-    const base = expName ? (req.quick ? experiments[expName]!.quickConfig : experiments[expName]!.fullConfig) : undefined;
-    const { raw, source } = resolveConfig(ctx, base as Record<string, unknown> | undefined);
-    config = validateConfig(raw, source);
+    config = newRunConfig(ctx, expName, Boolean(req.quick));
   }
   const experiment = expName ? experiments[expName] : configExperiment;
   if (!experiment) throw new CliError(`${runDir!.path} names experiment '${expName}', which this noether does not have`);

@@ -38,7 +38,7 @@ function toyTable(cfg: ExperimentConfig): ResultTableSpec {
 export const toyOscillator: BuiltinExperiment = {
   description: '2-D harmonic oscillator, MLP predictor and MLP embedding: baseline vs Noether, untailored vs tailored (seconds on a CPU)',
   quickConfig: quick,
-  // A toy: the full run is the quick one (about half a minute on 2 cores), so the README's
+  // A toy: the full run is the quick one (about 10 s on 2 cores), so the README's
   // main-job command needs no option.
   fullConfig: quick,
   plugins: [examples.oscillatorPlugin],

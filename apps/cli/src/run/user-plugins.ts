@@ -18,7 +18,8 @@ export const PLUGIN_FLAG: FlagSpec = {
   valueName: 'MODULE',
   description:
     'load your own plugin: a JavaScript module (file or package) exporting register(container), e.g. --plugin ./my-embedding.js; ' +
-    'repeatable; a run records it, so eval, analyze and --resume load it again',
+    // No "repeatable" here: the help adds "(repeatable)" to every list flag.
+    'a run records it, so eval, analyze and --resume load it again',
 };
 
 export interface UserPlugins {
