@@ -122,7 +122,10 @@ export function decodeMetaState(rawManifest: unknown, data: Uint8Array, source: 
   };
   const num = (k: string) => {
     const v = meta[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new CheckpointError(`${source}: meta.${k} must be a non-negative integer`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+      tf.dispose(Object.values(params)); // refused: the decoded tensors are nobody's
+      throw new CheckpointError(`${source}: meta.${k} must be a non-negative integer`);
+    }
     return v;
   };
   const state: MetaState = {

@@ -96,7 +96,9 @@ export interface InnerResult {
 
 export interface InnerMinimizeOptions {
   differentiable: boolean;
-  /** The vars have a leading per-example axis (CN and latent tailoring): nsgd normalises each example's gradient. */
+  /** The vars have a leading per-example axis (CN and latent tailoring), and the loss is the batch mean
+   * of per-example losses: each example's gradient is multiplied by B, so its step is the one it would
+   * take alone (lr is a per-sequence lr, whatever the batch), and nsgd normalises each example's gradient. */
   perExample?: boolean;
   /** Called with each iterate's inner loss (step 0 = the untailored vars) before the update is
    * applied, e.g. to record a learning curve over many test-time steps; throwing stops the loop. */

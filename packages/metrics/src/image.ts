@@ -10,6 +10,19 @@ export interface RangeOptions {
   dataRange?: number;
 }
 
+export interface PsnrOptions extends RangeOptions {
+  /**
+   * false (default): one PSNR per example from the MSE over all pixels and channels, as
+   * scikit-image's peak_signal_noise_ratio on the whole image. true: PSNR of each channel of an
+   * [B, H, W, C] image, averaged over channels, as the Noether reference code's per-channel loop
+   * (mean of logs, so never below the pooled value).
+   */
+  perChannel?: boolean;
+}
+
+/** The PSNR the Noether reference code computed: per channel, data range 1, averaged over channels. */
+export const PSNR_REFERENCE_CODE: Readonly<PsnrOptions> = Object.freeze({ dataRange: 1, perChannel: true });
+
 export type SsimWindow = 'uniform' | 'gaussian';
 
 export interface SsimOptions extends RangeOptions {
@@ -66,16 +79,22 @@ export function mse(pred: tf.Tensor, target: tf.Tensor): tf.Tensor1D {
 
 /**
  * Peak signal-to-noise ratio per example, 10·log10(R² / MSE) with R = dataRange
- * (default 1). Identical images give +Infinity, as in scikit-image.
+ * (default 1); with perChannel, of each channel of [B, H, W, C] images, then the mean over
+ * channels. Identical images give +Infinity, as in scikit-image.
  */
-export function psnr(pred: tf.Tensor, target: tf.Tensor, opts: RangeOptions = {}): tf.Tensor1D {
+export function psnr(pred: tf.Tensor, target: tf.Tensor, opts: PsnrOptions = {}): tf.Tensor1D {
   const r = opts.dataRange ?? 1;
   checkRange('psnr', r);
   checkPair('psnr', pred, target, 1);
+  if (opts.perChannel && pred.rank !== 4) throw new Error(`psnr: perChannel needs [B, H, W, C] images, got shape [${pred.shape}]`);
   return tf.tidy(() => {
-    const m = mse(pred, target);
+    // [B] pooled, or [B, C] per channel.
+    const m = opts.perChannel
+      ? tf.mean(tf.squaredDifference(tf.cast(pred, 'float32'), tf.cast(target, 'float32')), [1, 2])
+      : mse(pred, target);
     // 10·log10(R²/m) = (10/ln 10)·(ln R² − ln m); log(0) = −Inf gives +Inf.
-    return tf.mul(10 / Math.LN10, tf.sub(Math.log(r * r), tf.log(m))) as tf.Tensor1D;
+    const db = tf.mul(10 / Math.LN10, tf.sub(Math.log(r * r), tf.log(m)));
+    return (opts.perChannel ? tf.mean(db, 1) : db) as tf.Tensor1D;
   });
 }
 

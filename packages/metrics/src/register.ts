@@ -3,11 +3,11 @@
 // it is built with lpipsMetric(loadLpipsWeights(dir)) where they are available.
 import { TOKENS, type DependencyContainer, type MetricFactory } from '@noether/core';
 import { mseMetric, psnrMetric, ssimMetric } from './metric.js';
-import type { RangeOptions, SsimOptions } from './image.js';
+import type { PsnrOptions, SsimOptions } from './image.js';
 
 export const metricFactories: MetricFactory[] = [
   { type: 'mse', description: 'mean squared error per example', create: () => mseMetric },
-  { type: 'psnr', description: 'PSNR in dB (data range 1 unless dataRange is given)', create: (o) => psnrMetric(o as RangeOptions) },
+  { type: 'psnr', description: 'PSNR in dB (data range 1 unless dataRange is given; perChannel: true averages per-channel PSNRs, as the reference code)', create: (o) => psnrMetric(o as PsnrOptions) },
   { type: 'ssim', description: 'SSIM, scikit-image conventions (7×7 uniform window, data range 1, unless given)', create: (o) => ssimMetric(o as SsimOptions) },
 ];
 

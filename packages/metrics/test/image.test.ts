@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { selectBackend, tf } from '@noether/core';
-import { mse, psnr, ssim, SSIM_REFERENCE_CODE, mseMetric, psnrMetric, ssimMetric, gaussianKernel1d } from '../src/index.js';
+import { mse, psnr, ssim, SSIM_REFERENCE_CODE, PSNR_REFERENCE_CODE, mseMetric, psnrMetric, ssimMetric, gaussianKernel1d } from '../src/index.js';
 import { goldenPath } from './golden.js';
 
 interface Case {
@@ -75,6 +75,19 @@ describe('image metric conventions', () => {
     const p2 = value(psnr(a, b, { dataRange: 2 }));
     p1.forEach((v, i) => expect(p2[i]! - v).toBeCloseTo(20 * Math.log10(2), 4));
     tf.dispose([a, b]);
+  });
+
+  it('psnr perChannel (PSNR_REFERENCE_CODE) is the reference code\'s loop: one PSNR per channel, averaged', () => {
+    // Channels with very different errors, where the mean of per-channel PSNRs and the PSNR of the
+    // pooled MSE differ by dBs: 1e-4, 1e-2 and 1e-1 squared error give 40, 20 and 10 dB.
+    const g = tf.zeros([1, 4, 4, 3]);
+    const p = tf.mul(tf.ones([1, 4, 4, 3]), tf.tensor1d([0.01, 0.1, Math.sqrt(0.1)]));
+    const [ref] = value(psnr(p, g, PSNR_REFERENCE_CODE));
+    expect(ref!).toBeCloseTo((40 + 20 + 10) / 3, 3);
+    const [pooled] = value(psnr(p, g));
+    expect(pooled!).toBeCloseTo(10 * Math.log10(3 / (1e-4 + 1e-2 + 1e-1)), 3);
+    expect(() => psnr(tf.zeros([2, 3]), tf.zeros([2, 3]), { perChannel: true })).toThrow(/perChannel needs \[B, H, W, C\]/);
+    tf.dispose([g, p]);
   });
 
   it('identical images: mse 0, psnr +Infinity, ssim 1', () => {

@@ -51,30 +51,36 @@ export function pretrain(predictor: VectorFieldPredictor, params: Params, data: 
   let adam: AdamState = adamInit(cur);
   const losses: number[] = [];
   const every = opts.progressEvery ?? 100;
-  for (let s = 0; s < opts.steps; s++) {
-    const next = tf.tidy(() => {
-      const f = (...ts: tf.Tensor[]) => {
-        const p: Params = {};
-        names.forEach((n, i) => (p[n] = ts[i]!));
-        return fieldLoss(predictor, p, data);
-      };
-      const { value, grads } = valueAndGradsOrZero(f, names.map((n) => cur[n]!));
-      const g: Params = {};
-      names.forEach((n, i) => (g[n] = opts.weightDecay ? tf.add(grads[i]!, tf.mul(cur[n]!, opts.weightDecay)) : grads[i]!));
-      const r = adamStep(cur, g, adam, { lr: opts.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
-      return { value, params: r.params, m: r.state.m, v: r.state.v };
-    });
-    const loss = next.value.dataSync()[0]!;
-    next.value.dispose();
-    disposeParams(cur, adam.m, adam.v);
-    cur = next.params;
-    adam = { step: adam.step + 1, m: next.m, v: next.v };
-    losses.push(loss);
-    if (!Number.isFinite(loss)) {
+  // The iterates are ours: a step, a divergence or onProgress (e.g. the caller stopping) that throws
+  // must not leave them behind.
+  try {
+    for (let s = 0; s < opts.steps; s++) {
+      const next = tf.tidy(() => {
+        const f = (...ts: tf.Tensor[]) => {
+          const p: Params = {};
+          names.forEach((n, i) => (p[n] = ts[i]!));
+          return fieldLoss(predictor, p, data);
+        };
+        const { value, grads } = valueAndGradsOrZero(f, names.map((n) => cur[n]!));
+        const g: Params = {};
+        names.forEach((n, i) => (g[n] = opts.weightDecay ? tf.add(grads[i]!, tf.mul(cur[n]!, opts.weightDecay)) : grads[i]!));
+        const r = adamStep(cur, g, adam, { lr: opts.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+        return { value, params: r.params, m: r.state.m, v: r.state.v };
+      });
+      const loss = next.value.dataSync()[0]!;
+      next.value.dispose();
       disposeParams(cur, adam.m, adam.v);
-      throw new Error(`pretraining diverged at step ${s + 1} (loss ${loss}): lower the learning rate`);
+      cur = next.params;
+      adam = { step: adam.step + 1, m: next.m, v: next.v };
+      losses.push(loss);
+      if (!Number.isFinite(loss)) {
+        throw new Error(`pretraining diverged at step ${s + 1} (loss ${loss}): lower the learning rate`);
+      }
+      if (opts.onProgress && ((s + 1) % every === 0 || s + 1 === opts.steps)) opts.onProgress({ step: s + 1, steps: opts.steps, loss });
     }
-    if (opts.onProgress && ((s + 1) % every === 0 || s + 1 === opts.steps)) opts.onProgress({ step: s + 1, steps: opts.steps, loss });
+  } catch (e) {
+    disposeParams(cur, adam.m, adam.v);
+    throw e;
   }
   const final = fieldLoss(predictor, cur, data);
   losses.push(final.dataSync()[0]!);

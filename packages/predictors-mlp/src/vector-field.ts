@@ -8,8 +8,8 @@
 // does). 'cn' is per-sequence tailoring of every weight, batched: `conditioning` gives each
 // example zero offsets δθ_b of every weight and bias and the step uses θ + δθ_b, so one inner
 // step on δ equals tailoring θ on each sequence alone (the net has no normalisation layers; the
-// mode name is core's for "per-example parameters"). With a batch-mean inner loss, each example's
-// gradient carries a 1/B factor: use inner lr × B to match batch-size-1 tailoring at lr.
+// mode name is core's for "per-example parameters"). Core steps per-example variables at the inner
+// lr itself whatever the batch size (it undoes the batch mean's 1/B), so this equals batch-size-1 tailoring at lr.
 import { tf, nn, type Params, type Predictor, type State, type StepInput } from '@noether/core';
 
 export type FieldKind = 'mlp' | 'hnn';
@@ -19,12 +19,15 @@ export type Integrator = (typeof INTEGRATORS)[number];
 
 /** One step of x' = f(x) over dt: explicit Euler x + f(x)·dt, or classic 4-stage Runge–Kutta. */
 export function integrate(f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, dt: number, integrator: Integrator): tf.Tensor {
-  const k1 = f(x);
-  if (integrator === 'euler') return tf.add(x, tf.mul(k1, dt));
-  const k2 = f(tf.add(x, tf.mul(k1, dt / 2)));
-  const k3 = f(tf.add(x, tf.mul(k2, dt / 2)));
-  const k4 = f(tf.add(x, tf.mul(k3, dt)));
-  return tf.add(x, tf.mul(tf.add(tf.add(k1, k4), tf.mul(tf.add(k2, k3), 2)), dt / 6));
+  // Tidy: only the new state survives (the stages and f's activations are freed), as for a tf op.
+  return tf.tidy(() => {
+    const k1 = f(x);
+    if (integrator === 'euler') return tf.add(x, tf.mul(k1, dt));
+    const k2 = f(tf.add(x, tf.mul(k1, dt / 2)));
+    const k3 = f(tf.add(x, tf.mul(k2, dt / 2)));
+    const k4 = f(tf.add(x, tf.mul(k3, dt)));
+    return tf.add(x, tf.mul(tf.add(tf.add(k1, k4), tf.mul(tf.add(k2, k3), 2)), dt / 6));
+  });
 }
 
 export interface VectorFieldOptions {
@@ -97,15 +100,18 @@ export class VectorFieldPredictor implements Predictor {
 
   /** dx/dt at states x [B, D], differentiable w.r.t. params and x. */
   field(params: Params, x: tf.Tensor): tf.Tensor {
-    if (this.kind === 'mlp') return this.net(params, x);
-    // H summed over the batch: each row's gradient is that state's own ∂H/∂x (rows are independent).
-    // tf.grads records on any enclosing tape, so the field stays differentiable w.r.t. θ.
-    const [dH] = tf.grads((xx: tf.Tensor) => tf.sum(this.hamiltonian(params, xx)))([x]);
-    const n = this.options.stateDim / 2;
-    const dq = tf.slice(dH!, [0, 0], [-1, n]);
-    const dp = tf.slice(dH!, [0, n], [-1, n]);
-    // dq/dt = ∂H/∂p, dp/dt = −∂H/∂q
-    return tf.concat([dp, tf.neg(dq)], 1);
+    // Tidy: the network's activations (and the HNN's ∂H/∂x) are freed; only the field survives.
+    return tf.tidy(() => {
+      if (this.kind === 'mlp') return this.net(params, x);
+      // H summed over the batch: each row's gradient is that state's own ∂H/∂x (rows are independent).
+      // tf.grads records on any enclosing tape, so the field stays differentiable w.r.t. θ.
+      const [dH] = tf.grads((xx: tf.Tensor) => tf.sum(this.hamiltonian(params, xx)))([x]);
+      const n = this.options.stateDim / 2;
+      const dq = tf.slice(dH!, [0, 0], [-1, n]);
+      const dp = tf.slice(dH!, [0, n], [-1, n]);
+      // dq/dt = ∂H/∂p, dp/dt = −∂H/∂q
+      return tf.concat([dp, tf.neg(dq)], 1);
+    });
   }
 
   initState(_params: Params, context: tf.Tensor): State {

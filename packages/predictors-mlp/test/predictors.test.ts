@@ -139,7 +139,8 @@ describe('VectorFieldPredictor', () => {
       return predictSequence({ predictor: p, theta: th, embedding: energy, phi: {}, inner: new GradientInnerOptimizer({ lr: l }), form: '2a', mode }, w.seq, { differentiable: false })
         .tailored.preds[1]!.arraySync() as number[][];
     });
-    const batched = run(obs, 'cn', lr * 2);
+    // The same lr: core steps per-example variables as if each sequence were alone (no × B).
+    const batched = run(obs, 'cn', lr);
     for (let b = 0; b < 2; b++) {
       const alone = run(tf.slice(obs, [b, 0, 0], [1, -1, -1]), 'all', lr)[0]!;
       expect(batched[b]![0]!).toBeCloseTo(alone[0]!, 5);

@@ -167,7 +167,10 @@ export class SvgPredictor extends SvgBase {
   }
 
   /** Runs the LSTMs over the context as SVG does (posterior z from the next context frame, here
-   * its mean: initState receives no noise), keeping the skips of the last context frame. */
+   * its mean: initState receives no noise), keeping the skips of the last context frame. Two
+   * deliberate departures from SVG's and the Noether reference's code (docs/results.md, Physics 101):
+   * their skips are those of frame C−2 (updated only while i < n_past, on input x_{i−1}), and they
+   * sample this z and add its KL to the outer loss. */
   initState(p: Params, context: tf.Tensor): State {
     const xs = frames(context, this.contextLength, this.name);
     const B = xs[0]!.shape[0]!;

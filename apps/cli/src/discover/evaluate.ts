@@ -1,8 +1,8 @@
 // Rollout errors of the MLP with and without tailoring, and the meta-tailoring runs.
 //
 // Tailoring is per sequence: the predictor's mode 'cn' gives every sequence its own offsets of
-// all weights, so a batch of B sequences is tailored as B independent one-step tailorings. The
-// inner loss is the batch mean, hence the inner lr is lrPerSequence × B (see predictors-mlp).
+// all weights, so a batch of B sequences is tailored as B independent one-step tailorings; core
+// steps per-example variables at their per-sequence lr whatever B (see InnerMinimizeOptions.perExample).
 import {
   tf, tidy, ArrayDataset, GradientInnerOptimizer, NonFiniteError, cloneParams, disposeMetaState, initMetaState,
   makeWindow, predictSequence, train, type Embedding, type MetaMode, type MetaSetup, type Params,
@@ -69,7 +69,7 @@ export function rolloutErrors(predictor: VectorFieldPredictor, theta: Params, ob
     const out = predictSequence(
       {
         predictor, theta, embedding: tailoring?.embedding, phi: tailoring?.phi ?? {}, form: FORM, mode: 'cn',
-        inner: new GradientInnerOptimizer({ kind: 'sgd', steps: tailoring ? 1 : 0, lr: (tailoring?.lr ?? 0) * n }),
+        inner: new GradientInnerOptimizer({ kind: 'sgd', steps: tailoring ? 1 : 0, lr: tailoring?.lr ?? 0 }),
       },
       w.seq, { differentiable: false },
     );
@@ -110,7 +110,7 @@ export async function metaTailor(
   const ds = new ArrayDataset({ name: 'discover-train', obsShape: [stateDim(data)], seqLength: data.T, train: { obs: data.values, n: data.n }, test: { obs: data.values, n: data.n } });
   const setup: MetaSetup = {
     predictor, embedding: tailoring?.embedding, mode, form: FORM, tailorMode: 'cn',
-    inner: new GradientInnerOptimizer({ kind: 'sgd', steps: mode === 'baseline' ? 0 : 1, lr: (tailoring?.lr ?? 0) * B }),
+    inner: new GradientInnerOptimizer({ kind: 'sgd', steps: mode === 'baseline' ? 0 : 1, lr: tailoring?.lr ?? 0 }),
     lrTheta: o.lrTheta, lrPhi: o.lrPhi, clipTheta: 10, clipPhi: 10,
   };
   const state = initMetaState(setup, cloneParams(theta0), tailoring ? cloneParams(tailoring.phi) : {});

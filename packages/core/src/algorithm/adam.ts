@@ -10,6 +10,8 @@ export interface AdamHyper {
   epsilon: number;
   /** Decoupled weight decay (AdamW-style) applied as lr·wd·θ; 0 for plain Adam. */
   weightDecay?: number;
+  /** The step will be differentiated (tailoring while meta-training): see safeSqrt. */
+  differentiable?: boolean;
 }
 
 export interface AdamState {
@@ -48,9 +50,21 @@ export function adamStep(params: Params, grads: Params, state: AdamState, h: Ada
     v[k] = tf.add(tf.mul(state.v[k]!, h.beta2), tf.mul(tf.square(g), 1 - h.beta2));
     const mhat = tf.div(m[k]!, bc1);
     const vhat = tf.div(v[k]!, bc2);
-    let upd = tf.div(mhat, tf.add(tf.sqrt(vhat), h.epsilon));
+    let upd = tf.div(mhat, tf.add(h.differentiable ? safeSqrt(vhat) : tf.sqrt(vhat), h.epsilon));
     if (h.weightDecay) upd = tf.add(upd, tf.mul(p, h.weightDecay));
     out[k] = tf.sub(p, tf.mul(upd, h.lr));
   }
   return { params: out, state: { step, m, v } };
+}
+
+/**
+ * √v with a finite derivative at v = 0. A weight whose gradient is exactly 0 (one the loss never
+ * reads: an HNN uses only its field's output 0) has v = 0, where d√v/dv = ∞; differentiating the
+ * step multiplies that by dv = 2g·dg = 0 and gives NaN, so meta-training through an Adam inner
+ * step stopped at step 1. Here the value is √v exactly, and the derivative is 0 where v = 0 (the
+ * step there is 0 whatever v does to first order, as dv = 0).
+ */
+function safeSqrt(v: tf.Tensor): tf.Tensor {
+  const zero = tf.cast(tf.equal(v, 0), v.dtype);
+  return tf.mul(tf.sqrt(tf.add(v, zero)), tf.sub(1, zero));
 }

@@ -75,6 +75,7 @@ export class GradientInnerOptimizer implements InnerOptimizer {
   minimize(loss: (vars: Params) => tf.Scalar, vars: Params, opts: InnerMinimizeOptions): InnerResult {
     const o = this.options;
     const cut = !opts.differentiable || o.firstOrder;
+    const perExampleScale = opts.perExample ? Object.values(vars)[0]?.shape[0] : undefined;
     let cur = vars;
     let adam: AdamState | undefined = o.kind === 'adam' ? adamInit(vars) : undefined;
     const losses: tf.Scalar[] = [];
@@ -82,9 +83,15 @@ export class GradientInnerOptimizer implements InnerOptimizer {
       const next = tidy(() => {
         const { value, grads } = valueAndGradsOf(loss, cur);
         const g: Params = {};
-        for (const [n, t] of Object.entries(grads)) g[n] = cut ? stopGradient(t) : t;
+        for (const [n, t] of Object.entries(grads)) {
+          // Per-example vars under a batch-mean loss: example b's gradient is ∇L_b / B. Times B it is
+          // ∇L_b, the step the sequence would take alone, so neither the batch size (eval.batchSize,
+          // a short last batch) nor the other sequences change its prediction.
+          const own = perExampleScale ? tf.mul(t, perExampleScale) : t;
+          g[n] = cut ? stopGradient(own) : own;
+        }
         if (adam) {
-          const r = adamStep(cur, g, adam, { lr: o.lr, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon });
+          const r = adamStep(cur, g, adam, { lr: o.lr, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, differentiable: !cut });
           return { value, upd: r.params, m: r.state.m, v: r.state.v };
         }
         const upd: Params = {};

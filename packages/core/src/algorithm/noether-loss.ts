@@ -5,13 +5,17 @@
 // Squared distance summed over the k embedding dims, summed over time, averaged
 // over the batch. (The Physics 101 reference code averages over the 64 dims
 // instead, which only rescales the inner learning rate by 1/64.)
+// x_0 is ground truth: the last context observation (arity 2: the last two), never a prediction,
+// and nothing after the context enters. With more context than the embedding's arity, 2(a)'s anchor
+// is the *last* context window; the reference, whose 2 context frames equal its arity, has no such
+// choice (it embeds every pair from frame 0, so more context would anchor it at the first).
 import { tf } from '../tf.js';
 import type { Embedding } from '../contracts.js';
 import type { Params } from '../params.js';
 
 export type NoetherForm = '2a' | '2b';
 
-/** Embeddings e_0..e_T of the sequence [context tail, x̃_1..x̃_T]: for arity 1, e_i = g(x_i)
+/** Embeddings e_0..e_T (new tensors, the caller's) of the sequence [context tail, x̃_1..x̃_T]: for arity 1, e_i = g(x_i)
  * with x_0 the last context observation; for arity 2, e_i = g(x_{i−1}, x_i), e_0 taken on the
  * last two context observations. */
 export function embedSequence(embedding: Embedding, phi: Params, context: tf.Tensor[], preds: tf.Tensor[]): tf.Tensor[] {
@@ -20,9 +24,12 @@ export function embedSequence(embedding: Embedding, phi: Params, context: tf.Ten
     throw new Error(`embedding '${embedding.name}' has arity ${a} but only ${context.length} context observation(s) were given`);
   }
   const seq = [...context.slice(context.length - a), ...preds];
-  const out: tf.Tensor[] = [];
-  for (let i = 0; i + a <= seq.length; i++) out.push(checkedEmbedding(embedding, embedding.apply(phi, seq.slice(i, i + a)), seq[i]!.shape[0]!));
-  return out;
+  // Tidy: the embedding's activations, and on a wrong shape the embeddings made so far, are freed.
+  return tf.tidy(() => {
+    const out: tf.Tensor[] = [];
+    for (let i = 0; i + a <= seq.length; i++) out.push(checkedEmbedding(embedding, embedding.apply(phi, seq.slice(i, i + a)), seq[i]!.shape[0]!));
+    return out;
+  });
 }
 
 /** The contract's [B, k]: any other shape would broadcast or sum into a Noether loss that is silently

@@ -3,7 +3,7 @@
 import { tf } from '../tf.js';
 import type { Embedding, InnerOptimizer, Predictor, State, StepInput, TailorMode } from '../contracts.js';
 import type { Params } from '../params.js';
-import { pickParams } from '../params.js';
+import { pickParams, tidy } from '../params.js';
 import { noetherLoss, type NoetherForm } from './noether-loss.js';
 import { rollout, unstackTime, type RolloutResult } from './rollout.js';
 
@@ -107,20 +107,26 @@ function mustRead<R>(p: Predictor, mode: TailorMode, declared: string, fix: stri
 /**
  * Predicts a sequence with tailoring. `differentiable` keeps the inner update on the
  * tape (meta-training); otherwise tailoring is plain gradient descent (prediction).
+ * Leaves no intermediate behind (rollout states, the unstacked context, the untailored rollout
+ * nobody asked for), so it can be called in a loop outside tf.tidy: the caller owns and disposes
+ * what it returns, except `vars` in mode 'all' when nothing was tailored (no embedding, 0 steps),
+ * which are θ's own tensors.
  */
 export function predictSequence(
   setup: TailorSetup,
   seq: SequenceInput,
   opts: { differentiable: boolean; untailored?: boolean },
 ): SequencePrediction {
-  const { vars, run, perExample } = tailorable(setup, seq);
-  const { embedding, phi } = setup;
-  const untailored = opts.untailored || !embedding || setup.inner.options.steps === 0 ? run(vars) : undefined;
-  if (!embedding || setup.inner.options.steps === 0) {
-    return { untailored: opts.untailored ? untailored : undefined, tailored: untailored!, innerLosses: [], vars };
-  }
-  const context = unstackTime(seq.context);
-  const loss = (v: Params) => noetherLoss(embedding, phi ?? {}, context, run(v).preds, setup.form);
-  const { vars: tailoredVars, losses } = setup.inner.minimize(loss, vars, { differentiable: opts.differentiable, perExample });
-  return { untailored, tailored: run(tailoredVars), innerLosses: losses, vars: tailoredVars };
+  return tidy(() => {
+    const { vars, run, perExample } = tailorable(setup, seq);
+    const { embedding, phi } = setup;
+    const untailored = opts.untailored || !embedding || setup.inner.options.steps === 0 ? run(vars) : undefined;
+    if (!embedding || setup.inner.options.steps === 0) {
+      return { untailored: opts.untailored ? untailored : undefined, tailored: untailored!, innerLosses: [], vars };
+    }
+    const context = unstackTime(seq.context);
+    const loss = (v: Params) => noetherLoss(embedding, phi ?? {}, context, run(v).preds, setup.form);
+    const { vars: tailoredVars, losses } = setup.inner.minimize(loss, vars, { differentiable: opts.differentiable, perExample });
+    return { untailored, tailored: run(tailoredVars), innerLosses: losses, vars: tailoredVars };
+  });
 }

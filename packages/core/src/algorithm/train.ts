@@ -125,37 +125,44 @@ export async function evaluate(setup: MetaSetup, dataset: Dataset, state: MetaSt
       tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
       continue;
     }
-    const cols = tidy(() => {
-      const w = makeWindow(setup.predictor, batch, {
-        contextLength: setup.contextLength ?? setup.predictor.contextLength,
-        horizon: setup.horizon,
-        noiseSeed: deriveSeed(o.seed, `eval-noise-${nb}`),
+    // try/finally: a metric, predictor or window that throws must not leave the batch behind.
+    try {
+      const cols = tidy(() => {
+        const w = makeWindow(setup.predictor, batch, {
+          contextLength: setup.contextLength ?? setup.predictor.contextLength,
+          horizon: setup.horizon,
+          noiseSeed: deriveSeed(o.seed, `eval-noise-${nb}`),
+        });
+        const out = predictSequence(
+          { predictor: setup.predictor, theta: state.theta, embedding, phi: state.phi, inner: setup.inner, form: setup.form, mode: setup.tailorMode },
+          w.seq,
+          { differentiable: false, untailored: true },
+        );
+        // Per metric, [B, T] values for the untailored and the tailored prediction.
+        const res: Record<string, { u: tf.Tensor; t: tf.Tensor }> = {};
+        for (const m of o.metrics) {
+          res[m.name] = {
+            u: tf.stack(out.untailored!.preds.map((p, i) => m.compute(p, w.targets[i]!)), 1),
+            t: tf.stack(out.tailored.preds.map((p, i) => m.compute(p, w.targets[i]!)), 1),
+          };
+        }
+        return { res, inner: out.innerLosses[0] ?? tf.scalar(0) };
       });
-      const out = predictSequence(
-        { predictor: setup.predictor, theta: state.theta, embedding, phi: state.phi, inner: setup.inner, form: setup.form, mode: setup.tailorMode },
-        w.seq,
-        { differentiable: false, untailored: true },
-      );
-      // Per metric, [B, T] values for the untailored and the tailored prediction.
-      const res: Record<string, { u: tf.Tensor; t: tf.Tensor }> = {};
-      for (const m of o.metrics) {
-        res[m.name] = {
-          u: tf.stack(out.untailored!.preds.map((p, i) => m.compute(p, w.targets[i]!)), 1),
-          t: tf.stack(out.tailored.preds.map((p, i) => m.compute(p, w.targets[i]!)), 1),
-        };
+      try {
+        for (const m of o.metrics) {
+          const r = cols.res[m.name]!;
+          stats.untailored.get(m.name)!.add(r.u);
+          stats.tailored.get(m.name)!.add(r.t);
+        }
+        inner += cols.inner.dataSync()[0]! * batch.obs.shape[0]!;
+      } finally {
+        tf.dispose(cols as unknown as tf.TensorContainer);
       }
-      return { res, inner: out.innerLosses[0] ?? tf.scalar(0) };
-    });
-    for (const m of o.metrics) {
-      const r = cols.res[m.name]!;
-      stats.untailored.get(m.name)!.add(r.u);
-      stats.tailored.get(m.name)!.add(r.t);
+      n += batch.obs.shape[0]!;
+      nb++;
+    } finally {
+      tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
     }
-    inner += cols.inner.dataSync()[0]! * batch.obs.shape[0]!;
-    n += batch.obs.shape[0]!;
-    nb++;
-    tf.dispose(cols as unknown as tf.TensorContainer);
-    tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
   }
   const curves = (m: Map<string, TimestepAccumulator>) => {
     const out: MetricCurves = {};

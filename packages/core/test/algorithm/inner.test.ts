@@ -36,6 +36,21 @@ describe('inner optimiser', () => {
     expect(Number.isFinite(g.dataSync()[0]!)).toBe(true);
   });
 
+  it('a differentiable Adam step stays finite where a variable gets exactly zero gradient, and takes the plain step', () => {
+    // y = x·W (W [1, 2]); the loss reads only y[:, 0], so W's column 1 gets exactly zero gradient
+    // (as an HNN's unused field output): its v is 0, where d√v/dv is infinite.
+    const loss = (x: tf.Tensor) => (v: Params) => tf.sum(tf.square(tf.sub(tf.slice(tf.matMul(x as tf.Tensor2D, v.w as tf.Tensor2D), [0, 0], [-1, 1]), 1))) as tf.Scalar;
+    const opt = new GradientInnerOptimizer({ kind: 'adam', steps: 2, lr: 0.01 });
+    const x = tf.tensor2d([[2], [1]]);
+    const w0 = tf.tensor2d([[0.3, 0.5]]);
+    const plain = opt.minimize(loss(x), { w: w0 }, { differentiable: false }).vars.w!.dataSync();
+    const diff = opt.minimize(loss(x), { w: w0 }, { differentiable: true }).vars.w!.dataSync();
+    expect(Array.from(diff)).toEqual(Array.from(plain));
+    // d/dx of the tailored W: finite (it was NaN: 0·∞ in the backward of √v).
+    const g = tf.grad((xx: tf.Tensor) => tf.sum(opt.minimize(loss(xx), { w: w0 }, { differentiable: true }).vars.w!))(x);
+    expect(Array.from(g.dataSync()).every(Number.isFinite)).toBe(true);
+  });
+
   it('nsgd steps by lr along the gradient direction, per example, whatever the loss scale; differentiable', () => {
     // Per-example vars [2, 2]: loss = Σ a·(w − x)², a = 1 and 100: the same step either way.
     const x = tf.tensor2d([[3, 4], [0, -1]]);

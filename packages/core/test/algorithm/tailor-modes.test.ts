@@ -45,6 +45,38 @@ describe("tailoring modes 'cn' and 'latent'", () => {
     });
   }
 
+  // CNGRAD's point: each sequence gets its own variables, so its prediction is its own business. The
+  // inner loss is the batch mean, whose per-example gradient carries 1/B: without rescaling, a test
+  // sequence tailored in a batch of 3 took a third of the step it takes alone (and eval.batchSize or
+  // a short last batch changed its prediction).
+  for (const mode of ['cn', 'latent'] as const) {
+    for (const kind of ['sgd', 'adam'] as const) {
+      it(`${mode}, ${kind}: a sequence's tailored prediction does not depend on the batch it is tailored in`, () => {
+        tf.tidy(() => {
+          const predictor = new CnLatentPredictor();
+          const theta = predictor.init(1);
+          const data = oscillatorDataset(3, 1, 5);
+          // The latent offset z is added at every step, so its gradient is large: a smaller sgd step keeps it finite.
+          const inner = new GradientInnerOptimizer({ kind, steps: 3, lr: mode === 'latent' && kind === 'sgd' ? 0.01 : 0.2 });
+          const run = (idx: number[], differentiable: boolean) => {
+            const w = makeWindow(predictor, data.gather('train', idx), { contextLength: 1 });
+            return predictSequence({ predictor, theta, embedding: energyEmbedding, phi: {}, inner, form: '2a', mode }, w.seq, { differentiable, untailored: true });
+          };
+          for (const differentiable of [false, true]) {
+            const alone = run([1], differentiable);
+            const inBatch = run([0, 1, 2], differentiable);
+            const last = alone.tailored.preds.length - 1;
+            const moved = tf.max(tf.abs(tf.sub(alone.tailored.preds[last]!, alone.untailored!.preds[last]!))).dataSync()[0]!;
+            expect(moved).toBeGreaterThan(1e-3);
+            const b1 = tf.slice(inBatch.tailored.preds[last]!, [1, 0], [1, -1]);
+            const diff = tf.max(tf.abs(tf.sub(b1, alone.tailored.preds[last]!))).dataSync()[0]!;
+            expect(diff, `differentiable ${differentiable}`).toBeLessThan(1e-6);
+          }
+        });
+      });
+    }
+  }
+
   it("cn: conditioning variables the step reads under another name are refused, naming them and the fix", () => {
     expect(() => tailor(new CnLatentPredictor({ cn: 'norm', latent: 'z' }), 'cn')).toThrow(
       /predictor 'mlp-step', tailoring mode 'cn': conditioning\(\) returned 'cn\/gamma', 'cn\/beta', but the rollout never reads them, so tailoring would change nothing: step must read them from params under those names/,
