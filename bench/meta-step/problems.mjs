@@ -214,7 +214,9 @@ export function buildProblem(problem, seed = 1, overrides = {}) {
     const embedding = new CnnEmbedding({ dim: VIDEO.embDim, height: VIDEO.size, width: VIDEO.size, channels: VIDEO.channels, filters: [32, 64], kernel: 5 });
     const setup = {
       predictor, embedding, mode: 'noether', form: '2a', tailorMode: 'cn',
-      inner: new GradientInnerOptimizer({ kind: 'sgd', steps: 1, lr: VIDEO.innerLr }),
+      // innerLr is the peers' step on the batch-mean loss; core steps per-example (CN) variables per
+      // sequence (as each would alone), so the same computation is lr / batch here.
+      inner: new GradientInnerOptimizer({ kind: 'sgd', steps: 1, lr: VIDEO.innerLr / VIDEO.batch }),
       contextLength: VIDEO.context, horizon: VIDEO.horizon, lrTheta: VIDEO.lrTheta, lrPhi: VIDEO.lrPhi,
     };
     const rng = new Rng(seed + 100);
@@ -227,7 +229,7 @@ export function buildProblem(problem, seed = 1, overrides = {}) {
     const embedding = new CnnEmbedding({ dim: cfg.embDim, height: cfg.size, width: cfg.size, channels: cfg.channels, filters: [32, 64], kernel: 5 });
     const setup = {
       predictor, embedding, mode: 'noether', form: '2b', tailorMode: 'cn', teacherForcing: true,
-      inner: new GradientInnerOptimizer({ kind: 'sgd', steps: 1, lr: cfg.innerLr }),
+      inner: new GradientInnerOptimizer({ kind: 'sgd', steps: 1, lr: cfg.innerLr / cfg.batch }), // per sequence, as for video
       contextLength: cfg.context, horizon: cfg.horizon, lrTheta: cfg.lrTheta, lrPhi: cfg.lrPhi, clipPhi: cfg.clipPhi,
     };
     const rng = new Rng(seed + 100);
