@@ -8,6 +8,9 @@ export type KernelArgs = { inputs: Record<string, Info>; backend: unknown; attrs
 export type KernelFunc = (args: KernelArgs) => Info;
 type Backend = { disposeData(id: object): unknown; write(values: Float32Array, shape: number[], dtype: string): object };
 
+/** Composers whose kernel has not finished yet, innermost last (see freeOnThrow). */
+const open: KernelComposer[] = [];
+
 export class KernelComposer {
   private readonly made: Info[] = [];
   constructor(
@@ -15,7 +18,9 @@ export class KernelComposer {
     private readonly backendName: string,
     /** Kernels this backend had before core replaced them, by name (what `orig` calls). */
     private readonly originals: ReadonlyMap<string, KernelFunc> = new Map(),
-  ) {}
+  ) {
+    open.push(this);
+  }
   run(name: string, inputs: Record<string, Info>, attrs: Record<string, unknown> = {}): Info {
     const k = tf.getKernel(name, this.backendName);
     if (!k) throw new Error(`${this.backendName} backend has no '${name}' kernel, needed to compose another kernel`);
@@ -64,8 +69,34 @@ export class KernelComposer {
   /** Frees every intermediate except `keep` and returns it. */
   done(keep: Info): Info {
     for (const t of this.made) if (t !== keep) this.backend.disposeData(t.dataId);
+    const i = open.lastIndexOf(this);
+    if (i >= 0) open.splice(i, 1);
     return keep;
   }
+  /** Frees every intermediate: its kernel threw. */
+  abandon(): void {
+    for (const t of this.made.splice(0)) this.backend.disposeData(t.dataId);
+  }
+}
+
+/**
+ * A composed kernel that frees its intermediates when it throws (a bad shape deep inside, the
+ * wasm heap full), as it does when it returns: tfjs's engine only tracks what a kernel returns, so
+ * buffers made before the throw would stay in the backend for good. Nested compositions (a
+ * composed kernel running another) free their own.
+ */
+export function freeOnThrow(f: KernelFunc): KernelFunc {
+  return (args) => {
+    const mark = open.length;
+    try {
+      return f(args);
+    } catch (e) {
+      for (const c of open.slice(mark)) c.abandon();
+      throw e;
+    } finally {
+      open.length = Math.min(open.length, mark);
+    }
+  };
 }
 
 export const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -130,9 +161,9 @@ export function installCpuKernelFixes(): void {
     return c.done(c.call(stock, { a: xa, b: xb }, args.attrs));
   };
   tf.unregisterKernel('BatchMatMul', 'cpu');
-  tf.registerKernel({ ...k, kernelFunc: fixed as never });
+  tf.registerKernel({ ...k, kernelFunc: freeOnThrow(fixed) as never });
   const e = tf.getKernel('Einsum', 'cpu');
   if (e) tf.unregisterKernel('Einsum', 'cpu');
-  tf.registerKernel({ kernelName: 'Einsum', backendName: 'cpu', kernelFunc: einsumKernel('cpu') as never });
+  tf.registerKernel({ kernelName: 'Einsum', backendName: 'cpu', kernelFunc: freeOnThrow(einsumKernel('cpu')) as never });
   cpuFixed = true;
 }

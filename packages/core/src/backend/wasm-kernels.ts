@@ -7,7 +7,7 @@
 // Only forward kernels change: gradients are registered by kernel name, so the second-order fixes
 // (second-order/gradients.ts) apply unchanged. Registered by registerWasmKernels().
 import { tf } from '../tf.js';
-import { KernelComposer, broadcastMatMulBatches, einsumKernel, padShape, prod, type Info, type KernelArgs, type KernelFunc } from './composer.js';
+import { KernelComposer, broadcastMatMulBatches, einsumKernel, freeOnThrow, padShape, prod, type Info, type KernelArgs, type KernelFunc } from './composer.js';
 
 
 /** The stock wasm kernels that core replaced, by name (what the replacements call into). */
@@ -629,7 +629,10 @@ function concat({ inputs, backend, attrs }: KernelArgs): Info {
   return c.done(c.run('Reshape', { x: back }, { shape: outShape }));
 }
 
-const WASM_REPLACEMENTS: Record<string, KernelFunc> = {
+const freeingOnThrow = <K extends string>(table: Record<K, KernelFunc>): Record<K, KernelFunc> =>
+  Object.fromEntries(Object.entries<KernelFunc>(table).map(([k, f]) => [k, freeOnThrow(f)])) as Record<K, KernelFunc>;
+
+const WASM_REPLACEMENTS: Record<string, KernelFunc> = freeingOnThrow({
   Identity: identity,
   Slice: slice,
   Concat: concat,
@@ -646,9 +649,9 @@ const WASM_REPLACEMENTS: Record<string, KernelFunc> = {
   Dilation2D: dilation2D,
   ...Object.fromEntries(COMPARISONS.map((n) => [n, rankSafe(n, comparison(n))])),
   ...Object.fromEntries(RANK_LIMITED.map((n) => [n, rankSafe(n)])),
-};
+});
 
-const WASM_KERNELS: Record<string, (args: KernelArgs) => Info> = {
+const WASM_KERNELS: Record<string, KernelFunc> = freeingOnThrow({
   Conv2DBackpropFilter: conv2DBackpropFilter,
   UnsortedSegmentSum: unsortedSegmentSum,
   BroadcastTo: broadcastTo,
@@ -656,7 +659,7 @@ const WASM_KERNELS: Record<string, (args: KernelArgs) => Info> = {
   Einsum: einsumKernel('wasm'),
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
   DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter,
-};
+});
 
 /** Kernel names this module adds to the wasm backend. */
 export const WASM_ADDED_KERNELS = Object.keys(WASM_KERNELS);

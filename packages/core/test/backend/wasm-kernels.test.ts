@@ -174,6 +174,31 @@ describe('wasm kernels replaced by core', () => {
     }
   }
 
+  it('a composed kernel that throws halfway frees what it made (the engine only tracks what kernels return)', async () => {
+    await tf.setBackend('wasm');
+    const b = tf.engine().backend as unknown as { numDataIds(): number };
+    const x = tf.randomNormal([1, 6, 6, 2]);
+    const dy = tf.randomNormal([1, 6, 6, 3]);
+    const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [3, 3, 2, 3] };
+    // Core's Conv2DBackpropFilter transposes x, then dy: make the second Transpose fail.
+    const k = tf.getKernel('Transpose', 'wasm')!;
+    const f = k.kernelFunc;
+    let calls = 0;
+    (k as { kernelFunc: typeof f }).kernelFunc = (args) => {
+      if (++calls === 2) throw new Error('injected failure');
+      return f(args);
+    };
+    const ids = b.numDataIds();
+    try {
+      expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as never)).toThrow(/injected failure/);
+    } finally {
+      (k as { kernelFunc: typeof f }).kernelFunc = f;
+    }
+    expect(calls).toBe(2);
+    expect(b.numDataIds()).toBe(ids); // the transposed x is freed
+    tf.dispose([x, dy]);
+  });
+
   it('a 2-D product swapped to (Bᵀ·Aᵀ)ᵀ gives the direct product bit for bit; auto swaps only where a big operand would be transposed', async () => {
     await tf.setBackend('wasm');
     const was = wasmKernelTuning.matMulSwap;
