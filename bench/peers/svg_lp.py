@@ -210,9 +210,11 @@ def from_tfjs(payload, decode_tensor):
 
 
 def init_svg(cfg, g, fp_extra, gaussian=True):
-    """SVG's θ: N(0, 0.02) weights, zero biases, norm scales N(1, 0.02), LSTM forget-gate bias 1; the
-    frame predictor reads [h, fp_extra more inputs] (z, or an action); with the prior and posterior
-    LSTMs when gaussian. Draws from the generator g in a fixed order."""
+    """SVG's θ as svg.ts' init: conv/dense N(0, 0.02) weights and zero biases; GroupNorm scales 1 (the
+    Noether code's fresh GroupNorm); LSTM cells PyTorch's LSTMCell default U(±1/√H) for weights and
+    both biases (one bias here = bias_ih + bias_hh), the frame predictor's bias_ih forget slice set
+    to 1; the frame predictor reads [h, fp_extra more inputs] (z, or an action); with the prior and
+    posterior LSTMs when gaussian. Draws from the generator g in a fixed order."""
     def normal(*shape, std=0.02, mean=0.0):
         return torch.randn(*shape, generator=g) * std + mean
     th = {}
@@ -221,21 +223,25 @@ def init_svg(cfg, g, fp_extra, gaussian=True):
         th[f'{name}/w'] = normal(cin, cout, k, k) if transpose else normal(cout, cin, k, k)
         th[f'{name}/b'] = torch.zeros(cout)
         if norm:
-            th[f'{name}/norm/scale'] = normal(cout, mean=1.0)
+            th[f'{name}/norm/scale'] = torch.ones(cout)  # norm 'group' (the bench's)
             th[f'{name}/norm/offset'] = torch.zeros(cout)
     H = cfg['rnnSize']
 
     def dense(prefix, i, o):
         th[f'{prefix}/w'], th[f'{prefix}/b'] = normal(i, o), torch.zeros(o)
 
-    def cells(prefix, layers):
+    def uniform(*shape):
+        return (torch.rand(*shape, generator=g) * 2 - 1) / math.sqrt(H)
+
+    def cells(prefix, layers, forget_bias=None):
         for i in range(layers):
-            th[f'{prefix}/l{i}/wx'], th[f'{prefix}/l{i}/wh'] = normal(H, 4 * H), normal(H, 4 * H)
-            b = torch.zeros(4 * H)
-            b[H:2 * H] = 1
-            th[f'{prefix}/l{i}/b'] = b
+            th[f'{prefix}/l{i}/wx'], th[f'{prefix}/l{i}/wh'] = uniform(H, 4 * H), uniform(H, 4 * H)
+            b_ih, b_hh = uniform(4 * H), uniform(4 * H)
+            if forget_bias is not None:
+                b_ih[H:2 * H] = forget_bias
+            th[f'{prefix}/l{i}/b'] = b_ih + b_hh
     dense('fp/embed', cfg['gDim'] + fp_extra, H)
-    cells('fp', cfg['predictorLayers'])
+    cells('fp', cfg['predictorLayers'], forget_bias=1.0)
     dense('fp/out', H, cfg['gDim'])
     if gaussian:
         for prefix, layers in (('prior', cfg['priorLayers']), ('post', cfg['posteriorLayers'])):

@@ -113,7 +113,9 @@ export class ConvNet {
     let p: Params = {};
     for (const l of this.layers()) {
       p = { ...p, ...(l.transpose ? nn.initConv2dTranspose : nn.initConv2d)(rng, l.name, l.k, l.inC, l.outC, { init }) };
-      if (l.norm) p = { ...p, ...nn.initNorm(rng, `${l.name}/norm`, l.outC) };
+      // Scales N(1, 0.02) as SVG's init_weights draws BatchNorm's; exactly 1 for GroupNorm, which the
+      // Noether code swaps in (batch_norm_to_group_norm) after that init, as a fresh nn.GroupNorm.
+      if (l.norm) p = { ...p, ...nn.initNorm(rng, `${l.name}/norm`, l.outC, this.o.norm === 'group' ? 0 : 0.02) };
     }
     return p;
   }

@@ -41,7 +41,7 @@ export interface SvgCommonOptions {
   norm: nn.NormKind;
   /** Ground-truth frames a rollout starts from. */
   contextLength: number;
-  /** Std of the N(0, std) weights (SVG: 0.02). */
+  /** Std of the N(0, std) conv and dense weights (SVG: 0.02); LSTM cells use PyTorch's default. */
   initStd: number;
   /** Hidden activation of encoder/decoder (SVG: 'lrelu'; 'elu' for finite-difference checks). */
   activation: 'lrelu' | 'elu';
@@ -72,6 +72,9 @@ function convNet(o: SvgCommonOptions): ConvNet {
     widths: o.widths ?? defaultWidths(o.arch, n), convsPerBlock: o.convsPerBlock ?? defaultConvs(n),
   });
 }
+
+/** LSTM cells are drawn as PyTorch's LSTMCell (U(±1/√H)); conv/dense layers as SVG's init_weights. */
+const TORCH_CELL = { kind: 'fanIn' } as const;
 
 function frames(context: tf.Tensor, C: number, name: string): tf.Tensor[] {
   if (context.rank !== 5 || context.shape[1]! < C) {
@@ -110,9 +113,12 @@ abstract class SvgBase implements Predictor {
 
   protected initBase(seed: number): Params {
     const init = { kind: 'normal', std: this.options.initStd } as const;
+    // Cells: PyTorch's LSTMCell default (SVG's init_weights skips LSTMCell), with the Noether code's
+    // forget-gate bias 1 on the frame predictor only (core's initLstmCell says how).
+    const cell = { init: TORCH_CELL, forgetBias: 1 };
     return {
       ...this.net.init(new Rng(deriveSeed(seed, 'convnet'))),
-      ...prefixParams(nn.initLstm(new Rng(deriveSeed(seed, 'fp')), this.fpSpec, { init }), 'fp'),
+      ...prefixParams(nn.initLstm(new Rng(deriveSeed(seed, 'fp')), this.fpSpec, { init, cell }), 'fp'),
     };
   }
 
@@ -151,8 +157,10 @@ export class SvgPredictor extends SvgBase {
     const init = { kind: 'normal', std: this.options.initStd } as const;
     return {
       ...this.initBase(seed),
-      ...prefixParams(nn.initGaussianLstm(new Rng(deriveSeed(seed, 'prior')), this.priorSpec, { init }), 'prior'),
-      ...prefixParams(nn.initGaussianLstm(new Rng(deriveSeed(seed, 'post')), this.postSpec, { init }), 'post'),
+      // Prior/posterior cells: PyTorch's default, no forget-bias change (the Noether code applies
+      // init_forget_bias_to_one to the frame predictor only).
+      ...prefixParams(nn.initGaussianLstm(new Rng(deriveSeed(seed, 'prior')), this.priorSpec, { init, cell: { init: TORCH_CELL } }), 'prior'),
+      ...prefixParams(nn.initGaussianLstm(new Rng(deriveSeed(seed, 'post')), this.postSpec, { init, cell: { init: TORCH_CELL } }), 'post'),
     };
   }
 

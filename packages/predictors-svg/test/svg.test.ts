@@ -25,6 +25,57 @@ describe('architecture', () => {
     ]);
   });
 
+  it('the default widths reproduce edenton/svg models/vgg_128.py and dcgan_128.py layer by layer', () => {
+    // in>out, T for a transposed conv, /kernel size.
+    const io = (n: ConvNet) => n.layers().map((l) => `${l.inC}>${l.outC}${l.transpose ? 'T' : ''}/${l.k}`).join(' ');
+    // vgg_128.py: c1 2×64, c2 2×128, c3 3×256, c4 3×512, c5 3×512, c6 4×4 conv; decoder upc1 4×4
+    // conv-transpose, upc2…upc6 (the concat doubles the input), final 3×3 conv-transpose to nc.
+    expect(io(new SvgPredictor().net)).toBe([
+      '3>64/3 64>64/3 64>128/3 128>128/3 128>256/3 256>256/3 256>256/3 256>512/3 512>512/3 512>512/3 512>512/3 512>512/3 512>512/3',
+      '512>128/4 128>512T/4',
+      '1024>512/3 512>512/3 512>512/3 1024>512/3 512>512/3 512>256/3 512>256/3 256>256/3 256>128/3 256>128/3 128>64/3 128>64/3 64>3T/3',
+    ].join(' '));
+    const dc = new SvgPredictor({ arch: 'dcgan', frameSize: 128 }).net;
+    expect(io(dc)).toBe('3>64/4 64>128/4 128>256/4 256>512/4 512>512/4 512>128/4 128>512T/4 1024>512T/4 1024>256T/4 512>128T/4 256>64T/4 128>3T/4');
+  });
+
+  it('init follows the reference code: conv/dense N(0, initStd); LSTM cells PyTorch-default U(±1/√H), forget bias 1 on the frame predictor only; GroupNorm scales 1', () => {
+    // edenton/svg utils.init_weights matches only Conv*/Linear/BatchNorm class names, so nn.LSTMCell keeps
+    // PyTorch's U(±1/√H) weights and biases (bias_ih + bias_hh); the Noether code then sets the frame
+    // predictor's bias_ih forget slice to 1 (init_forget_bias_to_one) and swaps BatchNorm for a fresh
+    // GroupNorm(1, C) (weight 1) after init.
+    const H = 64;
+    const p = tinySvg({ rnnSize: H, initStd: 0.2 });
+    const theta = p.init(1);
+    const v = (k: string) => Array.from(theta[k]!.dataSync());
+    const lim = 1 / Math.sqrt(H);
+    const std = (a: number[]) => Math.sqrt(a.reduce((s, x) => s + x * x, 0) / a.length);
+    for (const pre of ['fp', 'prior', 'post']) {
+      for (const w of ['wx', 'wh']) {
+        const a = v(`${pre}/l0/${w}`);
+        expect(Math.max(...a.map(Math.abs))).toBeLessThanOrEqual(lim);
+        expect(std(a) / (lim / Math.sqrt(3))).toBeGreaterThan(0.9);
+        expect(std(a) / (lim / Math.sqrt(3))).toBeLessThan(1.1);
+      }
+      const b = v(`${pre}/l0/b`);
+      const forget = b.slice(H, 2 * H);
+      const rest = [...b.slice(0, H), ...b.slice(2 * H)];
+      expect(Math.max(...rest.map(Math.abs))).toBeLessThanOrEqual(2 * lim);
+      expect(std(rest)).toBeGreaterThan(0.5 * lim); // two draws summed, not zeros
+      const centre = pre === 'fp' ? 1 : 0;
+      expect(Math.max(...forget.map((x) => Math.abs(x - centre)))).toBeLessThanOrEqual((pre === 'fp' ? 1 : 2) * lim);
+      expect(std(forget.map((x) => x - centre))).toBeGreaterThan(0.3 * lim);
+    }
+    // Dense layers around the cells: N(0, initStd), zero bias.
+    expect(std(v('fp/embed/w')) / 0.2).toBeGreaterThan(0.9);
+    expect(v('post/logvar/b').every((x) => x === 0)).toBe(true);
+    expect(v('enc/b0/norm/scale').every((x) => x === 1)).toBe(true);
+    const bn = tinySvg({ norm: 'batch' }).init(1);
+    const scale = Array.from(bn['enc/b0/norm/scale']!.dataSync());
+    expect(scale.some((x) => x !== 1) && scale.every((x) => Math.abs(x - 1) < 0.2)).toBe(true);
+    tf.dispose([...Object.values(theta), ...Object.values(bn)]);
+  });
+
   for (const arch of ['dcgan', 'vgg'] as const) {
     it(`${arch} 16×16: encoder/decoder, CN and rollout shapes; KL aux only when teacher forcing`, () => {
       const p = tinySvg({ arch, frameSize: 16, widths: [3, 4], convsPerBlock: [1, 2], norm: arch === 'vgg' ? 'batch' : 'group' });

@@ -3,7 +3,7 @@
 // mean and log-variance heads for the Gaussian LSTM). State is explicit: {h, c} per layer.
 import { tf } from '../tf.js';
 import type { Params } from '../params.js';
-import { Rng } from '../rng.js';
+import { Rng, randomUniform } from '../rng.js';
 import { dense, initDense, DCGAN_INIT, type WeightInit } from './conv.js';
 
 export interface LstmState {
@@ -12,14 +12,38 @@ export interface LstmState {
 }
 
 /** Cell `name`: `${name}/wx` [in, 4H], `${name}/wh` [H, 4H], `${name}/b` [4H]; gate order i, f, g, o
- * (as PyTorch). The forget-gate bias starts at `forgetBias`. */
+ * (as PyTorch). With a 'normal' init the biases start at 0 and the forget gate's at `forgetBias`
+ * (default 1). With 'fanIn' the cell is drawn as PyTorch's LSTMCell does — the init SVG's and the
+ * Noether code's LSTM cells keep, since their `init_weights` only matches Conv/Linear/BatchNorm
+ * classes: every weight and both biases U(±1/√H). Our one bias stands for bias_ih + bias_hh, so it
+ * is the sum of two draws; `forgetBias`, if given, replaces bias_ih's forget slice (the Noether
+ * code's `init_forget_bias_to_one`, frame predictor only), leaving forget = forgetBias + bias_hh. */
 export function initLstmCell(rng: Rng, name: string, inDim: number, hidden: number, o: { init?: WeightInit; forgetBias?: number } = {}): Params {
   const init = o.init ?? DCGAN_INIT;
+  if (init.kind === 'fanIn') {
+    const lim = 1 / Math.sqrt(hidden);
+    const u = (shape: number[]) => randomUniform(rng, shape, -lim, lim);
+    const wx = u([inDim, 4 * hidden]);
+    const wh = u([hidden, 4 * hidden]);
+    const bIh = u([4 * hidden]);
+    const bHh = u([4 * hidden]);
+    const ih = bIh.dataSync().slice();
+    if (o.forgetBias !== undefined) ih.fill(o.forgetBias, hidden, 2 * hidden);
+    const b = tf.tidy(() => tf.add(tf.tensor1d(ih), bHh));
+    tf.dispose([bIh, bHh]);
+    return { [`${name}/wx`]: wx, [`${name}/wh`]: wh, [`${name}/b`]: b };
+  }
   const wx = initDense(rng, `${name}/x`, inDim, 4 * hidden, { init, bias: false })[`${name}/x/w`]!;
   const wh = initDense(rng, `${name}/h`, hidden, 4 * hidden, { init, bias: false })[`${name}/h/w`]!;
   const b = new Float32Array(4 * hidden);
   b.fill(o.forgetBias ?? 1, hidden, 2 * hidden);
   return { [`${name}/wx`]: wx, [`${name}/wh`]: wh, [`${name}/b`]: tf.tensor1d(b) };
+}
+
+/** Init of the cells of initLstm / initGaussianLstm when it differs from the dense layers'. */
+export interface LstmCellInit {
+  init?: WeightInit;
+  forgetBias?: number;
 }
 
 /** One LSTM cell step: x [B, in], h, c [B, H] → new h, c. */
@@ -44,10 +68,11 @@ export interface LstmSpec {
   outAct: 'tanh' | 'linear';
 }
 
-/** `embed` (in→H), cells `l{i}`, read-out `out` (H→out). */
-export function initLstm(rng: Rng, spec: LstmSpec, o: { init?: WeightInit } = {}): Params {
+/** `embed` (in→H), cells `l{i}`, read-out `out` (H→out); `init` for the dense layers, `cell` (default
+ * the same `init`) for the cells. */
+export function initLstm(rng: Rng, spec: LstmSpec, o: { init?: WeightInit; cell?: LstmCellInit } = {}): Params {
   let p: Params = initDense(rng, 'embed', spec.inDim, spec.hidden, o);
-  for (let i = 0; i < spec.layers; i++) p = { ...p, ...initLstmCell(rng, `l${i}`, spec.hidden, spec.hidden, o) };
+  for (let i = 0; i < spec.layers; i++) p = { ...p, ...initLstmCell(rng, `l${i}`, spec.hidden, spec.hidden, o.cell ?? o) };
   return { ...p, ...initDense(rng, 'out', spec.hidden, spec.outDim, o) };
 }
 
@@ -86,10 +111,10 @@ export interface GaussianLstmSpec {
   layers: number;
 }
 
-/** `embed`, cells `l{i}`, heads `mu` and `logvar` (H→z). */
-export function initGaussianLstm(rng: Rng, spec: GaussianLstmSpec, o: { init?: WeightInit } = {}): Params {
+/** `embed`, cells `l{i}`, heads `mu` and `logvar` (H→z); `cell` as in initLstm. */
+export function initGaussianLstm(rng: Rng, spec: GaussianLstmSpec, o: { init?: WeightInit; cell?: LstmCellInit } = {}): Params {
   let p: Params = initDense(rng, 'embed', spec.inDim, spec.hidden, o);
-  for (let i = 0; i < spec.layers; i++) p = { ...p, ...initLstmCell(rng, `l${i}`, spec.hidden, spec.hidden, o) };
+  for (let i = 0; i < spec.layers; i++) p = { ...p, ...initLstmCell(rng, `l${i}`, spec.hidden, spec.hidden, o.cell ?? o) };
   return { ...p, ...initDense(rng, 'mu', spec.hidden, spec.zDim, o), ...initDense(rng, 'logvar', spec.hidden, spec.zDim, o) };
 }
 
