@@ -2,30 +2,10 @@
 // once what they return is disposed, also when they throw part-way.
 import { describe, expect, it } from 'vitest';
 import {
-  tf, nn, GradientInnerOptimizer, predictSequence, makeWindow, embedSequence, evaluate, initMetaState, disposeMetaState, encodeMetaState, decodeMetaState,
-  tidy, type MetaSetup, type Params, type State, type StepInput, type TailorMode,
+  tf, GradientInnerOptimizer, predictSequence, makeWindow, embedSequence, evaluate, initMetaState, disposeMetaState, encodeMetaState, decodeMetaState,
+  tidy, type MetaSetup, type Params, type TailorMode,
 } from '../src/index.js';
-import { ToyPredictor, ToyEmbedding, energyEmbedding, oscillatorDataset, mseMetric } from './algorithm/toy.js';
-
-/** The toy step with a CN layer and a latent offset, so that every tailoring mode applies. */
-class AllModesPredictor extends ToyPredictor {
-  override readonly tailorModes = ['all', 'cn', 'latent'] as const;
-  constructor() {
-    super(4);
-  }
-  conditioning(_p: Params, batchSize: number): Params {
-    return nn.initConditionalNorm('cn', batchSize, 2);
-  }
-  override initState(p: Params, context: tf.Tensor): State {
-    const s = super.initState(p, context);
-    return { ...s, latent: { z: tf.zerosLike(s.obs) } };
-  }
-  override step(p: Params, s: State, _input: StepInput): State {
-    const dx = nn.maybeConditionalNorm(p, 'cn', nn.mlp(this.spec, p, s.obs));
-    const z = s.latent!['z']!;
-    return { obs: tf.add(tf.add(s.obs, tf.mul(dx, this.dt)), z), latent: { z } };
-  }
-}
+import { AllModesPredictor, ToyPredictor, ToyEmbedding, energyEmbedding, oscillatorDataset, mseMetric } from './algorithm/toy.js';
 
 const count = () => tf.memory().numTensors;
 

@@ -2,30 +2,10 @@
 // predictor declares are the ones tailored, and declaring some that the rollout never reads (a
 // name mismatch) is an error naming them, not a tailoring step that silently changes nothing.
 import { describe, expect, it } from 'vitest';
-import { tf, nn, GradientInnerOptimizer, predictSequence, makeWindow, defineExperiment, ConfigError, type Params, type State, type StepInput, type TailorMode } from '../../src/index.js';
-import { ToyPredictor, ToyEmbedding, energyEmbedding, oscillatorDataset } from './toy.js';
+import { tf, GradientInnerOptimizer, predictSequence, makeWindow, defineExperiment, ConfigError, type TailorMode } from '../../src/index.js';
+import { AllModesPredictor, ToyPredictor, ToyEmbedding, energyEmbedding, oscillatorDataset } from './toy.js';
 
-/** The toy MLP step with a CN layer on its output (`cn/gamma`, `cn/beta`) and a latent offset `z`. */
-class CnLatentPredictor extends ToyPredictor {
-  override readonly tailorModes = ['all', 'cn', 'latent'] as const;
-  constructor(readonly names = { cn: 'cn', latent: 'z' }, readonly readLatent = true) {
-    super(4);
-  }
-  conditioning(_p: Params, batchSize: number): Params {
-    return nn.initConditionalNorm('cn', batchSize, 2);
-  }
-  override initState(p: Params, context: tf.Tensor): State {
-    const s = super.initState(p, context);
-    return { ...s, latent: { z: tf.zerosLike(s.obs) } };
-  }
-  override step(p: Params, s: State, input: StepInput): State {
-    const dx = nn.maybeConditionalNorm(p, this.names.cn, nn.mlp(this.spec, p, s.obs));
-    const z = this.readLatent ? s.latent![this.names.latent]! : tf.zerosLike(s.obs);
-    return { obs: tf.add(tf.add(s.obs, tf.mul(dx, this.dt)), z), latent: { z } };
-  }
-}
-
-function tailor(predictor: CnLatentPredictor, mode: TailorMode) {
+function tailor(predictor: AllModesPredictor, mode: TailorMode) {
   const batch = oscillatorDataset(3, 1, 5).gather('train', [0, 1, 2]);
   const w = makeWindow(predictor, batch, { contextLength: 1 });
   const inner = new GradientInnerOptimizer({ kind: 'sgd', steps: 1, lr: 0.5 });
@@ -36,7 +16,7 @@ describe("tailoring modes 'cn' and 'latent'", () => {
   for (const mode of ['cn', 'latent'] as const) {
     it(`${mode}: tailors the declared per-example variables and changes the prediction`, () => {
       tf.tidy(() => {
-        const out = tailor(new CnLatentPredictor(), mode);
+        const out = tailor(new AllModesPredictor(), mode);
         expect(Object.keys(out.vars).sort()).toEqual(mode === 'cn' ? ['cn/beta', 'cn/gamma'] : ['z']);
         expect(out.vars[Object.keys(out.vars)[0]!]!.shape[0]).toBe(3);
         const diff = tf.max(tf.abs(tf.sub(out.tailored.preds[3]!, out.untailored!.preds[3]!))).dataSync()[0]!;
@@ -53,7 +33,7 @@ describe("tailoring modes 'cn' and 'latent'", () => {
     for (const kind of ['sgd', 'adam'] as const) {
       it(`${mode}, ${kind}: a sequence's tailored prediction does not depend on the batch it is tailored in`, () => {
         tf.tidy(() => {
-          const predictor = new CnLatentPredictor();
+          const predictor = new AllModesPredictor();
           const theta = predictor.init(1);
           const data = oscillatorDataset(3, 1, 5);
           // The latent offset z is added at every step, so its gradient is large: a smaller sgd step keeps it finite.
@@ -78,13 +58,13 @@ describe("tailoring modes 'cn' and 'latent'", () => {
   }
 
   it("cn: conditioning variables the step reads under another name are refused, naming them and the fix", () => {
-    expect(() => tailor(new CnLatentPredictor({ cn: 'norm', latent: 'z' }), 'cn')).toThrow(
+    expect(() => tailor(new AllModesPredictor({ cn: 'norm', latent: 'z' }), 'cn')).toThrow(
       /predictor 'mlp-step', tailoring mode 'cn': conditioning\(\) returned 'cn\/gamma', 'cn\/beta', but the rollout never reads them, so tailoring would change nothing: step must read them from params under those names/,
     );
   });
 
   it('latent: a latent state the step never reads is refused', () => {
-    expect(() => tailor(new CnLatentPredictor(undefined, false), 'latent')).toThrow(
+    expect(() => tailor(new AllModesPredictor(undefined, false), 'latent')).toThrow(
       /tailoring mode 'latent': initState put in State.latent 'z', but the rollout never reads it, so tailoring would change nothing: step must read it from state.latent/,
     );
   });
