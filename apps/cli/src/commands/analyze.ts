@@ -10,6 +10,7 @@ import { resolvePath } from '../cli/io.js';
 import { cliContainer } from '../run/container.js';
 import { RunDir } from '../run/run-dir.js';
 import { PLUGIN_FLAG, pluginsFor } from '../run/user-plugins.js';
+import { staleTailoringNote } from '../run/stale-tailoring.js';
 import { allPlugins } from './run-shared.js';
 import type { Command } from './types.js';
 
@@ -77,6 +78,8 @@ export const analyzeCommand: Command = {
     await ctx.backend();
     const container = cliContainer(...allPlugins(), ...user.plugins);
     const loaded = await loadPhase(rd, container, phase);
+    const stale = staleTailoringNote(rd, loaded.exp);
+    if (stale) ctx.log(stale);
     try {
       // Check before computing anything. Nothing is created before the results are written (analysis/
       // comes with its first file), so a run that cannot be analysed is left as it was.

@@ -8,6 +8,7 @@ import { experiments } from '../experiments/index.js';
 import { tableModels } from '../experiments/table.js';
 import { cliContainer } from '../run/container.js';
 import { PLUGIN_FLAG, pluginsFor } from '../run/user-plugins.js';
+import { staleTailoringNote } from '../run/stale-tailoring.js';
 import { RunDir, type ResultRow } from '../run/run-dir.js';
 import { Runner, tableRows } from '../run/runner.js';
 import { allPlugins, formatTable } from './run-shared.js';
@@ -67,8 +68,11 @@ export const evalCommand: Command = {
     const table: ResultRow[] = [];
     try {
       let last: Experiment | undefined;
+      let noted: string | undefined;
       for (const { phase, cfg } of configs) {
         const exp = await buildExperiment(container, cfg);
+        const stale = staleTailoringNote(rd, exp);
+        if (stale && !noted) ctx.log((noted = stale));
         if (extra) exp.metrics = [...exp.metrics, ...extra.metrics];
         const like = exp.initState();
         const loaded = rd.loadCheckpoint(phase, like);

@@ -13,6 +13,7 @@ import { cliContainer } from '../run/container.js';
 import { RunDir, timestamp, type ResultRow } from '../run/run-dir.js';
 import { Interrupted, NonFiniteStop, Runner, tableRows } from '../run/runner.js';
 import { PLUGIN_FLAG, pluginsFor } from '../run/user-plugins.js';
+import { staleTailoringNote } from '../run/stale-tailoring.js';
 import type { CommandContext } from './types.js';
 
 export const RUN_FLAGS: FlagSpec[] = [
@@ -156,6 +157,8 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
   try {
     const probe = await buildExperiment(container, config);
     disposeMetaState(probe.initState());
+    const stale = resumed && staleTailoringNote(resumed, probe);
+    if (stale) ctx.log(stale);
   } catch (e) {
     throw new CliError(`invalid config: ${String((e as Error).message).split('\n')[0]} (fix the config file or --set value)`);
   }

@@ -29,6 +29,8 @@ const metaSchema = z.object({
   command: z.array(z.string()),
   /** Users' plugin modules (--plugin), as absolute paths: eval, analyze and --resume load them again. */
   plugins: z.array(z.string()).optional(),
+  /** Set by runs whose cn/latent tailoring steps each sequence at the full inner lr (see stale-tailoring.ts). */
+  perSequenceTailoring: z.boolean().optional(),
   resumes: z.array(z.object({ at: z.string(), fromStep: z.record(z.string(), z.number()) })),
 });
 export type RunMeta = z.infer<typeof metaSchema>;
@@ -111,6 +113,7 @@ export class RunDir {
         node: process.version,
         startedAt: new Date().toISOString(),
         resumes: [],
+        perSequenceTailoring: true,
       };
       writeJsonAtomic(join(path, 'config.json'), config);
       writeJsonAtomic(join(path, 'meta.json'), full);
