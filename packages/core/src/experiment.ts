@@ -7,6 +7,7 @@ import type { Dataset, Embedding, InnerOptimizer, Metric, Predictor, TailorMode,
 import { TOKENS, findFactory } from './di.js';
 import { ConfigError, parseConfig, type ExperimentConfig, type ExperimentConfigInput, type InnerConfig } from './config.js';
 import { GradientInnerOptimizer } from './algorithm/inner.js';
+import { tailorModeProblem } from './algorithm/tailor.js';
 import { initMetaState, type MetaSetup, type MetaState } from './algorithm/meta.js';
 import { deriveSeed } from './rng.js';
 
@@ -44,10 +45,10 @@ function checkTailorMode(p: Predictor, configured: TailorMode | undefined): void
   const mode = configured ?? p.tailor;
   const where = configured ? 'noether.tailor' : 'predictor';
   const fix = configured ? 'set noether.tailor to one of them' : "its own default 'tailor' is not among them: fix the predictor, or set noether.tailor";
-  let problem: string | undefined;
-  if (!p.tailorModes.includes(mode)) problem = `predictor '${p.name}' cannot tailor in mode '${mode}'; it supports: ${p.tailorModes.join(', ')} (${fix})`;
-  else if (mode === 'cn' && !p.conditioning) problem = `predictor '${p.name}' lists mode 'cn' but has no conditioning(params, batchSize) method declaring the parameters to tailor`;
-  if (problem) throw new ConfigError(`${where}: ${problem}`, [{ path: where, message: problem }]);
+  const found = tailorModeProblem(p, mode);
+  if (!found) return;
+  const problem = p.tailorModes.includes(mode) ? found : `${found} (${fix})`;
+  throw new ConfigError(`${where}: ${problem}`, [{ path: where, message: problem }]);
 }
 
 /** Builds an experiment from parts and a (partial) config; the config is validated. */

@@ -39,14 +39,23 @@ export interface SequencePrediction {
   vars: Params;
 }
 
+/** Why `p` cannot tailor in `mode` (undefined if it can): the one check that both tailoring and
+ * defineExperiment (which refuses the config before any training) apply. */
+export function tailorModeProblem(p: Predictor, mode: TailorMode): string | undefined {
+  if (!p.tailorModes.includes(mode)) return `predictor '${p.name}' cannot tailor in mode '${mode}'; it supports: ${p.tailorModes.join(', ')}`;
+  if (mode === 'cn' && !p.conditioning) {
+    return `predictor '${p.name}' lists mode 'cn' but has no conditioning(params, batchSize) method declaring the conditional-normalisation parameters to tailor`;
+  }
+  return undefined;
+}
+
 /** The variables tailoring adapts, a rollout as a function of them, and whether they are per example
  * (a leading batch axis: CN and latent tailoring) rather than θ shared by the batch. */
 export function tailorable(setup: TailorSetup, seq: SequenceInput): { vars: Params; run: (vars: Params) => RolloutResult; perExample: boolean } {
   const { predictor: p, theta } = setup;
   const mode = setup.mode ?? p.tailor;
-  if (!p.tailorModes.includes(mode)) {
-    throw new Error(`predictor '${p.name}' cannot tailor in mode '${mode}'; it supports: ${p.tailorModes.join(', ')}`);
-  }
+  const problem = tailorModeProblem(p, mode);
+  if (problem) throw new Error(problem);
   const init = { actions: seq.actions };
   switch (mode) {
     case 'all': {
@@ -58,8 +67,7 @@ export function tailorable(setup: TailorSetup, seq: SequenceInput): { vars: Para
       return { vars: pickParams(theta, names), run, perExample: false };
     }
     case 'cn': {
-      if (!p.conditioning) throw new Error(`predictor '${p.name}' declares no conditional-normalisation parameters`);
-      const cn = p.conditioning(theta, seq.context.shape[0]!);
+      const cn = p.conditioning!(theta, seq.context.shape[0]!);
       const run = (v: Params) =>
         mustRead(p, 'cn', 'conditioning() returned', 'from params under those names (e.g. nn.maybeConditionalNorm(params, name, x))', { ...theta, ...v }, Object.keys(v), (th) =>
           rollout(p, th, p.initState(th, seq.context, init), seq.inputs));
