@@ -5,12 +5,11 @@ import { CliError, UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
 import { applySets, validateConfig } from '../run/config.js';
 import { experiments } from '../experiments/index.js';
-import { tableModels } from '../experiments/table.js';
 import { cliContainer } from '../run/container.js';
 import { PLUGIN_FLAG, pluginsFor } from '../run/user-plugins.js';
 import { staleTailoringNote } from '../run/stale-tailoring.js';
 import { RunDir, type ResultRow } from '../run/run-dir.js';
-import { Runner, tableRows } from '../run/runner.js';
+import { Runner, phaseRows } from '../run/runner.js';
 import { allPlugins, formatTable } from './run-shared.js';
 import type { Command } from './types.js';
 
@@ -83,7 +82,7 @@ export const evalCommand: Command = {
         disposeMetaState(loaded.state);
         last = exp;
         // A `noether train` run's rows by its config's name; an experiment phase the experiment does not name, by phase.
-        const rows = spec?.phases.some((p) => p.phase === phase) ? curveRows(tableModels(spec, { [phase]: ev })) : tableRows(rd.meta.experiment ? phase : cfg.name, cfg.mode, ev);
+        const rows = phaseRows(spec, phase, rd.meta.experiment ? phase : cfg.name, cfg.mode, ev);
         table.push(...rows.map((r) => ({ ...r, step: loaded.state.step })));
       }
       // The reference rows (no checkpoint, so no step), scored as the experiment scores them. With

@@ -161,8 +161,7 @@ export class Runner {
     }));
     if (this.opts.replaceEvalRows) this.runDir.truncateMetrics(phase, Infinity);
     this.runDir.appendMetrics(rows);
-    const table = this.opts.table;
-    this.partial.table.push(...(table?.phases.some((p) => p.phase === phase) ? curveRows(tableModels(table, { [phase]: ev })) : tableRows(phase, exp.setup.mode, ev)));
+    this.partial.table.push(...phaseRows(this.opts.table, phase, phase, exp.setup.mode, ev));
     for (const m of Object.keys(ev.tailored)) {
       const series = (label: string, c: { mean: number[]; stderr: number[] }) => ({
         name: label,
@@ -213,6 +212,12 @@ export function withThetaFrom(from: MetaState): (fresh: MetaState) => MetaState 
 }
 
 /** Result-table rows for one evaluated phase: the untailored model, and the tailored one unless baseline. */
+/** A phase's rows as the experiment's table names them when it names the phase, else as tableRows
+ * does under `label` (a run stopped early, and `noether eval`, use it). */
+export function phaseRows(table: ResultTableSpec | undefined, phase: string, label: string, mode: string, ev: EvalResult): ResultRow[] {
+  return table?.phases.some((p) => p.phase === phase) ? curveRows(tableModels(table, { [phase]: ev })) : tableRows(label, mode, ev);
+}
+
 export function tableRows(label: string, mode: string, ev: EvalResult): ResultRow[] {
   const pick = (c: EvalResult['tailored']) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.overall]));
   const rows: ResultRow[] = [{ model: mode === 'baseline' ? label : `${label} (untailored)`, ...pick(ev.untailored) }];
