@@ -95,14 +95,16 @@ export async function gradcam(runDir: RunDir, target: GradcamTarget, o: GradcamO
       const e = tf.tidy(() => {
         const obs = tf.slice(batch.obs, [0], [take]);
         const fr = tf.unstack(obs, 1);
-        const g = (prev: tf.Tensor, x: tf.Tensor) => emb.apply(phi, emb.arity === 2 ? [prev, x] : [x]);
-        // Check once that the split is the embedding's forward pass (a plugin's featureLayer may not be).
-        const ref = g(fr[0]!, fr[1]!);
-        const diff = tf.max(tf.abs(tf.sub(ref, head(activation(fr[0]!, fr[1]!))))).dataSync()[0]!;
-        if (!(diff <= 1e-4 * (1 + tf.max(tf.abs(ref)).dataSync()[0]!))) {
-          throw new CliError(`Grad-CAM: embedding '${emb.name}': featureLayer.head(featureLayer.features(x)) differs from apply(x) by up to ${diff}; its featureLayer must split apply's own forward pass`);
+        const es = fr.slice(1).map((x, t) => emb.apply(phi, emb.arity === 2 ? [fr[t]!, x] : [x]));
+        // Once, on the first batch: the split is the embedding's forward pass (a plugin's featureLayer may not be).
+        if (seqs === 0) {
+          const ref = es[0]!;
+          const diff = tf.max(tf.abs(tf.sub(ref, head(activation(fr[0]!, fr[1]!))))).dataSync()[0]!;
+          if (!(diff <= 1e-4 * (1 + tf.max(tf.abs(ref)).dataSync()[0]!))) {
+            throw new CliError(`Grad-CAM: embedding '${emb.name}': featureLayer.head(featureLayer.features(x)) differs from apply(x) by up to ${diff}; its featureLayer must split apply's own forward pass`);
+          }
         }
-        return tf.stack(fr.slice(1).map((x, t) => g(fr[t]!, x)), 1); // [take, T-1, k]
+        return tf.stack(es, 1); // [take, T-1, k]
       });
       const [, T1, k] = e.shape as [number, number, number];
       const data = e.dataSync() as Float32Array;
