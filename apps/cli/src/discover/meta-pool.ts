@@ -5,13 +5,12 @@
 // queue over `workers` threads (meta-worker.ts); in-process when workers ≤ 1, when running from
 // TypeScript sources (no compiled worker), and on the native backend (tfjs-node does not load in
 // worker threads: tensorflow/tfjs#2079, #8388; it uses every core itself).
-import { Worker } from 'node:worker_threads';
 import { tf, disposeParams, type MetaMode, type Params } from '@noether/core';
 import { VectorFieldPredictor, type Integrator } from '@noether/predictors-mlp';
 import { symbolicEmbedding, type Expr } from '@noether/embeddings-symbolic';
 import { oracleOf, type OracleKey } from './data.js';
 import { metaTailor, rolloutErrors, scaledEmbedding, type MetaOptions, type Sequences, type Tailoring } from './evaluate.js';
-import { compiledWorker, type PoolReport } from './search-pool.js';
+import { compiledWorker, runQueue, type PoolReport } from './worker-queue.js';
 
 /** Parameters as plain arrays: they cross threads by structured clone. */
 export type PlainParams = Record<string, { values: Float32Array; shape: number[] }>;
@@ -131,37 +130,19 @@ export async function runMetaJobs(ctx: MetaContext, jobs: MetaJob[], o: MetaPool
     }
     return { results, pool, stopped: false };
   }
-  const n = Math.min(o.workers, jobs.length);
-  const queue = jobs.map((_, i) => i);
-  const pool: Worker[] = [];
-  const aborted = new Promise<void>((resolve) => (o.signal?.aborted ? resolve() : o.signal?.addEventListener('abort', () => resolve(), { once: true })));
-  const all = Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
-    const w = new Worker(url, { workerData: { ctx, prod: tf.env().getBool('PROD') } });
-    pool.push(w);
-    let current: number | undefined;
-    const next = () => {
-      current = queue.shift();
-      if (current === undefined) return resolve();
-      w.postMessage({ kind: 'job', index: current, job: jobs[current]! } satisfies ToWorker);
-    };
-    const fail = (why: string) => reject(new Error(`meta-tailoring ${current === undefined ? '' : `${jobs[current]!.label} `}failed in a worker: ${why}`));
-    w.on('message', (m: FromWorker) => {
-      if (m.kind === 'step') return o.onStep?.(m.index, m.step, m.total, m.loss);
-      if (m.kind === 'error') return fail(m.error);
+  // A Ctrl-C terminates the workers mid-step: their jobs' results would be discarded anyway.
+  const { workers: n, stopped } = await runQueue({
+    url, workerData: { ctx, prod: tf.env().getBool('PROD') }, workers: o.workers, jobs: jobs.length, signal: o.signal,
+    post: (index) => ({ kind: 'job', index, job: jobs[index]! }) satisfies ToWorker,
+    read: (raw) => {
+      const m = raw as FromWorker;
+      if (m.kind === 'step') return void o.onStep?.(m.index, m.step, m.total, m.loss);
+      if (m.kind === 'error') return { error: m.error };
       results[m.index] = m.result;
       o.onDone?.(m.index, m.result);
-      next();
-    });
-    w.on('error', (e) => fail(e.message));
-    w.on('exit', (code) => current !== undefined && fail(`the worker exited (code ${code})`));
-    next();
-  })));
-  let stopped: boolean;
-  try {
-    // A Ctrl-C terminates the workers mid-step: their jobs' results would be discarded anyway.
-    stopped = await Promise.race([all.then(() => false), aborted.then(() => true)]);
-  } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
-  }
+      return 'done';
+    },
+    label: (i) => `meta-tailoring ${jobs[i]!.label}`,
+  });
   return { results: stopped ? [] : results, pool: { workers: n }, stopped };
 }

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { tf, disposeParams, type Params } from '@noether/core';
 import { VectorFieldPredictor, pretrain, type FieldKind, type Integrator } from '@noether/predictors-mlp';
 import { fromPlain, toPlain, type PlainParams } from './meta-pool.js';
-import { compiledWorker } from './search-pool.js';
+import { compiledWorker } from './worker-queue.js';
 
 export interface PretrainJob {
   /** tf.getBackend() of the main thread; the worker selects the same one. */

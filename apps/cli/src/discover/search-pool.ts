@@ -3,11 +3,9 @@
 // searchShard with of = CHUNKS), and every candidate's randomness depends only on (seed, i), so
 // the merged result is the same whatever the number of workers or machines: `--shard i/n` runs
 // the chunks c with c mod n = i, and merging all shards' chunks equals the single-machine run.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { yieldToEventLoop } from '@noether/core';
 import { mergeShards, searchShard, type FitOptions, type SearchResult, type ShardResult, type SystemSpec } from '@noether/embeddings-symbolic';
+import { compiledWorker, runQueue, type PoolReport } from './worker-queue.js';
 
 export const CHUNKS = 64;
 
@@ -28,18 +26,6 @@ export function chunksOfShard(i: number, n: number): number[] {
   if (!Number.isInteger(n) || n < 1 || n > CHUNKS) throw new Error(`--shard: n must be an integer in [1, ${CHUNKS}], got ${n}`);
   if (!Number.isInteger(i) || i < 0 || i >= n) throw new Error(`--shard: i must be an integer in [0, ${n}), got ${i}`);
   return Array.from({ length: CHUNKS }, (_, c) => c).filter((c) => c % n === i);
-}
-
-/** A compiled worker beside this module (e.g. './worker.js'), present when running from dist/ (not from TypeScript sources). */
-export function compiledWorker(file: string): URL | undefined {
-  const u = new URL(file, import.meta.url);
-  return u.protocol === 'file:' && existsSync(fileURLToPath(u)) && import.meta.url.endsWith('.js') ? u : undefined;
-}
-
-export interface PoolReport {
-  /** Workers actually used (1 = in-process). */
-  workers: number;
-  note?: string;
 }
 
 /**
@@ -74,40 +60,20 @@ export async function runChunks(
     const pool = { workers: 1, note: workers > 1 && !url ? 'running from sources: no compiled worker, searched in-process' : undefined };
     return { results, pool, stopped: results.length < chunks.length };
   }
-  const n = Math.min(workers, chunks.length);
-  const queue = [...chunks];
   const out = new Map<number, ShardResult>();
-  const pool: Worker[] = [];
-  const aborted = new Promise<void>((resolve) => (signal?.aborted ? resolve() : signal?.addEventListener('abort', () => resolve(), { once: true })));
-  const all = Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
-    const w = new Worker(url);
-    pool.push(w);
-    const next = () => {
-      const c = queue.shift();
-      if (c === undefined) {
-        w.postMessage('exit');
-        return resolve();
-      }
-      w.postMessage({ job, chunk: c });
-    };
-    w.on('message', (m: { chunk: number; result?: ShardResult; error?: string; progress?: { chunk: number; done: number; total: number } }) => {
-      if (m.progress) return report(m.progress.chunk, m.progress.done, m.progress.total);
-      if (m.error) {
-        void w.terminate();
-        return reject(new Error(`search worker failed on chunk ${m.chunk}: ${m.error}`));
-      }
+  type FromSearchWorker = { chunk: number; result?: ShardResult; error?: string; progress?: { chunk: number; done: number; total: number } };
+  const { workers: n, stopped } = await runQueue({
+    url, workers, jobs: chunks.length, signal,
+    post: (i) => ({ job, chunk: chunks[i]! }),
+    read: (raw) => {
+      const m = raw as FromSearchWorker;
+      if (m.progress) return void report(m.progress.chunk, m.progress.done, m.progress.total);
+      if (m.error) return { error: m.error };
       out.set(m.chunk, m.result!);
-      next();
-    });
-    w.on('error', reject);
-    next();
-  })));
-  let stopped: boolean;
-  try {
-    stopped = await Promise.race([all.then(() => false), aborted.then(() => true)]);
-  } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
-  }
+      return 'done';
+    },
+    label: (i) => `the search of chunk ${chunks[i]}`,
+  });
   return { results: chunks.filter((c) => out.has(c)).map((c) => out.get(c)!), pool: { workers: n }, stopped };
 }
 

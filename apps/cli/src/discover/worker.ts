@@ -2,8 +2,8 @@
 import { parentPort } from 'node:worker_threads';
 import { runChunk, type ChunkJob } from './search-pool.js';
 
-parentPort!.on('message', (msg: { job: ChunkJob; chunk: number } | 'exit') => {
-  if (msg === 'exit') return process.exit(0);
+// Terminated by the main thread when the queue is empty (worker-queue.ts).
+parentPort!.on('message', (msg: { job: ChunkJob; chunk: number }) => {
   try {
     const result = runChunk(msg.job, msg.chunk, (done, total) => parentPort!.postMessage({ progress: { chunk: msg.chunk, done, total } }));
     parentPort!.postMessage({ chunk: msg.chunk, result });
