@@ -68,9 +68,8 @@ export function tailorable(setup: TailorSetup, seq: SequenceInput): { vars: Para
     }
     case 'cn': {
       const cn = p.conditioning!(theta, seq.context.shape[0]!);
-      const run = (v: Params) =>
-        mustRead(p, 'cn', 'conditioning() returned', 'from params under those names (e.g. nn.maybeConditionalNorm(params, name, x))', { ...theta, ...v }, Object.keys(v), (th) =>
-          rollout(p, th, p.initState(th, seq.context, init), seq.inputs));
+      const watched = mustRead(p, 'cn', 'conditioning() returned', 'from params under those names (e.g. nn.maybeConditionalNorm(params, name, x))', Object.keys(cn));
+      const run = (v: Params) => watched({ ...theta, ...v }, (th) => rollout(p, th, p.initState(th, seq.context, init), seq.inputs));
       return { vars: cn, run, perExample: true };
     }
     case 'latent': {
@@ -78,38 +77,43 @@ export function tailorable(setup: TailorSetup, seq: SequenceInput): { vars: Para
       if (!s0.latent || !Object.keys(s0.latent).length) {
         throw new Error(`predictor '${p.name}' has no latent activations to tailor`);
       }
-      const run = (v: Params) =>
-        mustRead(p, 'latent', 'initState put in State.latent', 'from state.latent and return the next ones in its State', v, Object.keys(v), (latent) =>
-          rollout(p, theta, { ...s0, latent }, seq.inputs));
+      const watched = mustRead(p, 'latent', 'initState put in State.latent', 'from state.latent and return the next ones in its State', Object.keys(s0.latent));
+      const run = (v: Params) => watched(v, (latent) => rollout(p, theta, { ...s0, latent }, seq.inputs));
       return { vars: s0.latent, run, perExample: true };
     }
   }
 }
 
 /**
- * Runs `f` on `record` behind a proxy that notes which entries it reads, and throws if it never
- * reads one of `names`. A per-example variable that the rollout does not read would be "tailored"
- * silently to no effect (its gradient is zero), which in practice means the predictor reads it
- * under another name than the one it declared, or drops it from its state.
+ * Wraps a rollout so that its first run goes through a proxy that notes which entries of `record`
+ * it reads, and throws if it never reads one of `names`. A per-example variable that the rollout
+ * does not read would be "tailored" silently to no effect (its gradient is zero), which in practice
+ * means the predictor reads it under another name than the one it declared, or drops it from its
+ * state. Later runs (the inner steps, the tailored rollout) read the same names: they run bare.
  */
-function mustRead<R>(p: Predictor, mode: TailorMode, declared: string, fix: string, record: Params, names: string[], f: (record: Params) => R): R {
-  const read = new Set<string>();
-  const watched = new Proxy(record, {
-    get(target, key, receiver) {
-      if (typeof key === 'string') read.add(key);
-      return Reflect.get(target, key, receiver) as unknown;
-    },
-  });
-  const out = f(watched);
-  const unread = names.filter((n) => !read.has(n));
-  if (unread.length) {
-    tf.dispose(out as tf.TensorContainer);
-    throw new Error(
-      `predictor '${p.name}', tailoring mode '${mode}': ${declared} ${unread.map((n) => `'${n}'`).join(', ')}, but the rollout never reads ` +
-        `${unread.length > 1 ? 'them' : 'it'}, so tailoring would change nothing: step must read ${unread.length > 1 ? 'them' : 'it'} ${fix}`,
-    );
-  }
-  return out;
+function mustRead(p: Predictor, mode: TailorMode, declared: string, fix: string, names: string[]) {
+  let checked = false;
+  return <R>(record: Params, f: (record: Params) => R): R => {
+    if (checked) return f(record);
+    const read = new Set<string>();
+    const watched = new Proxy(record, {
+      get(target, key, receiver) {
+        if (typeof key === 'string') read.add(key);
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const out = f(watched);
+    const unread = names.filter((n) => !read.has(n));
+    if (unread.length) {
+      tf.dispose(out as tf.TensorContainer);
+      throw new Error(
+        `predictor '${p.name}', tailoring mode '${mode}': ${declared} ${unread.map((n) => `'${n}'`).join(', ')}, but the rollout never reads ` +
+          `${unread.length > 1 ? 'them' : 'it'}, so tailoring would change nothing: step must read ${unread.length > 1 ? 'them' : 'it'} ${fix}`,
+      );
+    }
+    checked = true;
+    return out;
+  };
 }
 
 /**
