@@ -54,11 +54,12 @@ export interface AuditSetup {
   batch: Batch;
 }
 
-/** A meta-setup of a tiny predictor with one differentiable inner SGD step. */
-export function tinySetup(kind: 'svg' | 'svg-action', mode: TailorMode, o: { norm?: nn.NormKind; arch?: 'dcgan' | 'vgg'; lr?: number; teacherForcing?: boolean; activation?: 'lrelu' | 'elu' } = {}): AuditSetup {
+/** A meta-setup of a tiny predictor with one differentiable inner SGD step; `svg`: further SVG-LP
+ * options (e.g. the reference code's skips, contextZ, contextKl). */
+export function tinySetup(kind: 'svg' | 'svg-action', mode: TailorMode, o: { norm?: nn.NormKind; arch?: 'dcgan' | 'vgg'; lr?: number; teacherForcing?: boolean; activation?: 'lrelu' | 'elu'; svg?: Partial<SvgOptions> } = {}): AuditSetup {
   const arch = o.arch ?? 'dcgan';
   const shape = arch === 'vgg' ? { frameSize: 8, widths: [3], convsPerBlock: [2] } : {};
-  const predictor = kind === 'svg' ? tinySvg({ arch, norm: o.norm ?? 'group', activation: o.activation ?? 'lrelu', ...shape }) : tinySvgAction({ arch, norm: o.norm ?? 'group', activation: o.activation ?? 'lrelu', ...shape });
+  const predictor = kind === 'svg' ? tinySvg({ arch, norm: o.norm ?? 'group', activation: o.activation ?? 'lrelu', ...shape, ...o.svg }) : tinySvgAction({ arch, norm: o.norm ?? 'group', activation: o.activation ?? 'lrelu', ...shape });
   const embedding = tinyEmbedding();
   const setup: MetaSetup = {
     predictor, embedding, mode: 'noether', tailorMode: mode,
@@ -71,16 +72,20 @@ export function tinySetup(kind: 'svg' | 'svg-action', mode: TailorMode, o: { nor
 /** Cases for a second-order kernel audit: each closure builds a tiny instance and takes the
  * gradient of core's metaLoss (through one inner step) w.r.t. θ and φ. */
 export function auditCases(): { name: string; run: () => void }[] {
-  const combos: [string, 'svg' | 'svg-action', TailorMode, nn.NormKind, 'dcgan' | 'vgg'][] = [
+  // The reference code's SVG-LP (skips from each step's input, sampled context z, context KL):
+  // other kernels on the tape (slices of the noise, the carried skips).
+  const reference: Partial<SvgOptions> = { skips: 'every-step', contextZ: 'sample', contextKl: true };
+  const combos: [string, 'svg' | 'svg-action', TailorMode, nn.NormKind, 'dcgan' | 'vgg', Partial<SvgOptions>?][] = [
     ['svg/dcgan/group/cn', 'svg', 'cn', 'group', 'dcgan'],
     ['svg/vgg/batch/cn', 'svg', 'cn', 'batch', 'vgg'],
     ['svg/dcgan/group/all', 'svg', 'all', 'group', 'dcgan'],
+    ['svg/dcgan/group/cn/reference-code', 'svg', 'cn', 'group', 'dcgan', reference],
     ['svg-action/dcgan/group/latent', 'svg-action', 'latent', 'group', 'dcgan'],
   ];
-  return combos.map(([name, kind, mode, norm, arch]) => ({
+  return combos.map(([name, kind, mode, norm, arch, svg]) => ({
     name: `predictors-svg/${name}`,
     run: () => {
-      const a = tinySetup(kind, mode, { norm, arch });
+      const a = tinySetup(kind, mode, { norm, arch, svg });
       tf.tidy(() => {
         const all: Params = { ...prefixParams(a.theta, 'theta'), ...prefixParams(a.phi, 'phi') };
         valueAndGradsOf((v) => metaLoss(a.setup, scopeParams(v, 'theta'), scopeParams(v, 'phi'), a.batch, 0), all);

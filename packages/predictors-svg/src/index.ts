@@ -22,6 +22,7 @@ const commonShape = {
   contextLength: pos.optional(),
   initStd: z.number().positive().optional(),
   activation: z.enum(['lrelu', 'elu']).optional(),
+  skips: z.enum(['last-context', 'reference', 'every-step']).optional(),
 };
 export const svgOptionsSchema = z.object({
   ...commonShape,
@@ -29,6 +30,8 @@ export const svgOptionsSchema = z.object({
   priorLayers: pos.optional(),
   posteriorLayers: pos.optional(),
   beta: z.number().nonnegative().optional(),
+  contextZ: z.enum(['mean', 'sample']).optional(),
+  contextKl: z.boolean().optional(),
 }).strict();
 export const svgActionOptionsSchema = z.object({ ...commonShape, actionDim: pos.optional() }).strict();
 
@@ -54,6 +57,9 @@ export const svgActionFactory: PredictorFactory = {
   type: 'svg-action',
   description: 'Deterministic action-conditioned SVG (no prior); tailors the LSTM latent activations by default',
   create: (options) => {
+    // SVG-LP's z options (zDim, β, contextZ, contextKl, …) mean nothing without a z: say so rather than "unknown field".
+    const zOnly = Object.keys(options).filter((k) => k in svgOptionsSchema.shape && !(k in svgActionOptionsSchema.shape));
+    if (zOnly.length) throw new Error(`invalid predictor 'svg-action' options: ${zOnly.map((k) => `predictor.${k}`).join(', ')} ${zOnly.length > 1 ? 'are options' : 'is an option'} of 'svg' (its stochastic z); 'svg-action' is deterministic and has no z: remove ${zOnly.length > 1 ? 'them' : 'it'}`);
     const o = validate(svgActionOptionsSchema, options, "predictor 'svg-action' options", 'predictor');
     return build("predictor 'svg-action'", () => new SvgActionPredictor(o));
   },

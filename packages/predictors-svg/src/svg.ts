@@ -3,26 +3,38 @@
 //
 // Step t (x_{t−1} → x̃_t): h = enc(x_{t−1}); z from the posterior q(z | enc(x_t)) when the target is
 // given (teacher forcing) and from the learned prior p(z | h) otherwise, reparameterised with the
-// step's noise ε; x̃_t = dec(LSTM([h, z]), skips of the last context frame). Under teacher forcing
-// the next input is the ground truth x_t and the step contributes β·KL(q‖p) (summed over z dims,
-// batch-averaged) as State.aux; otherwise the next input is x̃_t.
+// step's noise ε; x̃_t = dec(LSTM([h, z]), skips of the last context frame, or those option `skips`
+// names). Under teacher forcing the next input is the ground truth x_t and the step contributes
+// β·KL(q‖p) (summed over z dims, batch-averaged) as State.aux; otherwise the next input is x̃_t.
+// The reference code's other context-step behaviours are options too: contextZ, contextKl.
 import { tf, nn, Rng, deriveSeed, prefixParams, scopeParams, type Params, type Predictor, type State, type StepInput, type TailorMode } from '@noether/core';
 import { ConvNet, blocksFor, defaultConvs, defaultWidths, type Arch } from './networks.js';
 
 /** State of both SVG predictors: `latent` holds the frame-predictor LSTM's h/c (the tailorable
  * activations in mode 'latent'); `input` is the frame the next step encodes (ground truth when teacher forcing);
- * `skip` the skip features of the last context frame. */
+ * `skip` the decoder's skip features (fixed by initState; with skips 'every-step', those the last step used). */
 export interface SvgState extends State {
   input: tf.Tensor;
   skip: tf.Tensor[];
-  /** The encoder code h of `input` when it is already known (the last context frame's from
-   * initState, the teacher-forced target's from the step that encoded it for the posterior), so
-   * the next step does not encode the same frame again. Used only while `of` is `input` itself. */
-  inputCode?: { of: tf.Tensor; h: tf.Tensor };
+  /** The encoding of `input` when it is already known (the last context frame's from initState,
+   * the teacher-forced target's from the step that encoded it for the posterior), so the next step
+   * does not encode the same frame again. Used only while `of` is `input` itself. */
+  inputCode?: { of: tf.Tensor; h: tf.Tensor; skips: tf.Tensor[] };
   /** SVG-LP only: the prior and posterior LSTM states (kept out of `latent`: under teacher forcing
    * the prior does not affect the frames, otherwise the posterior does not, so neither can be tailored). */
   gauss?: Params;
+  /** SVG-LP, contextZ 'sample': the context frames' codes, whose LSTM steps wait for the first
+   * step's noise (initState gets none); `latent`/`gauss` are then the zero states. */
+  pendingContext?: tf.Tensor[];
+  /** SVG-LP, contextKl: Σ β·KL of the context steps, added to the first step's aux (teacher forcing). */
+  contextKl?: tf.Scalar;
 }
+
+/** Where the decoder's skips come from: 'last-context' (x_{C−1}, as SVG's paper describes);
+ * 'reference' (x_{C−2}: the code of SVG and of the Noether paper with `last_frame_skip` off);
+ * 'every-step' (`last_frame_skip` on: each step's input frame — the ground truth under teacher
+ * forcing, the model's own prediction otherwise). */
+export type SkipSource = 'last-context' | 'reference' | 'every-step';
 
 export interface SvgCommonOptions {
   arch: Arch;
@@ -45,6 +57,8 @@ export interface SvgCommonOptions {
   initStd: number;
   /** Hidden activation of encoder/decoder (SVG: 'lrelu'; 'elu' for finite-difference checks). */
   activation: 'lrelu' | 'elu';
+  /** Source of the decoder's skips (default 'last-context'). */
+  skips: SkipSource;
 }
 
 export interface SvgOptions extends SvgCommonOptions {
@@ -53,6 +67,12 @@ export interface SvgOptions extends SvgCommonOptions {
   posteriorLayers: number;
   /** KL weight β. */
   beta: number;
+  /** z of the context steps: the posterior mean (default) or, as the reference code, a sample
+   * (its ε comes with the first step's noise, so both rollouts of a sequence share it). */
+  contextZ: 'mean' | 'sample';
+  /** Add the context steps' β·KL to the loss (with the first step's, under teacher forcing), as the
+   * reference code's loss, which sums the KL over every step (default false). */
+  contextKl: boolean;
 }
 
 export interface SvgActionOptions extends SvgCommonOptions {
@@ -60,9 +80,9 @@ export interface SvgActionOptions extends SvgCommonOptions {
 }
 
 const common: SvgCommonOptions = {
-  arch: 'vgg', frameSize: 128, channels: 3, gDim: 128, rnnSize: 256, predictorLayers: 2, norm: 'group', contextLength: 2, initStd: 0.02, activation: 'lrelu',
+  arch: 'vgg', frameSize: 128, channels: 3, gDim: 128, rnnSize: 256, predictorLayers: 2, norm: 'group', contextLength: 2, initStd: 0.02, activation: 'lrelu', skips: 'last-context',
 };
-export const defaultSvgOptions: SvgOptions = { ...common, zDim: 64, priorLayers: 1, posteriorLayers: 1, beta: 1e-4 };
+export const defaultSvgOptions: SvgOptions = { ...common, zDim: 64, priorLayers: 1, posteriorLayers: 1, beta: 1e-4, contextZ: 'mean', contextKl: false };
 export const defaultSvgActionOptions: SvgActionOptions = { ...common, arch: 'dcgan', frameSize: 64, contextLength: 4, actionDim: 1 };
 
 function convNet(o: SvgCommonOptions): ConvNet {
@@ -83,10 +103,10 @@ function frames(context: tf.Tensor, C: number, name: string): tf.Tensor[] {
   return tf.unstack(context, 1).slice(context.shape[1]! - C);
 }
 
-/** Code of the state's input frame: the one carried from where it was computed, else encoded now
- * (the same encoder on the same frame and parameters within a rollout: the same values). */
-function inputCode(net: ConvNet, p: Params, s: SvgState): tf.Tensor {
-  return s.inputCode && s.inputCode.of === s.input ? s.inputCode.h : net.encode(p, s.input).h;
+/** Encoding of the state's input frame: the one carried from where it was computed, else encoded
+ * now (the same encoder on the same frame and parameters within a rollout: the same values). */
+function inputCode(net: ConvNet, p: Params, s: SvgState): { h: tf.Tensor; skips: tf.Tensor[] } {
+  return s.inputCode && s.inputCode.of === s.input ? s.inputCode : net.encode(p, s.input);
 }
 
 function svgState(s: State, name: string): SvgState {
@@ -106,6 +126,9 @@ abstract class SvgBase implements Predictor {
 
   constructor(readonly options: SvgCommonOptions, fpExtra: number) {
     if (!(options.contextLength >= 1)) throw new Error(`contextLength must be ≥ 1, got ${options.contextLength}`);
+    if (options.skips === 'reference' && options.contextLength < 2) {
+      throw new Error(`skips 'reference' takes the skips of context frame C−2 and needs contextLength ≥ 2, got ${options.contextLength}: use 'last-context' or a longer context`);
+    }
     this.contextLength = options.contextLength;
     this.net = convNet(options);
     this.fpSpec = { inDim: options.gDim + fpExtra, hidden: options.rnnSize, outDim: options.gDim, layers: options.predictorLayers, outAct: 'tanh' };
@@ -130,6 +153,17 @@ abstract class SvgBase implements Predictor {
     return this.net.conditioning(batchSize);
   }
 
+  /** The skips the decoder uses, of the context frames' encodings (initState). */
+  protected contextSkips(enc: { skips: tf.Tensor[] }[]): tf.Tensor[] {
+    return enc[enc.length - (this.options.skips === 'reference' ? 2 : 1)]!.skips;
+  }
+
+  /** The code of the step's input frame and the skips the decoder uses this step. */
+  protected stepInput(p: Params, s: SvgState): { h: tf.Tensor; skip: tf.Tensor[] } {
+    const e = inputCode(this.net, p, s);
+    return { h: e.h, skip: this.options.skips === 'every-step' ? e.skips : s.skip };
+  }
+
   /** Frame predictor: [h, extra] → code for the decoder. */
   protected predict(p: Params, latent: Params, x: tf.Tensor): { code: tf.Tensor; latent: Params } {
     const s = nn.lstmStateFromParams('fp', latent, this.fpSpec.layers);
@@ -141,6 +175,7 @@ abstract class SvgBase implements Predictor {
 export class SvgPredictor extends SvgBase {
   readonly name = 'svg';
   readonly tailor: TailorMode = 'cn';
+  override readonly tailorModes: readonly TailorMode[];
   override readonly options: SvgOptions;
   readonly priorSpec: nn.GaussianLstmSpec;
   readonly postSpec: nn.GaussianLstmSpec;
@@ -148,7 +183,13 @@ export class SvgPredictor extends SvgBase {
   constructor(options: Partial<SvgOptions> = {}) {
     const o = { ...defaultSvgOptions, ...options };
     super(o, o.zDim);
+    for (const [on, what] of [[o.contextZ === 'sample', "contextZ 'sample'"], [o.contextKl, 'contextKl']] as const) {
+      if (on && o.contextLength < 2) throw new Error(`${what} acts on the context steps, which contextLength ${o.contextLength} does not have: drop it or give contextLength ≥ 2`);
+    }
     this.options = o;
+    // A sampled context z depends on the first step's noise, so the LSTM state after the context
+    // exists only inside the rollout: there is nothing for mode 'latent' to tailor before it.
+    this.tailorModes = o.contextZ === 'sample' ? ['cn', 'all'] : ['cn', 'latent', 'all'];
     this.priorSpec = { inDim: o.gDim, hidden: o.rnnSize, zDim: o.zDim, layers: o.priorLayers };
     this.postSpec = { inDim: o.gDim, hidden: o.rnnSize, zDim: o.zDim, layers: o.posteriorLayers };
   }
@@ -170,33 +211,52 @@ export class SvgPredictor extends SvgBase {
     return Object.keys(params).filter((k) => !k.startsWith('prior/') && !k.startsWith('post/'));
   }
 
+  /** [B, zDim]: each step's ε. With contextZ 'sample', [B, C·zDim]: columns zDim·i… are the ε of
+   * context step i (1…C−1), which only the first step uses; every step's own ε is the first zDim. */
   noiseShape(batchSize: number): number[] {
-    return [batchSize, this.options.zDim];
+    return [batchSize, this.options.zDim * (this.options.contextZ === 'sample' ? this.contextLength : 1)];
   }
 
-  /** Runs the LSTMs over the context as SVG does (posterior z from the next context frame, here
-   * its mean: initState receives no noise), keeping the skips of the last context frame. Two
-   * deliberate departures from SVG's and the Noether reference's code (docs/results.md, Physics 101):
+  /** Runs the LSTMs over the context as SVG does (posterior z from the next context frame: its
+   * mean by default, as initState receives no noise), with the skips `options.skips` names. Departures
+   * from SVG's and the Noether reference's code, each an option (docs/results.md, Physics 101):
    * their skips are those of frame C−2 (updated only while i < n_past, on input x_{i−1}), and they
-   * sample this z and add its KL to the outer loss. */
+   * sample this z (contextZ 'sample': the context steps then run in the first step, which has noise)
+   * and add its KL to the outer loss (contextKl). */
   initState(p: Params, context: tf.Tensor): State {
     const xs = frames(context, this.contextLength, this.name);
     const B = xs[0]!.shape[0]!;
     const H = this.options.rnnSize;
-    let latent = nn.lstmStateToParams('fp', nn.lstmZeroState(this.fpSpec.layers, H, B));
-    let gauss: Params = {
+    const latent = nn.lstmStateToParams('fp', nn.lstmZeroState(this.fpSpec.layers, H, B));
+    const gauss: Params = {
       ...nn.lstmStateToParams('prior', nn.lstmZeroState(this.priorSpec.layers, H, B)),
       ...nn.lstmStateToParams('post', nn.lstmZeroState(this.postSpec.layers, H, B)),
     };
     const enc = xs.map((x) => this.net.encode(p, x));
-    for (let i = 1; i < xs.length; i++) {
-      const r = this.advance(p, latent, gauss, enc[i - 1]!.h, enc[i]!.h, undefined);
+    const last = xs[xs.length - 1]!;
+    const s = { obs: last, latent, gauss, input: last, inputCode: { of: last, ...enc[enc.length - 1]! }, skip: this.contextSkips(enc) } as SvgState;
+    const hs = enc.map((e) => e.h);
+    if (this.options.contextZ === 'sample') return { ...s, pendingContext: hs } as SvgState;
+    return this.runContext(p, s, hs, undefined);
+  }
+
+  /** The LSTM steps over the context codes hs (z from the posterior on the next frame; ε of
+   * context step i from noise columns zDim·i…, or its mean without noise). */
+  private runContext(p: Params, s: SvgState, hs: tf.Tensor[], noise: tf.Tensor | undefined): SvgState {
+    const zDim = this.options.zDim;
+    let latent = s.latent!;
+    let gauss = s.gauss!;
+    const kls: tf.Tensor[] = [];
+    for (let i = 1; i < hs.length; i++) {
+      const eps = noise && tf.slice(noise, [0, zDim * i], [-1, zDim]);
+      const r = this.advance(p, latent, gauss, hs[i - 1]!, hs[i]!, eps);
       latent = r.latent;
       gauss = r.gauss;
+      if (this.options.contextKl) kls.push(tf.mean(r.kl!));
     }
-    const last = xs[xs.length - 1]!;
-    const e = enc[enc.length - 1]!;
-    return { obs: last, latent, gauss, input: last, inputCode: { of: last, h: e.h }, skip: e.skips } as SvgState;
+    const out: SvgState = { ...s, latent, gauss, pendingContext: undefined };
+    if (kls.length) out.contextKl = tf.mul(tf.addN(kls), this.options.beta) as tf.Scalar;
+    return out;
   }
 
   /** LSTM updates of one step; hTarget given → posterior z and KL, else prior z. */
@@ -219,16 +279,25 @@ export class SvgPredictor extends SvgBase {
   }
 
   step(p: Params, state: State, input: StepInput): State {
-    const s = svgState(state, this.name);
-    const h = inputCode(this.net, p, s);
-    const hT = input.target ? this.net.encode(p, input.target).h : undefined;
+    let s = svgState(state, this.name);
     if (!s.gauss) throw new Error(`${this.name}: the state has no prior/posterior LSTM states (not made by initState)`);
-    const r = this.advance(p, s.latent!, s.gauss, h, hT, input.noise);
-    const x = this.net.decode(p, r.code, s.skip);
-    const out: SvgState = { obs: x, latent: r.latent, gauss: r.gauss, input: input.target ?? x, skip: s.skip };
+    let eps = input.noise;
+    if (s.pendingContext) {
+      if (!eps) throw new Error(`${this.name}: contextZ 'sample' draws the context steps' z from the first step's noise, and step ${input.t} has none (give StepInput.noise of noiseShape)`);
+      s = this.runContext(p, s, s.pendingContext, eps);
+    }
+    if (eps && this.options.contextZ === 'sample') eps = tf.slice(eps, [0, 0], [-1, this.options.zDim]);
+    const { h, skip } = this.stepInput(p, s);
+    const eT = input.target ? this.net.encode(p, input.target) : undefined;
+    const r = this.advance(p, s.latent!, s.gauss!, h, eT?.h, eps);
+    const x = this.net.decode(p, r.code, skip);
+    const out: SvgState = { obs: x, latent: r.latent, gauss: r.gauss, input: input.target ?? x, skip };
     // Teacher forcing: the next input is this target, whose code the posterior just used.
-    if (input.target && hT) out.inputCode = { of: input.target, h: hT };
-    if (r.kl) out.aux = tf.mul(tf.mean(r.kl), this.options.beta) as tf.Scalar;
+    if (input.target && eT) out.inputCode = { of: input.target, ...eT };
+    if (r.kl) {
+      const kl = tf.mul(tf.mean(r.kl), this.options.beta) as tf.Scalar;
+      out.aux = s.contextKl ? tf.add(kl, s.contextKl) as tf.Scalar : kl;
+    }
     return out;
   }
 }
@@ -264,22 +333,17 @@ export class SvgActionPredictor extends SvgBase {
     const first = context.shape[1]! - this.contextLength;
     let latent = nn.lstmStateToParams('fp', nn.lstmZeroState(this.fpSpec.layers, this.options.rnnSize, B));
     const acts = xs.length > 1 ? tf.unstack(this.action(input?.actions, 'initState needs the window actions [B, T, A]'), 1) : [];
-    let skip: tf.Tensor[] = [];
-    let h: tf.Tensor | undefined;
-    for (let i = 0; i < xs.length; i++) {
-      const e = this.net.encode(p, xs[i]!);
-      if (i + 1 < xs.length) latent = this.predict(p, latent, tf.concat([e.h, acts[first + i + 1]!], 1)).latent;
-      else ({ skips: skip, h } = e);
-    }
+    const enc = xs.map((x) => this.net.encode(p, x));
+    for (let i = 0; i + 1 < xs.length; i++) latent = this.predict(p, latent, tf.concat([enc[i]!.h, acts[first + i + 1]!], 1)).latent;
     const last = xs[xs.length - 1]!;
-    return { obs: last, latent, input: last, inputCode: { of: last, h: h! }, skip } as SvgState;
+    return { obs: last, latent, input: last, inputCode: { of: last, ...enc[enc.length - 1]! }, skip: this.contextSkips(enc) } as SvgState;
   }
 
   step(p: Params, state: State, input: StepInput): State {
     const s = svgState(state, this.name);
-    const h = inputCode(this.net, p, s);
+    const { h, skip } = this.stepInput(p, s);
     const r = this.predict(p, s.latent!, tf.concat([h, this.action(input.action, `step ${input.t} has no action`)], 1));
-    const x = this.net.decode(p, r.code, s.skip);
-    return { obs: x, latent: r.latent, input: input.target ?? x, skip: s.skip } as SvgState;
+    const x = this.net.decode(p, r.code, skip);
+    return { obs: x, latent: r.latent, input: input.target ?? x, skip } as SvgState;
   }
 }

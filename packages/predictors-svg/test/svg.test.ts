@@ -1,11 +1,12 @@
 import { describe, it, expect } from 'vitest';
 import {
-  tf, makeWindow, predictSequence, metaLoss, initMetaState, metaStep, disposeMetaState, createContainer, findFactory, TOKENS,
-  GradientInnerOptimizer, type Predictor, type Params, type State,
+  tf, nn, makeWindow, predictSequence, metaLoss, initMetaState, metaStep, disposeMetaState, createContainer, findFactory, TOKENS,
+  GradientInnerOptimizer, ArrayDataset, evaluate, rollout, scopeParams, type MetaSetup, type Metric, type Predictor, type Params, type State,
+  type StepInput,
 } from '@noether/core';
 import {
   SvgPredictor, SvgActionPredictor, ConvNet, tinySvg, tinySvgAction, tinyEmbedding, tinyBatch, tinySetup, auditCases, register,
-  type SvgState,
+  type SvgOptions, type SvgState,
 } from '../src/index.js';
 
 const vals = (p: Params) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, Array.from(v.dataSync())]));
@@ -314,27 +315,29 @@ describe('encoder code carried to the next step', () => {
   });
 });
 
+/** `steps` meta-steps of a tiny CN-tailoring SVG: the loss and tf.memory().numTensors after each. */
+function metaSteps(steps: number, svg?: Partial<SvgOptions>) {
+  const a = tinySetup('svg', 'cn', { lr: 0.1, svg });
+  let st = initMetaState(a.setup, a.theta, a.phi);
+  const counts: number[] = [];
+  const losses: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const r = metaStep(a.setup, st, a.batch, i);
+    st = r.state;
+    losses.push(r.report.loss);
+    counts.push(tf.memory().numTensors);
+  }
+  disposeMetaState(st);
+  tf.dispose([a.batch.obs]);
+  return { counts, losses };
+}
+
 describe('meta-training', () => {
   it('keeps numTensors flat over repeated meta steps and is deterministic given the seed', () => {
-    const run = () => {
-      const a = tinySetup('svg', 'cn', { lr: 0.1 });
-      let st = initMetaState(a.setup, a.theta, a.phi);
-      const counts: number[] = [];
-      const losses: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const r = metaStep(a.setup, st, a.batch, i);
-        st = r.state;
-        losses.push(r.report.loss);
-        counts.push(tf.memory().numTensors);
-      }
-      disposeMetaState(st);
-      tf.dispose([a.batch.obs]);
-      return { counts, losses };
-    };
-    const x = run();
+    const x = metaSteps(3);
     expect(x.counts[2]).toBe(x.counts[1]);
     expect(x.losses.every(Number.isFinite)).toBe(true);
-    expect(run().losses).toEqual(x.losses);
+    expect(metaSteps(3).losses).toEqual(x.losses);
     const p = tinySvg();
     expect(vals(p.init(5))).toEqual(vals(p.init(5)));
     expect(vals(p.init(5))['enc/b0/w']).not.toEqual(vals(p.init(6))['enc/b0/w']);
@@ -346,6 +349,161 @@ describe('meta-training', () => {
     const before = tf.memory().numTensors;
     for (const c of cases) c.run();
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe("the reference code's SVG-LP as options (skips, contextZ, contextKl)", () => {
+  const sameAll = (a: tf.Tensor[], b: tf.Tensor[]) => a.length === b.length && a.every((t, i) => maxAbsDiff(t, b[i]!) === 0);
+  const run = (p: Predictor, theta: Params, context: tf.Tensor, inputs: StepInput[]) => {
+    let s = p.initState(theta, context);
+    return inputs.map((input) => (s = p.step(theta, s, input)));
+  };
+
+  it("skips: 'last-context' decodes with x_{C−1}'s, 'reference' with x_{C−2}'s, 'every-step' with each step's input's (the prediction when autoregressive)", () => {
+    const C = 3;
+    const b = tinyBatch(2, 2, C + 2, 8);
+    const xs = tf.unstack(b.obs, 1);
+    for (const skips of ['last-context', 'reference', 'every-step'] as const) {
+      for (const teacherForcing of [true, false]) {
+        const p = tinySvg({ contextLength: C, skips });
+        const theta = p.init(1);
+        const decode = p.net.decode.bind(p.net);
+        const encode = p.net.encode.bind(p.net);
+        const used: tf.Tensor[][] = [];
+        let encodes = 0;
+        p.net.decode = (pp, code, sk) => (used.push(sk), decode(pp, code, sk));
+        p.net.encode = (...a) => (encodes++, encode(...a));
+        const w = makeWindow(p, b, { contextLength: C, teacherForcing, noiseSeed: 0 });
+        const states = run(p, theta, w.seq.context, w.seq.inputs);
+        // The skips travel with the carried encoding: no frame is encoded twice (C context frames, then
+        // each target when teacher forcing, else each prediction but the last).
+        expect(encodes).toBe(C + (teacherForcing ? 2 : 1));
+        const of = (x: tf.Tensor) => encode(theta, x).skips;
+        const want = skips === 'last-context' ? [of(xs[C - 1]!), of(xs[C - 1]!)]
+          : skips === 'reference' ? [of(xs[C - 2]!), of(xs[C - 2]!)]
+          : [of(xs[C - 1]!), of(teacherForcing ? xs[C]! : states[0]!.obs)];
+        const what = `${skips}, teacher forcing ${teacherForcing}`;
+        expect(used.length, what).toBe(2);
+        used.forEach((u, t) => expect(sameAll(u, want[t]!), `${what}, step ${t + 1}`).toBe(true));
+        // The frames are random, so the check tells the sources apart.
+        expect(sameAll(used[0]!, of(xs[C - 1]!)), what).toBe(skips !== 'reference');
+      }
+    }
+    expect(() => tinySvg({ contextLength: 1, skips: 'reference' })).toThrow(/skips 'reference'.*contextLength/);
+    // svg-action decodes with the same skips.
+    const a = tinySvgAction({ skips: 'reference' });
+    const ta = a.init(1);
+    const ba = tinyBatch(2, 2, 3, 8, 3, 1);
+    const wa = makeWindow(a, ba, { contextLength: 2 });
+    const sa = a.initState(ta, wa.seq.context, { actions: wa.seq.actions }) as SvgState;
+    expect(sameAll(sa.skip, a.net.encode(ta, tf.unstack(ba.obs, 1)[0]!).skips)).toBe(true);
+  });
+
+  it("contextZ 'sample': the context step's ε comes with the first step's noise (zero ε = 'mean'), shared by both rollouts; no mode 'latent'", () => {
+    const mean = tinySvg();
+    const sample = tinySvg({ contextZ: 'sample' });
+    const zDim = mean.options.zDim;
+    expect(mean.noiseShape(2)).toEqual([2, zDim]);
+    expect(sample.noiseShape(2)).toEqual([2, 2 * zDim]); // contextLength 2: one context step
+    const theta = mean.init(1);
+    const b = tinyBatch(2, 2, 4, 8);
+    for (const teacherForcing of [true, false]) {
+      const w = makeWindow(mean, b, { contextLength: 2, teacherForcing, noiseSeed: 1 });
+      // The step's own ε first; `ctx` in the context columns (ignored after the first step).
+      const widen = (ctx: (t: number) => tf.Tensor) => w.seq.inputs.map((i) => ({ ...i, noise: tf.concat([i.noise!, ctx(i.t)], 1) }));
+      const a = run(mean, theta, w.seq.context, w.seq.inputs);
+      const zero = run(sample, theta, w.seq.context, widen(() => tf.zeros([2, zDim])));
+      const other = run(sample, theta, w.seq.context, widen((t) => tf.fill([2, zDim], t === 1 ? 0 : 3)));
+      const drawn = run(sample, theta, w.seq.context, widen(() => tf.ones([2, zDim])));
+      expect(sameAll(zero.map((s) => s.obs), a.map((s) => s.obs))).toBe(true);
+      if (teacherForcing) expect(sameAll(zero.map((s) => s.aux!), a.map((s) => s.aux!))).toBe(true);
+      expect(sameAll(other.map((s) => s.obs), a.map((s) => s.obs))).toBe(true); // later steps read only their first zDim
+      expect(maxAbsDiff(drawn[0]!.obs, a[0]!.obs)).toBeGreaterThan(0);
+    }
+    expect(sample.tailorModes).toEqual(['cn', 'all']);
+    // Inner lr 0: the tailored rollout equals the untailored one only if both drew the same context z.
+    const w = makeWindow(sample, b, { contextLength: 2, noiseSeed: 2 });
+    const emb = tinyEmbedding();
+    const out = predictSequence(
+      { predictor: sample, theta, embedding: emb, phi: emb.init(2), inner: new GradientInnerOptimizer({ steps: 1, lr: 0 }), form: '2b', mode: 'cn' },
+      w.seq, { differentiable: false, untailored: true },
+    );
+    expect(sameAll(out.tailored.preds, out.untailored!.preds)).toBe(true);
+    expect(() => sample.step(theta, sample.initState(theta, w.seq.context), { t: 1 })).toThrow(/contextZ 'sample'.*noise/);
+    expect(() => tinySvg({ contextLength: 1, contextZ: 'sample' })).toThrow(/contextZ 'sample'.*contextLength/);
+  });
+
+  it("contextKl adds exactly the context steps' β·KL to the first teacher-forced step's aux, and changes nothing else", () => {
+    const C = 3;
+    const off = tinySvg({ contextLength: C });
+    const on = tinySvg({ contextLength: C, contextKl: true });
+    const theta = off.init(1);
+    const b = tinyBatch(2, 2, C + 2, 8);
+    // The reference's KL of context steps 1…C−1: posterior on x_i, prior on x_{i−1}, both LSTMs from zero.
+    const hs = tf.unstack(b.obs, 1).slice(0, C).map((x) => on.net.encode(theta, x).h);
+    let ps = nn.lstmZeroState(1, on.options.rnnSize, 2);
+    let qs = ps;
+    let want = 0;
+    for (let i = 1; i < C; i++) {
+      const prior = nn.gaussianLstm(on.priorSpec, scopeParams(theta, 'prior'), hs[i - 1]!, ps);
+      const post = nn.gaussianLstm(on.postSpec, scopeParams(theta, 'post'), hs[i]!, qs);
+      ({ state: ps } = prior);
+      ({ state: qs } = post);
+      want += on.options.beta * tf.mean(nn.gaussianKl(post.mu, post.logvar, prior.mu, prior.logvar)).dataSync()[0]!;
+    }
+    expect(want).toBeGreaterThan(0);
+    for (const teacherForcing of [true, false]) {
+      const w = makeWindow(off, b, { contextLength: C, teacherForcing, noiseSeed: 0 });
+      const a = run(off, theta, w.seq.context, w.seq.inputs);
+      const k = run(on, theta, w.seq.context, w.seq.inputs);
+      expect(sameAll(k.map((s) => s.obs), a.map((s) => s.obs))).toBe(true);
+      if (!teacherForcing) {
+        expect(k.every((s) => s.aux === undefined)).toBe(true); // no KL without a target, as every step's
+        continue;
+      }
+      const added = k[0]!.aux!.dataSync()[0]! - a[0]!.aux!.dataSync()[0]!;
+      expect(Math.abs(added - want)).toBeLessThan(1e-6 * k[0]!.aux!.dataSync()[0]!);
+      expect(k[1]!.aux!.dataSync()[0]!).toBe(a[1]!.aux!.dataSync()[0]!);
+    }
+    expect(() => tinySvg({ contextLength: 1, contextKl: true })).toThrow(/contextKl.*contextLength/);
+  });
+
+  it("'every-step' skips, sampled context z: no ground truth after the context reaches a test-time prediction", async () => {
+    // As core's no-peeking test: the frames after the context the truth, then NaN; the predictions must not move.
+    const T = 4;
+    const obs = tinyBatch(5, 2, T, 8).obs;
+    const truth = obs.dataSync().slice() as Float32Array;
+    obs.dispose();
+    const per = 8 * 8 * 3;
+    const blind = Float32Array.from(truth, (v, i) => (Math.floor(i / per) % T < 2 ? v : NaN));
+    const ds = (d: Float32Array) => new ArrayDataset({ name: 'v', obsShape: [8, 8, 3], seqLength: T, train: { obs: d, n: 2 }, test: { obs: d, n: 2 } });
+    const predictor = tinySvg({ skips: 'every-step', contextZ: 'sample', contextKl: true });
+    const embedding = tinyEmbedding();
+    const setup: MetaSetup = {
+      predictor, embedding, mode: 'noether', form: '2b', tailorMode: 'cn', contextLength: 2,
+      inner: new GradientInnerOptimizer({ steps: 1, lr: 0.5 }), lrTheta: 0, lrPhi: 0,
+    };
+    const predMean: Metric = { name: 'pred', higherIsBetter: false, compute: (p: tf.Tensor) => tf.mean(p, [1, 2, 3]) };
+    const state = initMetaState(setup, predictor.init(1), embedding.init(2));
+    const before = tf.memory().numTensors;
+    const ev = (d: Float32Array) => evaluate(setup, ds(d), state, { batchSize: 2, seed: 0, metrics: [predMean] });
+    const seen = await ev(truth);
+    const unseen = await ev(blind);
+    for (const which of ['untailored', 'tailored'] as const) {
+      expect(seen[which].pred!.mean.every(Number.isFinite), which).toBe(true);
+      expect(unseen[which].pred!.mean, which).toEqual(seen[which].pred!.mean);
+    }
+    expect(seen.tailored.pred!.mean).not.toEqual(seen.untailored.pred!.mean);
+    expect(tf.memory().numTensors).toBe(before);
+    disposeMetaState(state);
+  });
+
+  it('meta-training with all three keeps numTensors flat and is deterministic given the seed', () => {
+    const svg = { skips: 'every-step', contextZ: 'sample', contextKl: true } as const;
+    const x = metaSteps(3, svg);
+    expect(x.counts[2]).toBe(x.counts[1]);
+    expect(x.losses.every(Number.isFinite)).toBe(true);
+    expect(metaSteps(1, svg).losses).toEqual(x.losses.slice(0, 1));
   });
 });
 
@@ -365,5 +523,16 @@ describe('register', () => {
     expect(() => svg.create({ frameSize: 20 })).toThrow(/frameSize/);
     expect(() => svg.create({ frameSize: 16, widths: [2] })).toThrow(/widths/);
     expect(() => act.create({ zDim: 3 })).toThrow(/zDim/);
+    // The reference code's options.
+    const r = svg.create({ skips: 'reference', contextZ: 'sample', contextKl: true }) as SvgPredictor;
+    expect([r.options.skips, r.options.contextZ, r.options.contextKl]).toEqual(['reference', 'sample', true]);
+    const d = svg.create({}) as SvgPredictor;
+    expect([d.options.skips, d.options.contextZ, d.options.contextKl]).toEqual(['last-context', 'mean', false]);
+    expect((act.create({ skips: 'every-step' }) as SvgActionPredictor).options.skips).toBe('every-step');
+    expect(() => svg.create({ skips: 'first' })).toThrow(/predictor\.skips/);
+    expect(() => svg.create({ contextZ: 'prior' })).toThrow(/predictor\.contextZ/);
+    expect(() => svg.create({ contextKl: 'yes' })).toThrow(/predictor\.contextKl/);
+    expect(() => svg.create({ skips: 'reference', contextLength: 1 })).toThrow(/skips 'reference'/);
+    expect(() => act.create({ contextZ: 'sample', contextKl: true })).toThrow(/predictor\.contextZ, predictor\.contextKl are options of 'svg'.*no z/);
   });
 });
