@@ -15,14 +15,13 @@ import { rolldown } from 'rolldown';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WasmBinaryName } from '@noether/core';
 import { CHROMIUM, chromiumArgs } from './helpers.js';
-import { OSCILLATOR_CONFIG, runWorkload, type WorkloadResult } from './browser/workload.js';
-import type { PageReport } from './browser/entry.js';
+import { OSCILLATOR_CONFIG, runWorkload, WORKLOAD_PARTS, type WorkloadResult } from './browser/workload.js';
+import type { NextPage, PageReport } from './browser/entry.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ENTRY = join(here, 'browser', 'entry.ts');
-/** How long the page may take (it needs a few seconds): a hung browser fails the test, not CI. */
+/** How long the pages may take (they need a few seconds): a hung browser fails the test, not CI. */
 const PAGE_TIMEOUT_MS = 90_000;
-const BACKENDS = ['cpu', 'wasm'] as const;
 
 interface Bundle { code: string; external: string[]; warnings: string[] }
 
@@ -58,32 +57,55 @@ function wasmBinaries(): Map<string, string> {
   return new Map(names.map((n) => [`/wasm/${n}`, join(dist, n)]));
 }
 
-interface Page { url: string; report: Promise<PageReport>; served: string[]; close: () => Promise<void> }
+/** The pages Chromium loads, one after another (each reports before the next loads): wasm's thread
+ * count is fixed once it has initialised in a page, so 2 threads need a page of their own. That one
+ * runs only the video meta-step (convolutions and matMuls, which XNNPACK splits across threads):
+ * threads wait on each other at every op, and on a loaded 2-core machine (load 13) the whole
+ * workload took 15 s on 2 threads against 3 s on one. */
+const PAGES = [
+  { backends: ['cpu', 'wasm'], wasmThreads: 1, parts: WORKLOAD_PARTS },
+  { backends: ['wasm'], wasmThreads: 2, parts: ['video'] },
+] as const;
+const pagePath = (p: (typeof PAGES)[number]) => `/?backends=${p.backends.join(',')}&wasmThreads=${p.wasmThreads}&parts=${p.parts.join(',')}`;
 
-/** Serves the page, its script and the .wasm binaries on 127.0.0.1 (a random port); `report`
- * resolves with what the page POSTs to /result. */
-async function servePage(code: string): Promise<Page> {
+/** What makes a page cross-origin isolated (crossOriginIsolated, hence SharedArrayBuffer, hence
+ * tfjs-backend-wasm's threaded build): sent on the page and on every resource. Everything here is
+ * same-origin (the pthread workers are blob: URLs, which inherit the page's policy), so no resource
+ * needs a Cross-Origin-Resource-Policy header under require-corp. */
+const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
+interface Page { url: string; reports: Promise<PageReport[]>; served: string[]; close: () => Promise<void> }
+
+/** Serves the pages, their script and the .wasm binaries on 127.0.0.1 (a random port), cross-origin
+ * isolated; `reports` resolves with what the pages POST to /result (all of them, or up to the first
+ * failure). Each POST is answered with the next page of `paths` to load. */
+async function servePage(code: string, paths: string[]): Promise<Page> {
   const wasm = wasmBinaries();
   const served: string[] = [];
-  let deliver!: (r: PageReport) => void;
-  const report = new Promise<PageReport>((resolve) => (deliver = resolve));
+  const got: PageReport[] = [];
+  let deliver!: (r: PageReport[]) => void;
+  const reports = new Promise<PageReport[]>((resolve) => (deliver = resolve));
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const send = (type: string, body: string | Buffer) => {
       served.push(path);
-      res.writeHead(200, { 'content-type': type }).end(body);
+      res.writeHead(200, { ...ISOLATION, 'content-type': type }).end(body);
     };
     if (req.method === 'POST' && path === '/result') {
       let body = '';
       req.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => {
-        res.writeHead(204).end();
-        deliver(JSON.parse(body) as PageReport);
+        const report = JSON.parse(body) as PageReport;
+        got.push(report);
+        const done = !report.ok || got.length === paths.length;
+        const next: NextPage = done ? {} : { next: paths[got.length] };
+        res.writeHead(200, { ...ISOLATION, 'content-type': 'application/json' }).end(JSON.stringify(next));
+        if (done) deliver(got);
       });
     } else if (path === '/') send('text/html', '<!doctype html><meta charset="utf-8"><title>noether browser test</title><script type="module" src="/entry.js"></script>');
     else if (path === '/entry.js') send('text/javascript', code);
     // application/wasm: the type WebAssembly.instantiateStreaming requires.
     else if (wasm.has(path)) send('application/wasm', readFileSync(wasm.get(path)!));
-    else res.writeHead(404).end();
+    else res.writeHead(404, ISOLATION).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -91,7 +113,7 @@ async function servePage(code: string): Promise<Page> {
     server.closeAllConnections();
     server.close(() => resolve());
   });
-  return { url: `http://127.0.0.1:${port}/`, report, served, close };
+  return { url: `http://127.0.0.1:${port}${paths[0]}`, reports, served, close };
 }
 
 interface Browser { exited: Promise<string>; log: () => string; kill: () => void }
@@ -115,13 +137,13 @@ function launch(url: string): Browser {
   };
 }
 
-/** The page's report, or an error (with Chromium's log) when it exits first or takes too long. */
-async function pageReport(page: Page, browser: Browser): Promise<PageReport> {
+/** The pages' reports, or an error (with Chromium's log) when it exits first or takes too long. */
+async function pageReports(page: Page, browser: Browser): Promise<PageReport[]> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no report from the page within ${PAGE_TIMEOUT_MS / 1000} s`)), PAGE_TIMEOUT_MS)));
   const early = browser.exited.then((why) => Promise.reject(new Error(why)));
   try {
-    return await Promise.race([page.report, timeout, early]);
+    return await Promise.race([page.reports, timeout, early]);
   } catch (e) {
     throw new Error(`${(e as Error).message}; chromium log:\n${browser.log()}`);
   } finally {
@@ -132,10 +154,9 @@ async function pageReport(page: Page, browser: Browser): Promise<PageReport> {
 /** The workload's numbers as the page sends them (JSON: the same doubles, exactly; only -0 reads as 0). */
 const asSent = (r: WorkloadResult): WorkloadResult => JSON.parse(JSON.stringify(r));
 
-const finite = (r: WorkloadResult) => [
-  ...r.oscillator.losses, r.oscillator.untailoredMse, r.oscillator.tailoredMse, r.oscillator.innerBefore,
-  r.video.loss, r.video.gradNormTheta, r.video.gradNormPhi,
-  ...[r.oscillator.theta, r.oscillator.phi, r.video.theta, r.video.phi].flatMap((p) => Object.values(p).flat()),
+const finite = ({ oscillator: o, video: v }: WorkloadResult) => [
+  ...(o ? [...o.losses, o.untailoredMse, o.tailoredMse, o.innerBefore, ...[o.theta, o.phi].flatMap((p) => Object.values(p).flat())] : []),
+  ...(v ? [v.loss, v.gradNormTheta, v.gradNormPhi, ...[v.theta, v.phi].flatMap((p) => Object.values(p).flat())] : []),
 ].every(Number.isFinite);
 
 describe('model code in headless Chromium', () => {
@@ -149,34 +170,45 @@ describe('model code in headless Chromium', () => {
     expect(bundle.external).toEqual([]);
   });
 
-  it.skipIf(!CHROMIUM)(`runs on cpu and wasm, leaks no tensor, and matches Node bit for bit${CHROMIUM ? '' : ' (skipped: no /usr/bin/chromium; the CI script installs it)'}`, async () => {
-    const page = await servePage(bundle.code);
+  it.skipIf(!CHROMIUM)(`runs on cpu, wasm and wasm on 2 threads, leaks no tensor, and matches Node bit for bit${CHROMIUM ? '' : ' (skipped: no /usr/bin/chromium; the CI script installs it)'}`, async () => {
+    const page = await servePage(bundle.code, PAGES.map(pagePath));
     const browser = launch(page.url);
     try {
-      // Node's side meanwhile (the page runs in other processes): the same workload, backends and order.
+      // Node's side meanwhile (the pages run in other processes): the same workload on cpu, then on
+      // wasm (single-threaded, as Node runs it by default).
       const node: WorkloadResult[] = [];
-      for (const b of BACKENDS) node.push(asSent(await runWorkload(b)));
-      const report = await pageReport(page, browser);
-      if (!report.ok) expect.fail(`the page failed: ${report.error}`);
-      const inBrowser = report.results;
+      for (const b of ['cpu', 'wasm'] as const) node.push(asSent(await runWorkload(b)));
+      const reports = await pageReports(page, browser);
+      for (const r of reports) if (!r.ok) expect.fail(`a page failed: ${r.error}`);
+      const ok = reports.filter((r) => r.ok);
+      expect(ok).toHaveLength(PAGES.length);
+      // The headers took: SharedArrayBuffer, and with it the threaded build, was there to be had.
+      expect(ok.map((r) => r.crossOriginIsolated)).toEqual(PAGES.map(() => true));
+      const [[cpu, wasm1], [wasm2]] = ok.map((r) => r.results) as [WorkloadResult[], WorkloadResult[]];
+      expect(ok.map((r) => r.results.map((x) => x.backend))).toEqual(PAGES.map((p) => [...p.backends]));
 
-      expect(inBrowser.map((r) => r.backend)).toEqual([...BACKENDS]);
-      // wasm found its binary where selectBackend's wasmPaths said (the page is not cross-origin
-      // isolated, so tfjs picks the single-threaded SIMD build).
-      expect(page.served).toContain('/wasm/tfjs-backend-wasm-simd.wasm');
+      // Each page fetched the one binary its thread count calls for, where wasmPaths said: 1 thread
+      // the single-threaded SIMD build even though the page could run threads, 2 the threaded one.
+      expect(page.served.filter((p) => p.startsWith('/wasm/'))).toEqual(['/wasm/tfjs-backend-wasm-simd.wasm', '/wasm/tfjs-backend-wasm-threaded-simd.wasm']);
+      expect(wasm1!.threads).toBe(1);
+      // selectBackend's report is tfjs-backend-wasm's getThreadsCount(): XNNPACK's pool really has 2.
+      expect(wasm2!.threads).toBe(2);
+
       const { epochs, batchSize } = OSCILLATOR_CONFIG.outer;
-      for (const r of inBrowser) {
-        expect(r.oscillator.losses).toHaveLength(epochs * (OSCILLATOR_CONFIG.dataset.nTrain / batchSize));
+      for (const r of [cpu!, wasm1!, wasm2!]) {
+        if (r.oscillator) expect(r.oscillator.losses).toHaveLength(epochs * (OSCILLATOR_CONFIG.dataset.nTrain / batchSize));
         expect(finite(r), JSON.stringify(r)).toBe(true);
         // The step did move the parameters: gradients reached θ and φ.
-        expect(r.video.gradNormTheta).toBeGreaterThan(0);
-        expect(r.video.gradNormPhi).toBeGreaterThan(0);
-        expect(r.tensorsAfter, `tensors leaked on ${r.backend}`).toBe(r.tensorsBefore);
+        expect(r.video!.gradNormTheta).toBeGreaterThan(0);
+        expect(r.video!.gradNormPhi).toBeGreaterThan(0);
+        expect(r.tensorsAfter, `tensors leaked on ${r.backend}, ${r.threads ?? 1} thread(s)`).toBe(r.tensorsBefore);
       }
       // Same code, seed and backend → the same floats: the browser is no different platform for
-      // the model code (cpu: the same JS kernels; wasm: the same SIMD binary).
-      expect(inBrowser[0]).toEqual(node[0]);
-      expect(inBrowser[1]).toEqual(node[1]);
+      // the model code (cpu: the same JS kernels; wasm: the same SIMD kernels); and XNNPACK splits
+      // outputs across threads, each still summed by one thread in the same order.
+      expect(cpu).toEqual(node[0]);
+      expect(wasm1).toEqual(node[1]);
+      expect(wasm2).toEqual({ ...node[1], threads: 2, oscillator: undefined });
     } finally {
       browser.kill();
       await page.close();

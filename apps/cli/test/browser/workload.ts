@@ -15,10 +15,13 @@ export type ParamValues = Record<string, number[]>;
 export interface WorkloadResult {
   /** tf.getBackend() once selected: the backend that actually ran. */
   backend: string;
+  /** wasm: the XNNPACK threads selectBackend reported in use (tfjs-backend-wasm getThreadsCount()). */
+  threads?: number;
   /** tf.memory().numTensors after selecting the backend, and after everything was disposed. */
   tensorsBefore: number;
   tensorsAfter: number;
-  oscillator: {
+  /** Absent when the run left it out (WorkloadOptions.parts). */
+  oscillator?: {
     /** One outer loss per meta-training step. */
     losses: number[];
     /** Test-set MSE over the predicted steps, without and with tailoring. */
@@ -29,7 +32,7 @@ export interface WorkloadResult {
     theta: ParamValues;
     phi: ParamValues;
   };
-  video: { loss: number; gradNormTheta: number; gradNormPhi: number; theta: ParamValues; phi: ParamValues };
+  video?: { loss: number; gradNormTheta: number; gradNormPhi: number; theta: ParamValues; phi: ParamValues };
 }
 
 /** The toy oscillator experiment, built through core's plugin container as the CLI builds it. */
@@ -85,11 +88,20 @@ function video(): WorkloadResult['video'] {
   }
 }
 
-/** Selects `backend` (wasmPaths: where a page serves the .wasm files), then runs both workloads. */
-export async function runWorkload(backend: BackendName, wasmPaths?: SelectOptions['wasmPaths']): Promise<WorkloadResult> {
-  await selectBackend({ backend, wasmPaths, quiet: true });
+export const WORKLOAD_PARTS = ['oscillator', 'video'] as const;
+export type WorkloadPart = (typeof WORKLOAD_PARTS)[number];
+
+export interface WorkloadOptions extends Pick<SelectOptions, 'wasmPaths' | 'wasmThreads'> {
+  /** Which parts to run (default both). */
+  parts?: readonly WorkloadPart[];
+}
+
+/** Selects `backend` (wasm: where a page serves the .wasm files, how many threads), then runs the
+ * parts asked for. */
+export async function runWorkload(backend: BackendName, { parts = WORKLOAD_PARTS, ...wasm }: WorkloadOptions = {}): Promise<WorkloadResult> {
+  const { threads } = await selectBackend({ backend, ...wasm, quiet: true });
   const tensorsBefore = tf.memory().numTensors;
-  const osc = await oscillator();
-  const vid = video();
-  return { backend: tf.getBackend(), tensorsBefore, tensorsAfter: tf.memory().numTensors, oscillator: osc, video: vid };
+  const osc = parts.includes('oscillator') ? await oscillator() : undefined;
+  const vid = parts.includes('video') ? video() : undefined;
+  return { backend: tf.getBackend(), threads, tensorsBefore, tensorsAfter: tf.memory().numTensors, oscillator: osc, video: vid };
 }

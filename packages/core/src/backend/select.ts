@@ -2,7 +2,8 @@
 // optional peer dependencies), else wasm, else cpu. NOETHER_BACKEND (or opts.backend) forces one.
 // Browser-capable: no static Node import; the native packages are imported by computed
 // specifiers so bundlers and tsc never require them. opts.wasmThreads > 1 runs wasm on several
-// threads, with a platform hook (beforeWasmInit) where tfjs cannot start them itself (Node).
+// threads, with a platform hook (beforeWasmInit) where tfjs cannot start them itself (Node); in a
+// browser tfjs starts them itself in a cross-origin isolated page.
 // In a browser bundle, opts.wasmPaths says where the page serves tfjs-backend-wasm's .wasm files.
 import { tf } from '../tf.js';
 import { checkSecondOrderFixes, installSecondOrderFixes } from '../second-order/install.js';
@@ -31,10 +32,13 @@ export interface SelectOptions {
   /** No console line about the choice. */
   quiet?: boolean;
   /**
-   * wasm only: XNNPACK threads (default 1, the single-threaded SIMD build). More than 1 loads
-   * tfjs-backend-wasm's threaded-SIMD build, which tfjs turns off in Node (tensorflow/tfjs#3830):
-   * there `beforeWasmInit` has to make it work (the CLI passes its worker_threads shim). Only the
-   * first initialisation of wasm in a process counts. Faster on idle multi-core machines only.
+   * wasm only: XNNPACK threads (default 1, the single-threaded SIMD build, also where threads could
+   * run). More than 1 loads tfjs-backend-wasm's threaded-SIMD build, which tfjs turns off in Node
+   * (tensorflow/tfjs#3830): there `beforeWasmInit` has to make it work (the CLI passes its
+   * worker_threads shim). In a browser it runs where the page is cross-origin isolated
+   * (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp), with the
+   * count asked for even above navigator.hardwareConcurrency / 2 (tfjs's own cap). Only the first
+   * initialisation of wasm in a process (page) counts. Faster on idle multi-core machines only.
    */
   wasmThreads?: number;
   /**
@@ -124,6 +128,24 @@ export async function listBackends(): Promise<Record<BackendName, boolean>> {
   return out;
 }
 
+/**
+ * In a browser, makes navigator.hardwareConcurrency read 2 × threads until wasm has initialised, and
+ * returns the undo. tfjs-backend-wasm caps its pool at hardwareConcurrency / 2 (it assumes two
+ * hyperthreads a core), so a 2-core machine would get 1 thread whatever was asked. Node's
+ * counterpart (os.cpus) is the CLI's beforeWasmInit.
+ */
+function browserCores(threads: number): (() => void) | undefined {
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (tf.env().getBool('IS_NODE') || !nav) return undefined;
+  // An own property shadows Navigator.prototype's getter; deleting it brings the real count back.
+  const own = Object.getOwnPropertyDescriptor(nav, 'hardwareConcurrency');
+  Object.defineProperty(nav, 'hardwareConcurrency', { value: 2 * threads, configurable: true });
+  return () => {
+    if (own) Object.defineProperty(nav, 'hardwareConcurrency', own);
+    else delete (nav as { hardwareConcurrency?: number }).hardwareConcurrency;
+  };
+}
+
 /** tf.setBackend(name), first setting up wasm's binary locations and threads when opts asks for
  * them (see wasmPaths, wasmThreads). */
 async function activate(name: BackendName, opts: SelectOptions): Promise<boolean> {
@@ -132,7 +154,13 @@ async function activate(name: BackendName, opts: SelectOptions): Promise<boolean
   // the process).
   const wasm = name === 'wasm' && !(name in tf.engine().registry) ? wasmModule : undefined;
   if (wasm && opts.wasmPaths !== undefined) wasm.setWasmPaths(opts.wasmPaths);
-  if (!wasm || threads <= 1) return tf.setBackend(name);
+  if (!wasm) return tf.setBackend(name);
+  if (threads <= 1) {
+    // The single-threaded SIMD build, also in a cross-origin isolated page, where tfjs's own
+    // detection would pick the threaded build with navigator.hardwareConcurrency / 2 threads.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    return tf.setBackend(name);
+  }
   wasm.setThreadsCount(threads);
   let undo: (() => void) | void = undefined;
   if (opts.beforeWasmInit) {
@@ -140,10 +168,12 @@ async function activate(name: BackendName, opts: SelectOptions): Promise<boolean
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
     undo = opts.beforeWasmInit(threads);
   }
+  const undoCores = browserCores(threads);
   try {
     if (await tf.setBackend(name)) return true;
   } finally {
     undo?.();
+    undoCores?.();
   }
   // tfjs logged why (unless PROD is set); the single-threaded build still works.
   threadedWasmFailed = true;
@@ -157,9 +187,10 @@ function wasmThreadsReport(opts: SelectOptions, fresh: boolean): Pick<BackendCho
   const threads = wasmModule!.getThreadsCount();
   const asked = opts.wasmThreads ?? 1;
   if (threads >= asked) return { threads };
-  let why = 'the threaded wasm build is unavailable here (browsers: the page must be cross-origin isolated)';
+  let why = 'the threaded wasm build is unavailable here (browsers: the page must be cross-origin isolated, i.e. served with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
   if (!fresh) why = 'wasm was already initialised in this process, and its thread count is fixed then';
   else if (threadedWasmFailed) why = 'the threaded wasm build failed to initialise (tfjs logs why unless its PROD flag is set)';
+  else if (threads > 1) why = `tfjs-backend-wasm runs at most ${threads} threads`;
   else if (!opts.beforeWasmInit && tf.env().getBool('IS_NODE')) why = 'tfjs runs wasm single-threaded in Node unless beforeWasmInit installs a worker_threads shim';
   return { threads, note: `${asked} wasm threads requested, ${threads} in use: ${why}` };
 }
