@@ -1,11 +1,18 @@
-// The library snippets of docs/plugins.md ("Using it"), run as written but for the epochs, and
+// The library snippets of docs/getting-started.md ("The same experiment in code") and docs/plugins.md
+// ("Using it", "Your own inner optimiser"), run as written but for the epochs, and
 // examples/custom-predictor as its README uses it: in code, through the audit, and from the CLI.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createContainer, buildExperiment, train, evaluate, disposeMetaState, auditSecondOrder, tf } from '@noether/core';
-import { register as registerMlp } from '@noether/predictors-mlp';
+import {
+  createContainer, buildExperiment, train, evaluate, disposeMetaState, auditSecondOrder, tf,
+  defineExperiment, examples, cloneParams, disposeParams, encodeMetaState, decodeMetaState,
+  defaultInnerOptions, stopGradient, valueAndGradsOf, metaStepAuditCase,
+  type InnerMinimizeOptions, type InnerOptimizer, type InnerOptimizerOptions, type InnerResult, type MetaSetup, type Params,
+} from '@noether/core';
+import { mseMetric } from '@noether/metrics';
+import { register as registerMlp, VectorFieldPredictor } from '@noether/predictors-mlp';
 import { register as registerDatasets } from '@noether/datasets';
 import { register as registerMetrics } from '@noether/metrics';
 import { register as registerSymbolic } from '@noether/embeddings-symbolic';
@@ -14,6 +21,41 @@ import { register as registerRecurrent, auditCases as recurrentAuditCases } from
 import { readJson, run, tmp } from './helpers.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
+
+describe('docs/getting-started.md', () => {
+  it('"The same experiment in code": two phases, evaluation, and a checkpoint round trip that gives the same numbers', async () => {
+    const before = tf.memory().numTensors;
+    // As written, but for the epochs (the snippet's 40 take ~10 s; its numbers are the CLI table's).
+    const dataset = examples.oscillatorDataset({ nTrain: 32, nTest: 32, seqLength: 10 });
+    const predictor = new examples.MlpStepPredictor(2, 16);
+    const embedding = new examples.MlpEmbedding(2, 16, 2);
+    const config = { seed: 1, inner: { lr: 0.01 }, outer: { epochs: 2, batchSize: 8, lrTheta: 1.5e-3, lrPhi: 1e-2 } };
+    const fit = { epochs: 2, batchSize: 8, seed: 1 };
+    const score = { batchSize: 16, seed: 1, metrics: [mseMetric] };
+    const base = defineExperiment({ predictor, dataset }, { ...config, mode: 'baseline' });
+    const b = await train(base.setup, dataset, base.initState(), fit);
+    const evB = await evaluate(base.testSetup, dataset, b.state, score);
+    const exp = defineExperiment({ predictor, embedding, dataset }, { ...config, outer: { ...config.outer, lrTheta: 0 } });
+    const fresh = exp.initState();
+    disposeParams(fresh.theta);
+    const n = await train(exp.setup, dataset, { ...fresh, theta: cloneParams(b.state.theta) }, fit);
+    disposeMetaState(b.state);
+    const result = await evaluate(exp.testSetup, dataset, n.state, score);
+    // θ was frozen: untailored, the Noether model is the baseline; tailoring changes the prediction.
+    expect(result.untailored['mse']!.overall).toBe(evB.untailored['mse']!.overall);
+    expect(result.tailored['mse']!.overall).not.toBe(result.untailored['mse']!.overall);
+    const { manifest, data } = encodeMetaState(n.state, { note: 'anything JSON' });
+    const like = exp.initState();
+    const { state, meta } = decodeMetaState(JSON.parse(JSON.stringify(manifest)), data, 'my checkpoint', like);
+    disposeMetaState(like);
+    expect(meta['note']).toBe('anything JSON');
+    const again = await evaluate(exp.testSetup, dataset, state, score);
+    expect(again).toEqual(result);
+    disposeMetaState(state);
+    disposeMetaState(n.state);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
 
 describe('docs/plugins.md', () => {
   it('"Using it": builds, meta-trains and evaluates the quadratic embedding on spring data', async () => {
@@ -33,6 +75,76 @@ describe('docs/plugins.md', () => {
     expect(JSON.stringify(result)).toMatch(/mse/);
     disposeMetaState(state);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+// docs/plugins.md, "Your own inner optimiser", as written.
+class MomentumInner implements InnerOptimizer {
+  readonly options: InnerOptimizerOptions;
+  constructor(o: { lr: number; steps: number }, readonly momentum = 0.9) {
+    this.options = { ...defaultInnerOptions, lr: o.lr, steps: o.steps };
+  }
+  minimize(loss: (vars: Params) => tf.Scalar, vars: Params, opts: InnerMinimizeOptions): InnerResult {
+    const cut = !opts.differentiable || this.options.firstOrder;
+    const B = opts.perExample ? Object.values(vars)[0]!.shape[0]! : 1;
+    let cur = vars;
+    let velocity: Params = {};
+    const losses: tf.Scalar[] = [];
+    for (let k = 0; k < this.options.steps; k++) {
+      const { value, grads } = valueAndGradsOf(loss, cur);
+      opts.onStep?.(k, value);
+      losses.push(value);
+      const next: Params = {};
+      const nextVelocity: Params = {};
+      for (const [name, x] of Object.entries(cur)) {
+        const g = tf.mul(cut ? stopGradient(grads[name]!) : grads[name]!, B);
+        nextVelocity[name] = velocity[name] ? tf.add(tf.mul(velocity[name]!, this.momentum), g) : g;
+        next[name] = tf.sub(x, tf.mul(nextVelocity[name]!, this.options.lr));
+      }
+      cur = next;
+      velocity = nextVelocity;
+    }
+    return { vars: cur, losses };
+  }
+}
+
+describe('docs/plugins.md, "Your own inner optimiser"', () => {
+  const dataset = examples.oscillatorDataset({ nTrain: 8, nTest: 8, seqLength: 5 });
+  const predictor = new VectorFieldPredictor('mlp', { dt: 0.1, hidden: 8 });
+  const embedding = new examples.MlpEmbedding(2, 8, 2);
+
+  for (const tailor of ['all', 'cn'] as const) {
+    it(`with momentum 0 and one step, meta-trains and tailors exactly as core's SGD (mode '${tailor}')`, async () => {
+      const before = tf.memory().numTensors;
+      const config = { seed: 0, noether: { tailor }, inner: { lr: 0.05, steps: 1 } };
+      const fit = { epochs: 1, batchSize: 4, seed: 0 };
+      const score = { batchSize: 4, seed: 0, metrics: [mseMetric] };
+      const mine = defineExperiment({ predictor, embedding, dataset, inner: new MomentumInner({ lr: 0.05, steps: 1 }, 0) }, config);
+      const core = defineExperiment({ predictor, embedding, dataset }, config);
+      // Two meta-steps: the second step's loss depends on the first one's meta-gradient through the optimiser.
+      const a = await train(mine.setup, dataset, mine.initState(), fit);
+      const b = await train(core.setup, dataset, core.initState(), fit);
+      expect(a.losses).toHaveLength(2);
+      expect(a.losses).toEqual(b.losses);
+      const ra = await evaluate(mine.testSetup, dataset, a.state, score);
+      const rb = await evaluate(core.testSetup, dataset, b.state, score);
+      expect(ra).toEqual(rb);
+      expect(ra.tailored['mse']!.overall).not.toBe(ra.untailored['mse']!.overall);
+      disposeMetaState(a.state);
+      disposeMetaState(b.state);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
+  it('with momentum over two steps, the audit sees a meta-gradient of φ through it and only checked kernels', () => {
+    const c = metaStepAuditCase('docs/momentum-inner/cn', () => {
+      const p = new VectorFieldPredictor('mlp', { dt: 0.1, hidden: 4 });
+      const e = new examples.MlpEmbedding(2, 3, 1);
+      const setup: MetaSetup = { predictor: p, embedding: e, mode: 'noether', tailorMode: 'cn', form: '2a',
+        inner: new MomentumInner({ lr: 0.1, steps: 2 }, 0.5), lrTheta: 1, lrPhi: 1 };
+      return { setup, theta: p.init(1), phi: e.init(2), batch: dataset.gather('train', [0, 1, 2]) };
+    });
+    expect(auditSecondOrder(() => c.run()).unchecked).toEqual([]);
   });
 });
 
