@@ -7,6 +7,7 @@
 // Only forward kernels change: gradients are registered by kernel name, so the second-order fixes
 // (second-order/gradients.ts) apply unchanged. Registered by registerWasmKernels().
 import { tf } from '../tf.js';
+import { simdTanhFor } from './wasm-simd-tanh.js';
 import { KernelComposer, broadcastMatMulBatches, einsumKernel, freeOnThrow, padShape, prod, type Info, type KernelArgs, type KernelFunc } from './composer.js';
 
 
@@ -181,6 +182,8 @@ export const wasmKernelTuning = {
   concatMinRows: 1024,
   /** …when no input has more than this many values per row. */
   concatMaxInner: 8,
+  /** Float32 Tanh runs the SIMD kernel where the engine can (false: the XNNPACK composition). */
+  simdTanh: true,
 };
 
 /**
@@ -515,16 +518,28 @@ function rankSafe(name: string, inner?: KernelFunc): KernelFunc {
 }
 
 // Tanh: wasm calls scalar libm tanh (kernels/Tanh.cc, ~14× slower than its XNNPACK Sigmoid).
+// Float32 runs core's SIMD kernel in the wasm heap (wasm-simd-tanh.ts), one pass. Where the engine
+// has no wasm SIMD, or wasmKernelTuning.simdTanh is off, a composition of XNNPACK kernels:
 // tanh(x) = 2σ(2x) − 1 = σ(2x) − σ(−2x) is accurate to ~2e-7 absolute but loses relative accuracy near 0
 // (cancellation), so near 0 it is blended with the Taylor series x − x³/3 + 2x⁵/15 (relative error
 // < 2e-6 for |x| ≤ √2·c): y = big + w·(small − big), w = clip(2 − x²/c², 0, 1) (1 for |x| ≤ c, 0 for
 // |x| ≥ √2·c, where 2σ(2x) − 1 is within 2e-6 relative). Only multiply/add/clip/sigmoid kernels, all
 // XNNPACK or vectorised: comparisons and Select are slow on wasm.
 const TANH_C = 0.125;
+/** What the SIMD Tanh uses of tfjs-backend-wasm's WasmBackend beyond the kernel API. */
+type WasmHeapBackend = { makeOutput(shape: number[], dtype: string): Info; getMemoryOffset(dataId: object): number };
 function tanh(args: KernelArgs): Info {
   const { inputs, backend } = args;
   const { x } = inputs as { x: Info };
   if (x.dtype !== 'float32') return ORIGINALS.get('Tanh')!(args);
+  const simd = wasmKernelTuning.simdTanh ? simdTanhFor(backend) : undefined;
+  if (simd) {
+    const b = backend as WasmHeapBackend;
+    const out = b.makeOutput(x.shape, 'float32');
+    const n = prod(x.shape);
+    if (n > 0) simd(b.getMemoryOffset(x.dataId), b.getMemoryOffset(out.dataId), n);
+    return out;
+  }
   const c = new Composer(backend as never);
   const k = (v: number) => c.scalar(v);
   const two = k(2);
