@@ -85,5 +85,11 @@ describe('noether generate', () => {
     const r = await run(['generate', 'spring', '--out', d]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/is not empty/);
+    // Frames too large to allocate: a usage error naming the flags, and the folder it made is gone.
+    const huge = join(tmp(), 'huge');
+    const h = await run(['generate', 'gym-pendulum', '--episodes', '1', '--frames', '1000', '--size', '1000000', '--out', huge]);
+    expect(h.code, h.err).toBe(2);
+    expect(h.err).toMatch(/cannot allocate an episode of --frames 1000 at --size 1000000 \(2793967\.7 GiB of frames\): lower --size or --frames/);
+    expect(existsSync(huge)).toBe(false);
   });
 });

@@ -1,8 +1,7 @@
 // A generic CSV loader for user trajectories: one row per sample, a trajectory-id
 // column, a time column and named state columns; a seeded split by trajectory.
-import { readFileSync } from 'node:fs';
 import type { ArrayDataset } from '@noether/core';
-import { DataFileError, parseCell } from './errors.js';
+import { DataFileError, parseCell, readDataText, splitLines } from './errors.js';
 import { seededSplit, trajectoryDataset, trajectoryLength, windowTrajectories, type Trajectory, type TrajectorySet } from './trajectories.js';
 
 export interface CsvOptions {
@@ -24,28 +23,64 @@ export interface CsvOptions {
   delimiter?: string;
 }
 
-/** Reads trajectories from a CSV file (plain fields, no quoting) and splits them by trajectory. */
+/** Reads trajectories from a CSV file and splits them by trajectory. Fields may be quoted ("a b", with "" for
+ * a quote inside, as R's write.csv writes them); a quoted field cannot span lines. */
 export function loadCsvTrajectories(file: string, opts: CsvOptions): TrajectorySet {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new DataFileError(file, undefined, `cannot read the CSV file (${(e as Error).message})`);
+  return parseCsvTrajectories(readDataText(file, 'CSV file'), file, opts);
+}
+
+/** The fields of one line; quotes are parsed only where the line has any (most lines are a plain split). */
+function splitFields(line: string, delim: string, file: string, lineNo: number): string[] {
+  if (!line.includes('"')) return line.split(delim);
+  const out: string[] = [];
+  for (let i = 0; ; ) {
+    const col = out.length + 1;
+    let j = i;
+    while (line[j] === ' ') j++;
+    if (line[j] === '"') {
+      let field = '';
+      for (j++; ; j += 2) {
+        const q = line.indexOf('"', j);
+        if (q < 0) throw new DataFileError(file, lineNo, 'the quoted field has no closing quote; close it (a field cannot span lines)', col);
+        field += line.slice(j, q);
+        j = q;
+        if (line[q + 1] !== '"') break;
+        field += '"'; // "" inside quotes is one quote
+      }
+      j++;
+      while (line[j] === ' ') j++;
+      if (j < line.length && !line.startsWith(delim, j)) throw new DataFileError(file, lineNo, 'text after the closing quote; quote the whole field', col);
+      out.push(field);
+    } else {
+      j = line.indexOf(delim, i);
+      if (j < 0) j = line.length;
+      const field = line.slice(i, j);
+      if (field.includes('"')) throw new DataFileError(file, lineNo, 'a quote inside an unquoted field; quote the whole field and double the quotes inside it', col);
+      out.push(field);
+    }
+    if (j >= line.length) return out;
+    i = j + delim.length;
   }
-  return parseCsvTrajectories(text, file, opts);
 }
 
 export function parseCsvTrajectories(text: string, file: string, opts: CsvOptions): TrajectorySet {
   if (opts.stateColumns.length === 0) throw new Error('CSV loader: stateColumns must name at least one column');
-  const lines = text.split(/\r?\n/);
+  const lines = splitLines(text);
   const headerIdx = lines.findIndex((l) => l.trim() !== '');
   if (headerIdx < 0) throw new DataFileError(file, undefined, 'the file is empty; expected a header row naming the columns');
   const headerLine = lines[headerIdx]!;
   const delim = opts.delimiter ?? ([',', ';', '\t'].find((c) => headerLine.includes(c)) ?? ',');
-  const header = headerLine.split(delim).map((h) => h.trim());
+  const header = splitFields(headerLine, delim, file, headerIdx + 1).map((h) => h.trim());
+  const roleOf = new Map<string, string>();
   const colOf = (name: string, role: string) => {
     const i = header.indexOf(name);
     if (i < 0) throw new DataFileError(file, headerIdx + 1, `${role} column '${name}' not found; the header has: ${header.map((h) => `'${h}'`).join(', ')}`);
+    const j = header.lastIndexOf(name);
+    if (j !== i) throw new DataFileError(file, headerIdx + 1, `the header names column '${name}' twice (columns ${i + 1} and ${j + 1}); rename one`);
+    // One column in two roles (say the time column also as a state) would load without complaint and mean nothing.
+    const other = roleOf.get(name);
+    if (other) throw new DataFileError(file, headerIdx + 1, `column '${name}' is given as both the ${other} column and a ${role} column; each role needs its own column`);
+    roleOf.set(name, role);
     return i;
   };
   const idCol = colOf(opts.idColumn, 'trajectory-id');
@@ -56,8 +91,8 @@ export function parseCsvTrajectories(text: string, file: string, opts: CsvOption
   const groups = new Map<string, { t: number[]; x: number[]; line: number; lastLine: number }>();
   for (let i = headerIdx + 1; i < lines.length; i++) {
     if (lines[i]!.trim() === '') continue;
-    const cells = lines[i]!.split(delim);
     const lineNo = i + 1;
+    const cells = splitFields(lines[i]!, delim, file, lineNo);
     if (cells.length !== header.length) {
       throw new DataFileError(file, lineNo, `has ${cells.length} fields, the header has ${header.length}`);
     }
@@ -74,15 +109,17 @@ export function parseCsvTrajectories(text: string, file: string, opts: CsvOption
     groups.set(id, g);
   }
   if (groups.size === 0) throw new DataFileError(file, undefined, 'has a header but no data rows');
+  // seqLength 0 is a bad window length (windowTrajectories says so), not "no windows".
+  const windowed = opts.seqLength !== undefined;
   const minLength = opts.minLength ?? opts.seqLength ?? 2;
   const trajectories: Trajectory[] = [];
   for (const [id, g] of groups) {
     if (g.t.length < minLength) {
-      throw new DataFileError(file, g.line, `trajectory '${id}' has ${g.t.length} samples, fewer than the ${minLength} required${opts.seqLength ? ` (seqLength ${opts.seqLength})` : ''}; drop it or lower ${opts.seqLength ? 'seqLength' : 'minLength'}`);
+      throw new DataFileError(file, g.line, `trajectory '${id}' has ${g.t.length} samples, fewer than the ${minLength} required${windowed ? ` (seqLength ${opts.seqLength})` : ''}; drop it or lower ${windowed ? 'seqLength' : 'minLength'}`);
     }
     trajectories.push({ t: Float64Array.from(g.t), x: Float64Array.from(g.x), id });
   }
-  if (opts.seqLength === undefined) {
+  if (!windowed) {
     const T = trajectoryLength(trajectories[0]!, d);
     const odd = trajectories.find((tr) => trajectoryLength(tr, d) !== T);
     if (odd) {
@@ -90,7 +127,7 @@ export function parseCsvTrajectories(text: string, file: string, opts: CsvOption
     }
   }
   const split = seededSplit(trajectories, opts.testFraction ?? 0.2, opts.seed ?? 0);
-  const win = (trs: Trajectory[]) => (opts.seqLength ? windowTrajectories(trs, d, opts.seqLength, opts.stride) : trs);
+  const win = (trs: Trajectory[]) => (windowed ? windowTrajectories(trs, d, opts.seqLength!, opts.stride) : trs);
   return { name: file.split(/[\\/]/).pop()!, stateNames: [...opts.stateColumns], train: win(split.train), test: win(split.test) };
 }
 

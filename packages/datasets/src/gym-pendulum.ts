@@ -2,11 +2,12 @@
 // pendulum): Gym's exact update rule, a scripted energy-pumping swing-up policy,
 // Gym's view (rod capsule over [−2.2, 2.2]², black axle) rendered anti-aliased.
 // θ = 0 is upright; positive θ turns the rod anticlockwise (to the left).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng, deriveSeed, tf, yieldToEventLoop, type Batch, type BatchOptions, type Dataset, type Split } from '@noether/core';
+import { readDataText } from './errors.js';
 import { atomicWriteFile } from './fs-util.js';
 import { prefetchMap } from './prefetch.js';
 import { writeFramesPng } from './preview.js';
@@ -153,14 +154,15 @@ export function simulateEpisode(rng: Rng, opts: EpisodeOptions = {}): PendulumEp
 
 export const GYM_MANIFEST_FORMAT = 'noether/gym-pendulum';
 
-const episodeEntry = z.object({
+// Strict: a misspelt key (say 'veiw') would otherwise be dropped and its default used without a word.
+const episodeEntry = z.strictObject({
   index: z.number().int().nonnegative(),
   frames: z.string().min(1),
   meta: z.string().min(1),
   length: z.number().int().positive(),
 });
 
-export const gymManifestSchema = z.object({
+export const gymManifestSchema = z.strictObject({
   format: z.literal(GYM_MANIFEST_FORMAT),
   version: z.literal(1),
   seed: z.number(),
@@ -168,7 +170,7 @@ export const gymManifestSchema = z.object({
   channels: z.literal(3),
   framesPerEpisode: z.number().int().positive(),
   trainEpisodes: z.number().int().nonnegative(),
-  physics: z.object({ g: z.number(), m: z.number(), l: z.number(), dt: z.number(), maxSpeed: z.number(), maxTorque: z.number() }),
+  physics: z.strictObject({ g: z.number(), m: z.number(), l: z.number(), dt: z.number(), maxSpeed: z.number(), maxTorque: z.number() }),
   policy: z.string(),
   actionNoise: z.number(),
   /** Half-width of the square drawn (Gym's 2.2; manifests written before the option existed lack it). */
@@ -260,9 +262,10 @@ function toLittleEndian(a: Float32Array): Uint8Array {
 export function readGymManifest(dir: string): GymManifest {
   const file = join(dir, 'manifest.json');
   if (!existsSync(file)) throw new Error(`${file}: not found; generate the data set first (noether generate gym-pendulum --out DIR, or generateGymPendulum)`);
+  const text = readDataText(file, 'gym-pendulum manifest');
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${(e as Error).message}); regenerate the data set`);
   }
@@ -271,11 +274,20 @@ export function readGymManifest(dir: string): GymManifest {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new Error(`${file}: invalid gym-pendulum manifest (${issues}); regenerate the data set`);
   }
+  const seen = new Set<number>();
   for (const ep of r.data.episodes) {
+    // Messages name episodes by index, and every episode was written with framesPerEpisode frames.
+    if (seen.has(ep.index)) throw new Error(`${file}: two episodes have index ${ep.index}; each index names one episode, regenerate the data set`);
+    seen.add(ep.index);
+    if (ep.length !== r.data.framesPerEpisode) {
+      throw new Error(`${file}: episode ${ep.index} has length ${ep.length} but framesPerEpisode is ${r.data.framesPerEpisode}; regenerate the data set`);
+    }
     for (const [f, bytes] of [[ep.frames, ep.length * r.data.size * r.data.size * 3], [ep.meta, ep.length * 12]] as const) {
       const p = join(dir, f);
       if (!existsSync(p)) throw new Error(`${file}: episode ${ep.index} names ${f}, which is missing; regenerate the data set`);
-      const size = statSync(p).size;
+      const st = statSync(p);
+      if (!st.isFile()) throw new Error(`${p}: episode ${ep.index}'s data must be a file, this is a folder; regenerate the data set`);
+      const size = st.size;
       if (size !== bytes) throw new Error(`${p}: ${size} bytes, expected ${bytes} for episode ${ep.index} (length ${ep.length}); regenerate the data set`);
     }
   }
@@ -329,6 +341,9 @@ export function fileEpisodeSource(dir: string, manifest: GymManifest): EpisodeSo
       }
       const v = new DataView(meta.buffer);
       const actions = Float32Array.from({ length: len }, (_, t) => v.getFloat32(12 * t, true));
+      // A damaged meta file would otherwise feed NaN torques into training without a word.
+      const bad = actions.findIndex((a) => !Number.isFinite(a));
+      if (bad >= 0) throw new Error(`${join(dir, entry.meta)}: the action of frame ${start + bad} is ${actions[bad]}; the file is damaged, regenerate the data set`);
       return { frames, actions };
     },
   };

@@ -70,22 +70,30 @@ export function listRampClips(rampDir: string, settings: string[] = ['20_01', '2
   const clips: Found['clips'] = [];
   const bad: SkippedClip[] = [];
   const dirs = (p: string) => readdirSync(p).filter((n) => !n.startsWith('.')).sort();
+  // A dangling link or an entry that vanished is a misplaced entry like any other, not a raw ENOENT.
+  const isDir = (p: string) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
   for (const obj of dirs(rampDir)) {
     const objDir = join(rampDir, obj);
-    if (!statSync(objDir).isDirectory() || !/^[a-z][a-z_]*_\d{2}$/.test(obj)) {
+    if (!isDir(objDir) || !/^[a-z][a-z_]*_\d{2}$/.test(obj)) {
       bad.push({ file: objDir, reason: `unexpected entry in the ramp folder; expected object folders like p_block_10 (layout ${LAYOUT})` });
       continue;
     }
     for (const setting of dirs(objDir)) {
       if (!settings.includes(setting)) continue; // other angles (10_0x) are not used
       const sDir = join(objDir, setting);
-      if (!statSync(sDir).isDirectory()) {
+      if (!isDir(sDir)) {
         bad.push({ file: sDir, reason: `expected a folder of trials (layout ${LAYOUT})` });
         continue;
       }
       for (const trial of dirs(sDir)) {
         const tDir = join(sDir, trial);
-        if (!statSync(tDir).isDirectory() || !/^\d+$/.test(trial)) {
+        if (!isDir(tDir) || !/^\d+$/.test(trial)) {
           bad.push({ file: tDir, reason: `unexpected entry; expected numbered trial folders such as 05 (layout ${LAYOUT})` });
           continue;
         }
@@ -259,6 +267,9 @@ export class Physics101Dataset implements Dataset {
     const need = o.seqLength * o.frameStep;
     const ok = infos.filter((c) => Math.ceil(c.frames / o.frameStep) >= o.seqLength);
     const tooShort = infos.filter((c) => Math.ceil(c.frames / o.frameStep) < o.seqLength);
+    if (infos.length === 0 && skipped.length === 0) {
+      throw new Error(`Physics 101: no clip of the settings ${o.settings.join(', ')} under ${ramp}; expected ${ramp}/${LAYOUT.replace('scenarios/ramp/', '')}`);
+    }
     if (ok.length === 0) throw new Error(`Physics 101: no clip under ${ramp} has ≥ ${need - o.frameStep + 1} frames (${infos.length} found, ${skipped.length} skipped)`);
     return new Physics101Dataset(o, phys101Split(ok, o.seed), tooShort, skipped);
   }

@@ -1,9 +1,8 @@
 // The real pendulum of Schmidt & Lipson (2009) as HNN and Noether Networks use it:
 // forward finite differences of (o, v) give 555 derivative samples; rows
 // [444, 554) are the test block (HNN's split with test_split = 0.8).
-import { readFileSync } from 'node:fs';
 import { ArrayDataset } from '@noether/core';
-import { DataFileError, parseCell } from './errors.js';
+import { DataFileError, parseCell, readDataText, splitLines } from './errors.js';
 import { finiteDifferences, medianStep, trajectoryDataset, windowTrajectories, type Trajectory } from './trajectories.js';
 
 export interface RealPendulumData {
@@ -28,7 +27,7 @@ export interface RealPendulumOptions {
 
 /** Parses the Schmidt–Lipson text format: '%' header naming the state columns, then trial, t, states. */
 export function parseLipson(text: string, file: string): { stateNames: string[]; trial: Float64Array; t: Float64Array; x: Float64Array } {
-  const lines = text.split(/\r?\n/);
+  const lines = splitLines(text);
   const headerIdx = lines.findIndex((l) => l.trim() !== '');
   const header = lines[headerIdx]?.trim() ?? '';
   if (!header.startsWith('%')) {
@@ -49,8 +48,10 @@ export function parseLipson(text: string, file: string): { stateNames: string[];
     }
     const names = ['trial', 't', ...stateNames];
     const v = cells.map((c, j) => parseCell(c, file, i + 1, j + 1, `column '${names[j]}'`));
-    if (t.length > 0 && v[0] === trial[trial.length - 1] && !(v[1]! > t[t.length - 1]!)) {
-      throw new DataFileError(file, i + 1, `time ${v[1]} does not increase (previous row has ${t[t.length - 1]})`);
+    // Across trials too: the derivatives are differences of consecutive rows, trial boundaries included (as HNN's).
+    if (t.length > 0 && !(v[1]! > t[t.length - 1]!)) {
+      const across = v[0] !== trial[trial.length - 1] ? `; derivatives are taken across trials, so times must increase through the whole file, not restart per trial` : '';
+      throw new DataFileError(file, i + 1, `time ${v[1]} does not increase (previous row has ${t[t.length - 1]})${across}`);
     }
     trial.push(v[0]!);
     t.push(v[1]!);
@@ -61,13 +62,7 @@ export function parseLipson(text: string, file: string): { stateNames: string[];
 }
 
 export function loadRealPendulum(file: string, opts: RealPendulumOptions = {}): RealPendulumData {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new DataFileError(file, undefined, `cannot read the real-pendulum file (${(e as Error).message}); it ships in shared/data/schmidt-lipson/real_pend_h_1.txt`);
-  }
-  const parsed = parseLipson(text, file);
+  const parsed = parseLipson(readDataText(file, 'real-pendulum file', 'it ships in shared/data/schmidt-lipson/real_pend_h_1.txt'), file);
   const d = parsed.stateNames.length;
   // Like HNN: differences run across trial boundaries and time gaps alike.
   const all = finiteDifferences({ t: parsed.t, x: parsed.x, id: file }, d) as Required<Trajectory>;

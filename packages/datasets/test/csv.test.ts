@@ -63,6 +63,27 @@ describe('CSV trajectories', () => {
     expect(() => loadCsvTrajectories(file('i.csv', 'run,time,q,p\n,0,1,2\n'), opts)).toThrow(/i\.csv:2:1: trajectory id \('run'\) is empty/);
   });
 
+  it('reads what spreadsheets and R write: quoted fields, lone-CR line ends; refuses bad quotes by line and column', () => {
+    const plain = loadCsvTrajectories(file('plain.csv', make(3, 2)), { ...opts, testFraction: 0 });
+    // R's write.csv: a quoted header with an unnamed row-name column, quoted ids and a quote inside a quoted field.
+    const r = '"","run","time","p","q","note"\n' + make(3, 2).split('\n').slice(1, -1).map((l, i) => { const [id, ...v] = l.split(','); return `"${i + 1}","${id}",${v.join(',')},"say ""hi"", then go"`; }).join('\n') + '\n';
+    const quoted = loadCsvTrajectories(file('r.csv', r), { ...opts, testFraction: 0 });
+    expect(quoted.train.map((t) => [t.id, Array.from(t.x)])).toEqual(plain.train.map((t) => [t.id, Array.from(t.x)]));
+    const mac = loadCsvTrajectories(file('cr.csv', make(3, 2).replaceAll('\n', '\r')), { ...opts, testFraction: 0 });
+    expect(mac.train.map((t) => Array.from(t.x))).toEqual(plain.train.map((t) => Array.from(t.x)));
+    expect(() => loadCsvTrajectories(file('q1.csv', 'run,time,q,p\n"r,0,1,2\n'), opts)).toThrow(/q1\.csv:2:1: the quoted field has no closing quote/);
+    expect(() => loadCsvTrajectories(file('q2.csv', 'run,time,q,p\nr,0,1"5,2\n'), opts)).toThrow(/q2\.csv:2:3: a quote inside an unquoted field/);
+  });
+
+  it('refuses a column named twice in the header or given two roles, and values float32 cannot hold', () => {
+    expect(() => loadCsvTrajectories(file('d.csv', 'run,time,q,p,q\nr,0,1,2,3\nr,1,1,2,3\n'), opts)).toThrow(/d\.csv:1: the header names column 'q' twice \(columns 3 and 5\); rename one/);
+    const ok = file('roles.csv', make(3, 2));
+    expect(() => loadCsvTrajectories(ok, { ...opts, stateColumns: ['time', 'p'] })).toThrow(/roles\.csv:1: column 'time' is given as both the time column and a state column/);
+    expect(() => loadCsvTrajectories(ok, { ...opts, idColumn: 'time' })).toThrow(/roles\.csv:1: column 'time' is given as both the trajectory-id column and a time column/);
+    expect(() => loadCsvTrajectories(file('big.csv', 'run,time,q,p\nr,0,1e39,2\nr,1,1,2\n'), opts)).toThrow(/big\.csv:2:3: state 'q' is 1e39, beyond float32's range/);
+    expect(() => loadCsvTrajectories(ok, { ...opts, seqLength: 0 })).toThrow(/window length must be a positive integer, got 0/);
+  });
+
   it('detects ; and tab separators', () => {
     const p = file('semi.csv', make(3, 2).replaceAll(',', ';'));
     expect(loadCsvTrajectories(p, { ...opts, testFraction: 0 }).train.length).toBe(3);

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, truncateSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng, tf } from '@noether/core';
@@ -235,7 +235,24 @@ describe('gym Pendulum data set', () => {
       expect(() => readGymManifest(bad)).toThrow(/manifest\.json: invalid gym-pendulum manifest \(format: .*size: /);
       writeFileSync(join(bad, 'manifest.json'), JSON.stringify({ ...good, episodes: [{ ...good.episodes[0], frames: 'gone.u8' }] }));
       expect(() => readGymManifest(bad)).toThrow(/episode 0 names gone\.u8, which is missing/);
+      mkdirSync(join(bad, 'sub'));
+      writeFileSync(join(bad, 'manifest.json'), JSON.stringify({ ...good, episodes: [{ ...good.episodes[0], frames: 'sub' }] }));
+      expect(() => readGymManifest(bad)).toThrow(/sub: episode 0's data must be a file, this is a folder/);
+      // A misspelt key is named, not dropped for its default; the entries must agree with the header.
+      writeFileSync(join(bad, 'manifest.json'), JSON.stringify({ ...good, veiw: 1.5 }));
+      expect(() => readGymManifest(bad)).toThrow(/manifest\.json: invalid gym-pendulum manifest \(\(root\): Unrecognized key: "veiw"\)/);
+      writeFileSync(join(bad, 'manifest.json'), JSON.stringify({ ...good, framesPerEpisode: 40 }));
+      expect(() => readGymManifest(bad)).toThrow(/manifest\.json: episode 0 has length 31 but framesPerEpisode is 40/);
+      writeFileSync(join(bad, 'manifest.json'), JSON.stringify({ ...good, episodes: [good.episodes[0], good.episodes[0]] }));
+      expect(() => readGymManifest(bad)).toThrow(/manifest\.json: two episodes have index 0/);
       writeFileSync(join(bad, 'manifest.json'), JSON.stringify(good));
+      // A damaged meta file: NaN torques are refused when read, naming the file and frame.
+      const metaFile = join(bad, good.episodes[0].meta);
+      const meta = readFileSync(metaFile);
+      meta.writeFloatLE(NaN, 12 * 3);
+      writeFileSync(metaFile, meta);
+      const damaged = openGymPendulum(bad, { history: 2, future: 2 });
+      await expect((async () => { for await (const b of damaged.batches('train', { batchSize: 8 })) tf.dispose([b.obs, b.actions!]); })()).rejects.toThrow(/episode_0000\.meta\.f32: the action of frame 3 is NaN/);
       truncateSync(join(bad, good.episodes[0].frames), 100);
       expect(() => readGymManifest(bad)).toThrow(/episode_0000\.frames\.u8: 100 bytes, expected 5952/);
       expect(() => openGymPendulum(bad)).toThrow(/episode_0000\.frames\.u8/);

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf } from '@noether/core';
@@ -127,6 +127,10 @@ describe.skipIf(!hasFfmpeg)('Physics 101 ramp loader', () => {
     try {
       const ramp = join(bad, 'scenarios/ramp');
       await expect(Physics101Dataset.open({ root: bad })).rejects.toThrow(/no ramp folder under .*scenarios\/ramp\/<object>_<NN>\/20_0\{1,2\}\/<trial>\/Kinect_RGB_1\.mp4/);
+      // Only other angles: says which settings it looked for and the layout, not "no clip has ≥ 43 frames".
+      mkdirSync(join(ramp, 'w_block_01/10_01/01'), { recursive: true });
+      copyFileSync(join(root, 'scenarios/ramp', CLIPS[0]![0], 'Kinect_RGB_1.mp4'), join(ramp, 'w_block_01/10_01/01/Kinect_RGB_1.mp4'));
+      await expect(Physics101Dataset.open({ root: bad, imageSize: S })).rejects.toThrow(/no clip of the settings 20_01, 20_02 under .*ramp; expected .*ramp\/<object>_<NN>\/20_0\{1,2\}\/<trial>\/Kinect_RGB_1\.mp4/);
       for (const t of ['01', '02']) {
         mkdirSync(join(ramp, 'w_block_01/20_01', t), { recursive: true });
         copyFileSync(join(root, 'scenarios/ramp', CLIPS[t === '01' ? 0 : 1]![0], 'Kinect_RGB_1.mp4'), join(ramp, 'w_block_01/20_01', t, 'Kinect_RGB_1.mp4'));
@@ -144,6 +148,11 @@ describe.skipIf(!hasFfmpeg)('Physics 101 ramp loader', () => {
       expect(withCorrupt.skipped.length).toBe(1);
       expect(withCorrupt.summary()).toMatch(/1 skipped/);
       rmSync(join(ramp, 'w_block_01/20_02'), { recursive: true });
+
+      // A dangling link (a half-copied tree) is a misplaced entry, named, not a raw ENOENT.
+      symlinkSync(join(bad, 'gone'), join(ramp, 'z_block_09'));
+      await expect(Physics101Dataset.open({ root: bad, imageSize: S })).rejects.toThrow(/z_block_09: unexpected entry in the ramp folder/);
+      rmSync(join(ramp, 'z_block_09'));
 
       mkdirSync(join(ramp, 'Weird Folder'));
       await expect(Physics101Dataset.open({ root: bad, imageSize: S })).rejects.toThrow(/Weird Folder: unexpected entry in the ramp folder/);

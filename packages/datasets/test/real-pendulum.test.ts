@@ -70,6 +70,11 @@ describe('Schmidt–Lipson real pendulum', () => {
       writeFileSync(f, '%o v\n0 5.0 1 2\n0 4.9 1 2\n');
       expect(() => loadRealPendulum(f)).toThrow(/p\.txt:3: time 4\.9 does not increase/);
       expect(() => loadRealPendulum(join(dir, 'none.txt'))).toThrow(/none\.txt: cannot read/);
+      // Differences run across trials, so a second trial restarting its clock is refused where it restarts.
+      writeFileSync(f, '%o v\n0 5.0 1 2\n0 5.1 1 2\n1 0.0 1 2\n1 0.1 1 2\n');
+      expect(() => loadRealPendulum(f)).toThrow(/p\.txt:4: time 0 does not increase \(previous row has 5\.1\); derivatives are taken across trials/);
+      writeFileSync(f, '%o v\r0 5.0 1 2\r0 5.1 3 2\r0 5.2 1 2\r'); // lone-CR line ends
+      expect(Array.from(loadRealPendulum(f, { trainFraction: 0.5 }).all.dxdt.subarray(0, 2)).map((v) => Math.round(v))).toEqual([20, 0]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -53,6 +53,8 @@ export const generateCommand: Command = {
     const episodes = (f['episodes'] as number | undefined) ?? 200;
     const trainEpisodes = (f['train-episodes'] as number | undefined) ?? Math.min(5, episodes);
     if (trainEpisodes > episodes) throw new UsageError(`--train-episodes (${trainEpisodes}) exceeds --episodes (${episodes}): the train split is the leading episodes; lower it or raise --episodes`);
+    const frames = (f['frames'] as number | undefined) ?? 200;
+    const size = (f['size'] as number | undefined) ?? 64;
     if (typeof f['out'] !== 'string') throw new UsageError('--out DIR is required: where to write the dataset');
     const out = resolvePath(ctx.io, f['out']);
     checkOutputDir(out, '--out', (p) => `output directory ${p} is not empty: choose a new --out or empty it`);
@@ -64,9 +66,7 @@ export const generateCommand: Command = {
       if (kind === 'gym-pendulum') {
         progress.start();
         const m = await generateGymPendulum({
-          episodes, trainEpisodes, seed, out, view,
-          frames: (f['frames'] as number | undefined) ?? 200,
-          size: (f['size'] as number | undefined) ?? 64,
+          episodes, trainEpisodes, seed, out, view, frames, size,
           signal: ctx.signal,
           onProgress: (done, total) => progress.count('generate', done, total, 'episodes'),
         });
@@ -90,6 +90,10 @@ export const generateCommand: Command = {
       if (e instanceof GenerationInterrupted) {
         ctx.log(`interrupted: removed the partly written ${out}`);
         return EXIT.INTERRUPTED;
+      }
+      // An episode's frames are one byte array in memory; too large a one fails to allocate.
+      if (kind === 'gym-pendulum' && e instanceof RangeError && /typed array length|allocation failed/i.test(e.message)) {
+        throw new UsageError(`cannot allocate an episode of --frames ${frames} at --size ${size} (${((frames * size * size * 3) / 2 ** 30).toFixed(1)} GiB of frames): lower --size or --frames`);
       }
       throw e;
     }
