@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   createContainer, buildExperiment, train, evaluate, disposeMetaState, auditSecondOrder, tf,
-  defineExperiment, examples, cloneParams, disposeParams, encodeMetaState, decodeMetaState,
+  defineExperiment, examples, withThetaOf, encodeMetaState, decodeMetaState,
   defaultInnerOptions, stopGradient, valueAndGradsOf, metaStepAuditCase,
   type InnerMinimizeOptions, type InnerOptimizer, type InnerOptimizerOptions, type InnerResult, type MetaSetup, type Params,
 } from '@noether/core';
@@ -36,9 +36,7 @@ describe('docs/getting-started.md', () => {
     const b = await train(base.setup, dataset, base.initState(), fit);
     const evB = await evaluate(base.testSetup, dataset, b.state, score);
     const exp = defineExperiment({ predictor, embedding, dataset }, { ...config, outer: { ...config.outer, lrTheta: 0 } });
-    const fresh = exp.initState();
-    disposeParams(fresh.theta);
-    const n = await train(exp.setup, dataset, { ...fresh, theta: cloneParams(b.state.theta) }, fit);
+    const n = await train(exp.setup, dataset, withThetaOf(exp.initState(), b.state), fit);
     disposeMetaState(b.state);
     const result = await evaluate(exp.testSetup, dataset, n.state, score);
     // θ was frozen: untailored, the Noether model is the baseline; tailoring changes the prediction.

@@ -59,6 +59,11 @@ export function defineExperiment(parts: ExperimentParts, config: Omit<Experiment
     ...(parts.embedding && !config.embedding ? { embedding: { type: parts.embedding.name } } : {}),
     ...config,
   });
+  // Metric names resolve through registered plugins (buildExperiment); here they would be dropped.
+  if ((config.eval as { metrics?: unknown } | undefined)?.metrics !== undefined && !parts.metrics) {
+    const problem = "names metrics, which defineExperiment cannot look up: pass the Metric objects as parts.metrics (e.g. mseMetric from @noether/metrics), or build from a config with buildExperiment(container, config)";
+    throw new ConfigError(`eval.metrics ${problem}`, [{ path: 'eval.metrics', message: problem }]);
+  }
   if (cfg.mode !== 'baseline' && !parts.embedding) {
     throw new Error(`mode '${cfg.mode}' tailors with an embedding: give one (or use mode 'baseline')`);
   }

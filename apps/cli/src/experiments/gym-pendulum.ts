@@ -9,7 +9,7 @@
 // E = outer.epochs (the paper: 20) and P = 2.5·E (the paper's 50:20), so --epochs scales both.
 // Reports MSE and SSIM per predicted frame on held-out episodes.
 import {
-  TOKENS, buildExperiment, cloneParams, disposeMetaState,
+  TOKENS, buildExperiment, cloneParams, disposeMetaState, withThetaOf,
   type Dataset, type DatasetFactory, type ExperimentConfig, type MetaState, type Plugin,
 } from '@noether/core';
 import { GYM_ROD_REACH, GYM_VIEW, GymPendulumDataset, fileEpisodeSource, gymPendulumDataset, readGymManifest } from '@noether/datasets';
@@ -245,11 +245,7 @@ export const gymPendulum: BuiltinExperiment = {
     // Phase 3: Noether on the frozen SVG θ: only φ learns.
     const nCfg = { ...cfg, outer: { ...cfg.outer, lrTheta: 0 } };
     const nExp = await buildExperiment(ctx.container, nCfg, 'config (noether phase)');
-    const withFrozenTheta = (fresh: MetaState): MetaState => {
-      for (const t of Object.values(fresh.theta)) t.dispose();
-      return { ...fresh, theta: cloneParams(svg.state.theta) };
-    };
-    const noe = await ctx.runner.trainPhase('noether', nExp, withFrozenTheta);
+    const noe = await ctx.runner.trainPhase('noether', nExp, (fresh) => withThetaOf(fresh, svg.state));
     const evN = await ctx.runner.evaluatePhase('noether', nExp, noe.state);
 
     const spec = gymTable(cfg);

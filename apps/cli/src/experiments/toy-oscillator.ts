@@ -3,9 +3,8 @@
 // Two phases: a baseline trains θ without tailoring (at a low learning rate that leaves
 // the predictor imperfect, as real predictors are); then Noether meta-training learns φ
 // with θ frozen, so the table compares the same θ untailored and tailored on held-out data.
-import { buildExperiment, disposeMetaState, examples, type ExperimentConfig } from '@noether/core';
+import { buildExperiment, disposeMetaState, examples, withThetaOf, type ExperimentConfig } from '@noether/core';
 import { curveRows } from '../analyze/video.js';
-import { withThetaFrom } from '../run/runner.js';
 import { tableModels, type ResultTableSpec } from './table.js';
 import type { BuiltinExperiment } from './types.js';
 
@@ -51,7 +50,7 @@ export const toyOscillator: BuiltinExperiment = {
     const evB = await ctx.runner.evaluatePhase('baseline', baseExp, b.state);
     // Phase 2: Noether meta-training of φ from the baseline θ, frozen (outer.lrTheta is the baseline's).
     const exp = await buildExperiment(ctx.container, { ...cfg, outer: { ...cfg.outer, lrTheta: 0 } }, 'config');
-    const n = await ctx.runner.trainPhase('noether', exp, withThetaFrom(b.state));
+    const n = await ctx.runner.trainPhase('noether', exp, (fresh) => withThetaOf(fresh, b.state));
     disposeMetaState(b.state);
     const evN = await ctx.runner.evaluatePhase('noether', exp, n.state);
     disposeMetaState(n.state);

@@ -2,7 +2,7 @@
 // resumes from the last checkpoint, logs metrics.csv, shows progress, and turns a
 // NaN/Inf into a NonFiniteStop that keeps the last good checkpoint.
 import {
-  NonFiniteError, cloneParams, disposeMetaState, evaluate, imageToPng, linePlot, train,
+  NonFiniteError, disposeMetaState, evaluate, imageToPng, linePlot, train,
   type EvalResult, type Experiment, type MetaState,
 } from '@noether/core';
 import { curveRows } from '../analyze/video.js';
@@ -201,14 +201,6 @@ export class Runner {
   private elapsed(): number {
     return Math.round((Date.now() - this.t0) / 10) / 100;
   }
-}
-
-/** A fresh state whose θ is copied from `from` (the rest stays fresh). */
-export function withThetaFrom(from: MetaState): (fresh: MetaState) => MetaState {
-  return (fresh) => {
-    for (const t of Object.values(fresh.theta)) t.dispose();
-    return { ...fresh, theta: cloneParams(from.theta) };
-  };
 }
 
 /** Result-table rows for one evaluated phase: the untailored model, and the tailored one unless baseline. */

@@ -5,7 +5,7 @@
 import { tf } from '../tf.js';
 import type { Batch, Embedding, InnerOptimizer, Predictor, TaskLoss, TailorMode } from '../contracts.js';
 import type { Params } from '../params.js';
-import { disposeParams, globalNorm, tidy, valueAndGradsOrZero } from '../params.js';
+import { cloneParams, disposeParams, globalNorm, tidy, valueAndGradsOrZero } from '../params.js';
 import { adamInit, adamStep, type AdamState } from './adam.js';
 import { makeWindow, mseTaskLoss } from './batch.js';
 import { predictSequence } from './tailor.js';
@@ -61,6 +61,14 @@ export class NonFiniteError extends Error {
 
 export function initMetaState(setup: MetaSetup, theta: Params, phi: Params): MetaState {
   return { theta, phi, optTheta: adamInit(theta), optPhi: adamInit(phi), step: 0 };
+}
+
+/** `fresh` with θ replaced by a copy of `from`'s (fresh's own θ is disposed; φ and the optimiser
+ * states stay fresh): a phase that starts from another phase's model, e.g. Noether on a frozen
+ * baseline (with lrTheta 0). */
+export function withThetaOf(fresh: MetaState, from: MetaState): MetaState {
+  disposeParams(fresh.theta);
+  return { ...fresh, theta: cloneParams(from.theta) };
 }
 
 export function disposeMetaState(s: MetaState): void {

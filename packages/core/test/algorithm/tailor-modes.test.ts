@@ -92,4 +92,13 @@ describe("tailoring modes 'cn' and 'latent'", () => {
     expect(defineExperiment(parts, { mode: 'baseline', noether: { tailor: 'latent' } }).setup.tailorMode).toBe('latent');
     expect(defineExperiment(parts, { noether: { tailor: 'all' } }).setup.tailorMode).toBe('all');
   });
+
+  it('defineExperiment refuses metric names it cannot resolve (they were dropped: evaluate then scored nothing)', () => {
+    const parts = { predictor: new ToyPredictor(4), embedding: new ToyEmbedding(), dataset: oscillatorDataset(2, 2, 4) };
+    const f = () => defineExperiment(parts, { eval: { metrics: ['mse'] } });
+    expect(f).toThrow(ConfigError);
+    expect(f).toThrow(/^eval\.metrics names metrics, which defineExperiment cannot look up: pass the Metric objects as parts\.metrics/);
+    const mse = { name: 'mse', compute: () => { throw new Error('unused'); } } as never;
+    expect(defineExperiment({ ...parts, metrics: [mse] }, { eval: { metrics: ['mse'] } }).metrics).toEqual([mse]);
+  });
 });
