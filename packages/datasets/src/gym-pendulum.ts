@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Rng, deriveSeed, tf, yieldToEventLoop, type Batch, type BatchOptions, type Dataset, type Split } from '@noether/core';
+import { Rng, batchGroups, deriveSeed, tf, yieldToEventLoop, type Batch, type BatchOptions, type Dataset, type Split } from '@noether/core';
 import { readDataText } from './errors.js';
 import { atomicWriteFile } from './fs-util.js';
 import { prefetchMap } from './prefetch.js';
@@ -204,11 +204,17 @@ export class GenerationInterrupted extends Error {
 
 const pad4 = (i: number) => String(i).padStart(4, '0');
 
+/** The train split when none is given: the paper's 5 leading episodes, but never all of them, so
+ * that a small set still has an episode to test on. */
+export function defaultTrainEpisodes(episodes: number): number {
+  return episodes > 1 ? Math.min(5, episodes - 1) : episodes;
+}
+
 /** Generates episodes into `out`: per-episode frames and meta files, preview.png, and manifest.json
  * (written last). Yields to the event loop after each episode, so an abort (a signal handler) can run. */
 export async function generateGymPendulum(opts: GenerateGymOptions): Promise<GymManifest> {
   if (!Number.isInteger(opts.episodes) || opts.episodes < 1) throw new Error(`episodes must be a positive integer, got ${opts.episodes}`);
-  const trainEpisodes = opts.trainEpisodes ?? Math.min(5, opts.episodes);
+  const trainEpisodes = opts.trainEpisodes ?? defaultTrainEpisodes(opts.episodes);
   if (trainEpisodes > opts.episodes) throw new Error(`trainEpisodes (${trainEpisodes}) exceeds episodes (${opts.episodes})`);
   const size = opts.size ?? 64;
   const T = opts.frames ?? 200;
@@ -422,13 +428,7 @@ export class GymPendulumDataset implements Dataset {
 
   async *batches(split: Split, o: BatchOptions): AsyncIterable<Batch> {
     const list = this.windows[split];
-    const order = o.shuffle ? new Rng(o.seed ?? 0).permutation(list.length) : list.map((_, i) => i);
-    const groups: number[][] = [];
-    for (let i = 0; i < order.length; i += o.batchSize) {
-      const idx = order.slice(i, i + o.batchSize);
-      if (o.dropLast && idx.length < o.batchSize && groups.length > 0) break;
-      groups.push(idx);
-    }
+    const groups = batchGroups(list.length, o);
     const T = this.seqLength;
     const per = T * this.source.size * this.source.size * 3;
     const load = async (idx: number[]) => {
@@ -469,5 +469,5 @@ export function openGymPendulum(dir: string, opts: GymWindowOptions = {}): GymPe
 /** Simulates episodes in memory (no files) — handy for tests and small runs. */
 export function gymPendulumDataset(opts: EpisodeOptions & GymWindowOptions & { episodes: number; seed: number }): GymPendulumDataset {
   const eps = Array.from({ length: opts.episodes }, (_, e) => simulateEpisode(new Rng(deriveSeed(opts.seed, `gym-pendulum/episode/${e}`)), opts));
-  return new GymPendulumDataset(memoryEpisodeSource(eps, opts.size ?? 64), { ...opts, trainEpisodes: opts.trainEpisodes ?? Math.min(5, opts.episodes) });
+  return new GymPendulumDataset(memoryEpisodeSource(eps, opts.size ?? 64), { ...opts, trainEpisodes: opts.trainEpisodes ?? defaultTrainEpisodes(opts.episodes) });
 }

@@ -190,6 +190,9 @@ describe('gym Pendulum data set', () => {
     expect(ds.size('test')).toBe(2 * 2);
     expect(ds.history).toBe(4);
     expect(ds.seqLength).toBe(30);
+    // A small set keeps an episode to test on (the default took all 3, leaving the test split empty).
+    const small = gymPendulumDataset({ episodes: 3, seed: 1, frames: 30, size: 8, supersample: 1 });
+    expect([small.size('train'), small.size('test')]).toEqual([2, 1]);
   });
 
   it('mirror: adds each training window flipped left-right with negated actions, a valid trajectory; test is untouched', async () => {

@@ -2,7 +2,7 @@
 // pixel episodes (frames, actions, manifest, preview grid) and the spring / pendulum
 // trajectories (CSV in the generic loader's format, so `discover --data` reads them back).
 import { join } from 'node:path';
-import { GYM_ROD_REACH, GYM_VIEW, GenerationInterrupted, atomicWriteFile, generateGymPendulum, generatePendulum, generateSpring } from '@noether/datasets';
+import { GYM_ROD_REACH, GYM_VIEW, GenerationInterrupted, atomicWriteFile, defaultTrainEpisodes, generateGymPendulum, generatePendulum, generateSpring } from '@noether/datasets';
 import { EXIT, UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
 import { checkOutputDir, createOutputDir } from '../cli/output.js';
@@ -31,7 +31,7 @@ export const generateCommand: Command = {
   flags: [
     { name: 'out', type: 'string', valueName: 'DIR', description: 'output directory (must be empty or absent)' },
     { name: 'episodes', type: 'int', min: 1, valueName: 'N', description: 'gym-pendulum: number of episodes (default 200)' },
-    { name: 'train-episodes', type: 'int', min: 0, valueName: 'N', description: 'gym-pendulum: leading episodes in the train split (default 5, as the paper)' },
+    { name: 'train-episodes', type: 'int', min: 0, valueName: 'N', description: 'gym-pendulum: leading episodes in the train split (default 5, as the paper, at most --episodes − 1)' },
     { name: 'frames', type: 'int', min: 1, valueName: 'T', description: 'gym-pendulum: frames per episode (default 200)' },
     { name: 'size', type: 'int', min: 1, valueName: 'PX', description: 'gym-pendulum: frame size in pixels (default 64)' },
     { name: 'view', type: 'number', valueName: 'W', description: `gym-pendulum: half-width of the square drawn, > ${GYM_ROD_REACH} (default ${GYM_VIEW}, Gym's; 1.2 fills the frame with the rod's circle)` },
@@ -51,7 +51,7 @@ export const generateCommand: Command = {
     if (misplaced.length) throw new UsageError(`--${misplaced[0]} applies to ${kind === 'gym-pendulum' ? 'spring and pendulum' : 'gym-pendulum'} only, not ${kind}`);
     const view = viewFlag(f['view'] as number | undefined);
     const episodes = (f['episodes'] as number | undefined) ?? 200;
-    const trainEpisodes = (f['train-episodes'] as number | undefined) ?? Math.min(5, episodes);
+    const trainEpisodes = (f['train-episodes'] as number | undefined) ?? defaultTrainEpisodes(episodes);
     if (trainEpisodes > episodes) throw new UsageError(`--train-episodes (${trainEpisodes}) exceeds --episodes (${episodes}): the train split is the leading episodes; lower it or raise --episodes`);
     const frames = (f['frames'] as number | undefined) ?? 200;
     const size = (f['size'] as number | undefined) ?? 64;

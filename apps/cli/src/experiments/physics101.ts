@@ -7,7 +7,7 @@
 // untailored and tailored predictions of the Noether model.
 import { existsSync } from 'node:fs';
 import {
-  Rng, TOKENS, buildExperiment, disposeMetaState, disposeParams, tf,
+  TOKENS, batchGroups, buildExperiment, disposeMetaState, disposeParams, tf,
   type Batch, type BatchOptions, type Dataset, type DatasetFactory, type Params, type Plugin, type Split,
 } from '@noether/core';
 import { Physics101Dataset } from '@noether/datasets';
@@ -42,11 +42,7 @@ export class ClipSubset implements Dataset {
     return `${this.ds.summary()}; using the first ${this.size('train')} train and ${this.size('test')} test clips`;
   }
   async *batches(split: Split, o: BatchOptions): AsyncIterable<Batch> {
-    const n = this.size(split);
-    const order = o.shuffle ? new Rng(o.seed ?? 0).permutation(n) : Array.from({ length: n }, (_, i) => i);
-    for (let i = 0; i < n; i += o.batchSize) {
-      const idx = order.slice(i, i + o.batchSize);
-      if (o.dropLast && idx.length < o.batchSize && i > 0) break;
+    for (const idx of batchGroups(this.size(split), o)) {
       const clips = await Promise.all(idx.map((j) => this.ds.loadClip(split, j, o.seed ?? 0)));
       const per = clips[0]!.length;
       const obs = new Float32Array(clips.length * per);

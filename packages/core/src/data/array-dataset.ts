@@ -52,15 +52,7 @@ export class ArrayDataset implements Dataset {
 
   /** Sequence indices of each batch, in order (seeded shuffle when asked). */
   batchIndices(split: Split, o: BatchOptions): number[][] {
-    const n = this.size(split);
-    const order = o.shuffle ? new Rng(o.seed ?? 0).permutation(n) : Array.from({ length: n }, (_, i) => i);
-    const out: number[][] = [];
-    for (let i = 0; i < n; i += o.batchSize) {
-      const idx = order.slice(i, i + o.batchSize);
-      if (o.dropLast && idx.length < o.batchSize && out.length > 0) break;
-      out.push(idx);
-    }
-    return out;
+    return batchGroups(this.size(split), o);
   }
 
   async *batches(split: Split, o: BatchOptions): AsyncIterable<Batch> {
@@ -82,4 +74,21 @@ export class ArrayDataset implements Dataset {
     }
     return batch;
   }
+}
+
+/**
+ * The batches of a split of n sequences as lists of sequence indices, in order (a seeded shuffle
+ * when o.shuffle), the last one short unless o.dropLast (which never drops the only batch): how
+ * every Dataset of the project cuts its batches, so the same seed gives the same batches.
+ */
+export function batchGroups(n: number, o: BatchOptions): number[][] {
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new Error(`batchSize must be an integer ≥ 1, got ${o.batchSize}`);
+  const order = o.shuffle ? new Rng(o.seed ?? 0).permutation(n) : Array.from({ length: n }, (_, i) => i);
+  const out: number[][] = [];
+  for (let i = 0; i < n; i += o.batchSize) {
+    const idx = order.slice(i, i + o.batchSize);
+    if (o.dropLast && idx.length < o.batchSize && out.length > 0) break;
+    out.push(idx);
+  }
+  return out;
 }
