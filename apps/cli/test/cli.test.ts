@@ -82,6 +82,17 @@ describe('bad input → one line, exit 2', () => {
     expect(line).toMatch(/outer\.epochs/);
   });
 
+  it('a --set path through a value without fields, or outside the config, is one line naming the --set', async () => {
+    for (const [set, msg] of [
+      ['outer.epochs.x=1', /--set outer\.epochs\.x=1: 'outer\.epochs\.x': outer\.epochs is 40, which has no fields: set outer\.epochs itself/],
+      ['__proto__.x=1', /--set __proto__\.x=1: '__proto__\.x' is not a field path/],
+    ] as const) {
+      const r = await run(['experiment', 'toy-oscillator', '--set', set, '--print-config']);
+      expect(r.code).toBe(2);
+      expect(oneLineError(r.err)).toMatch(msg);
+    }
+  });
+
   it('a --set with a wrong type names the field', async () => {
     const r = await run(['experiment', 'toy-oscillator', '--quick', '--set', 'outer.lrPhi="big"', '--backend', 'cpu']);
     expect(r.code).toBe(2);
@@ -93,6 +104,14 @@ describe('bad input → one line, exit 2', () => {
     expect(r.code).toBe(2);
     expect(oneLineError(r.err)).toMatch(/predictor\.hiden|unknown field.*'hiden'/);
     expect(existsSync(join(dir, 'never'))).toBe(false);
+  });
+
+  it('parts that build but do not fit together: one line, exit 2, no run directory', async () => {
+    // 'oracle' tailors with a fixed embedding; mlp-embedding has parameters, which oracle does not initialise.
+    const r = await run(['experiment', 'toy-oscillator', ...TINY, '--set', 'mode=oracle', '--out', join(dir, 'never3')]);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.err)).toMatch(/invalid config: its parts do not work together \(predictor 'mlp-step', embedding 'mlp-embedding', dataset 'oscillator', mode 'oracle'\): a first training step fails with: /);
+    expect(existsSync(join(dir, 'never3'))).toBe(false);
   });
 
   it('unknown experiment', async () => {
@@ -118,6 +137,9 @@ describe('bad input → one line, exit 2', () => {
     const missing = await run(['eval', join(dir, 'no-such-run')]);
     expect(missing.code).toBe(2);
     expect(oneLineError(missing.err)).toMatch(/run directory not found/);
+    writeFileSync(join(dir, 'a-file'), '');
+    const file = await run(['eval', join(dir, 'a-file')]);
+    expect(oneLineError(file.err)).toMatch(/a-file is a file, not a run directory/);
 
     const rd = join(dir, 'run');
     const ok = await run(['experiment', 'toy-oscillator', ...TINY, '--epochs', '1', '--checkpoint-every', '1', '--out', rd]);
@@ -138,6 +160,13 @@ describe('bad input → one line, exit 2', () => {
     expect(c2.code).toBe(2);
     expect(oneLineError(c2.err)).toMatch(/checksum|corrupt/);
     expect(bytes.length).toBeGreaterThan(0);
+
+    // A pointer that leads out of the phase's folder is not followed.
+    const latest = join(rd, 'checkpoints', 'noether', 'latest.json');
+    writeFileSync(latest, JSON.stringify({ ...ptr, dir: `../baseline/${ptr.dir}` }));
+    const p = await run(['eval', rd, '--phase', 'noether', '--backend', 'cpu']);
+    expect(p.code).toBe(2);
+    expect(oneLineError(p.err)).toMatch(/corrupt checkpoint pointer .*latest\.json \(dir '\.\.\/baseline\/step-\d+' is not a step-NNNNNNNN folder\)/);
 
     // Another version.
     const meta = readJson(join(rd, 'meta.json'));
@@ -171,6 +200,16 @@ describe('experiment --print-config', () => {
     writeFileSync(f, 'seed: 9\ndataset: { type: oscillator, nTrain: 12, nTest: 4, seqLength: 5 }\n');
     const fromFile = await printed(['toy-oscillator', '--config', f]);
     expect([fromFile.seed, fromFile.dataset.nTrain, fromFile.predictor.type]).toEqual([9, 12, 'mlp-step']);
+  });
+
+  it('a --config group changes only the fields it names; a part of another type is taken whole', async () => {
+    const builtin = await printed(['toy-oscillator']);
+    const f = join(tmp(), 'part.yaml');
+    writeFileSync(f, 'outer: { epochs: 2 }\nembedding: { dim: 1 }\npredictor: { type: hnn }\n');
+    const c = await printed(['toy-oscillator', '--config', f]);
+    expect(c.outer).toEqual({ ...builtin.outer, epochs: 2 }); // the built-in lrs and batch size stay
+    expect(c.embedding).toEqual({ ...builtin.embedding, dim: 1 });
+    expect(c.predictor).toEqual({ type: 'hnn' }); // not mlp-step's hidden
   });
 
   it('a bad --set names the flag it came from, as the run would', async () => {

@@ -95,6 +95,8 @@ describe('Ctrl-C and resume', () => {
     expect(c.err).toMatch(/\[baseline\] already complete/);
     expect(c.err).toMatch(new RegExp(`\\[noether\\] resuming from checkpoint at step ${ptr.step}`));
     expect(finalLoss(cut)).toBe(finalLoss(full));
+    // meta.json records the resume and its backend (a run resumed on another backend says so).
+    expect(readJson(join(cut, 'meta.json')).resumes).toEqual([{ at: expect.any(String), fromStep: { baseline: 6, noether: ptr.step }, backend: 'cpu' }]);
     expect(readJson(join(cut, 'result.json')).table).toEqual(readJson(join(full, 'result.json')).table);
     // metrics.csv of the resumed run has each step once
     const steps = readFileSync(join(cut, 'metrics.csv'), 'utf8').split('\n').filter((l) => l.startsWith('train,noether,')).map((l) => Number(l.split(',')[2]));

@@ -53,7 +53,7 @@ export function encodeParams(params: Params, meta: Record<string, unknown> = {},
 
 /**
  * Reads params back. Refuses a manifest of another format or version, a binary of the
- * wrong length (truncated or padded), and — when `expected` is given — any missing,
+ * wrong length (truncated or padded), a NaN or infinite value, and — when `expected` is given — any missing,
  * extra or differently shaped tensor.
  */
 export function decodeParams(rawManifest: unknown, data: Uint8Array, source = 'checkpoint', expected?: Params): { params: Params; meta: Record<string, unknown> } {
@@ -74,6 +74,15 @@ export function decodeParams(rawManifest: unknown, data: Uint8Array, source = 'c
     throw new CheckpointError(`${source}: weights file has ${data.byteLength} bytes but the manifest describes ${want}: the file is ${data.byteLength < want ? 'truncated' : 'larger than described'}; use an intact checkpoint`);
   }
   const floats = new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  // Training stops at the first NaN/Inf and never saves one: such a value is damage, and loading it
+  // would only turn every later number into NaN.
+  const bad = floats.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) {
+    let i = 0;
+    let start = 0;
+    while (bad >= start + sizes[i]!) start += sizes[i++]!;
+    throw new CheckpointError(`${source}: '${weights[i]!.name}' holds ${floats[bad]} (element ${bad - start}): the weights are corrupt; use an intact checkpoint`);
+  }
   const params: Params = {};
   let off = 0;
   weights.forEach((w, i) => {

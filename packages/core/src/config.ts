@@ -85,6 +85,54 @@ function pathOf(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
 }
 
+// zod 4 keeps each schema's definition on `_zod.def`; these wrappers change no field names.
+type Def = { type: string; innerType?: z.ZodType; in?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType };
+const defOf = (s: z.ZodType): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
+const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'catch', 'readonly', 'nonoptional']);
+
+/** The field names of the object schema at `path` inside `schema` (undefined where it is not one object). */
+function fieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  const unwrap = (s: z.ZodType | undefined): z.ZodType | undefined => {
+    while (s) {
+      const d = defOf(s);
+      if (WRAPPERS.has(d.type)) s = d.innerType;
+      else if (d.type === 'pipe') s = d.in;
+      else break;
+    }
+    return s;
+  };
+  let s = unwrap(schema);
+  for (const k of path) {
+    const d = s && defOf(s);
+    s = unwrap(d?.type === 'object' && typeof k === 'string' ? d.shape![k] : d?.type === 'array' && typeof k === 'number' ? d.element : undefined);
+  }
+  const d = s && defOf(s);
+  return d?.type === 'object' ? Object.keys(d.shape!) : undefined;
+}
+
+/** Edit distance (case-insensitive; a swap of neighbours counts once), for "did you mean". */
+function distance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** "unknown field(s) …", with the closest known name for each typo and the fields that exist there. */
+function unknownFieldsMessage(keys: readonly string[], known: readonly string[] | undefined): string {
+  const named = keys.map((k) => {
+    const best = known?.map((f) => ({ f, d: distance(k, f) })).sort((x, y) => x.d - y.d)[0];
+    return best && best.d <= Math.max(1, Math.floor(k.length / 3)) ? `'${k}' (did you mean '${best.f}'?)` : `'${k}'`;
+  });
+  return `unknown field(s) ${named.join(', ')}: remove or fix the spelling${known?.length ? ` (fields here: ${known.join(', ')})` : ''}`;
+}
+
 /** Validates raw input against a schema; errors name `source`, each field path and what was expected. */
 export function validate<S extends z.ZodType>(schema: S, raw: unknown, source: string, prefix = ''): z.infer<S> {
   const r = schema.safeParse(raw);
@@ -92,7 +140,7 @@ export function validate<S extends z.ZodType>(schema: S, raw: unknown, source: s
   const issues = r.error.issues.map((i) => {
     const p = pathOf([...(prefix ? [prefix] : []), ...i.path]);
     let msg = i.message;
-    if (i.code === 'unrecognized_keys') msg = `unknown field(s) ${i.keys.map((k) => `'${k}'`).join(', ')}: remove or fix the spelling`;
+    if (i.code === 'unrecognized_keys') msg = unknownFieldsMessage(i.keys, fieldsAt(schema, i.path));
     return { path: p || '(root)', message: msg };
   });
   throw new ConfigError(`invalid ${source}: ` + issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
@@ -102,23 +150,36 @@ export function parseConfig(raw: unknown, source = 'config'): ExperimentConfig {
   return validate(ExperimentConfigSchema, raw, source);
 }
 
-/** Parses JSON or YAML text (by file name, else by content). */
+/** Parses JSON or YAML text (by file name, else by content). A syntax error is one line naming where. */
 export function parseConfigText(text: string, source = 'config'): unknown {
   const json = /\.json$/i.test(source) || (!/\.ya?ml$/i.test(source) && /^\s*[{[]/.test(text));
   try {
     return json ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new ConfigError(`cannot parse ${source} as ${json ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
+    // yaml's message goes on with a code frame over several lines; its first line has the line and column.
+    let msg = (e as Error).message.split('\n')[0]!.replace(/:$/, '');
+    // Node < 22's JSON.parse gives only an offset: say which line and column that is.
+    const at = /at position (\d+)$/.exec(msg);
+    if (json && at) {
+      const before = text.slice(0, Number(at[1])).split('\n');
+      msg += ` (line ${before.length}, column ${before[before.length - 1]!.length + 1})`;
+    }
+    throw new ConfigError(`cannot parse ${source} as ${json ? 'JSON' : 'YAML'}: ${msg}`);
   }
 }
 
-/** Sets a dotted path (e.g. "outer.lrPhi") in a plain object, parsing the value as JSON when it can. */
+// Names that reach Object.prototype rather than a field of the config.
+const NOT_FIELDS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Sets a dotted path (e.g. "outer.lrPhi", or "eval.metrics.1" for an element of a list) in a plain
+ * object, parsing the value as JSON when it can; missing groups are created. A path with an empty
+ * part, through a value that holds no fields, or past the end of a list is a ConfigError.
+ */
 export function setPath(obj: Record<string, unknown>, path: string, value: string | unknown): void {
   const keys = path.split('.');
-  let cur: Record<string, unknown> = obj;
-  for (const k of keys.slice(0, -1)) {
-    if (typeof cur[k] !== 'object' || cur[k] === null) cur[k] = {};
-    cur = cur[k] as Record<string, unknown>;
+  if (keys.some((k) => k === '' || NOT_FIELDS.has(k))) {
+    throw new ConfigError(`'${path}' is not a field path: give field names joined by dots, e.g. outer.lrPhi`);
   }
   let v = value;
   if (typeof value === 'string') {
@@ -128,5 +189,23 @@ export function setPath(obj: Record<string, unknown>, path: string, value: strin
       v = value;
     }
   }
-  cur[keys[keys.length - 1]!] = v;
+  let cur: Record<string, unknown> | unknown[] = obj;
+  keys.forEach((k, i) => {
+    const at = keys.slice(0, i).join('.');
+    if (Array.isArray(cur) && !(/^\d+$/.test(k) && Number(k) <= cur.length)) {
+      throw new ConfigError(`'${path}': ${at} is a list of ${cur.length}; index it by position (${at}.0 … ${at}.${cur.length}, the last one appends), or set the whole list with ${at}=[...]`);
+    }
+    const c = cur as Record<string, unknown>;
+    if (i === keys.length - 1) {
+      c[k] = v;
+      return;
+    }
+    const next = Object.hasOwn(c, k) ? c[k] : undefined; // not an inherited 'toString'
+    if (next === undefined || next === null) c[k] = {};
+    else if (typeof next !== 'object') {
+      const here = keys.slice(0, i + 1).join('.');
+      throw new ConfigError(`'${path}': ${here} is ${JSON.stringify(next)}, which has no fields: set ${here} itself`);
+    }
+    cur = c[k] as Record<string, unknown> | unknown[];
+  });
 }

@@ -22,6 +22,14 @@ describe('checkpoints', () => {
     const expected = { 'a/w': tf.zeros([3, 2]), c: tf.zeros([1]) };
     expect(() => decodeParams(manifest, data, 'ck', expected)).toThrow(/'a\/w' has shape \[2,2\] but the model needs \[3,2\].*missing 'c'.*unexpected 'b'/);
   });
+  it('refuses a NaN or infinite value, naming the tensor and the element', () => {
+    const { manifest, data } = encodeParams(p);
+    for (const bad of [NaN, Infinity]) {
+      const f = new Float32Array(data.slice().buffer);
+      f[3] = bad; // a/w holds elements 0-3
+      expect(() => decodeParams(manifest, new Uint8Array(f.buffer), 'ck')).toThrow(new RegExp(`ck: 'a/w' holds ${bad} \\(element 3\\): the weights are corrupt`));
+    }
+  });
   it('refuses other formats and versions', () => {
     const { manifest, data } = encodeParams(p);
     expect(() => decodeParams({ ...manifest, version: 99 }, data)).toThrow(CheckpointError);

@@ -37,6 +37,26 @@ describe('experiment config', () => {
       expect((e as Error).message).toMatch(/unknown field\(s\) 'lr_phi'/);
     }
   });
+  it('an unknown field gets the closest real name and the fields that exist there', () => {
+    expect(() => parseConfig({ ...base, outer: { epoch: 1 } })).toThrow(/outer: unknown field\(s\) 'epoch' \(did you mean 'epochs'\?\).*\(fields here: epochs, batchSize, /);
+    expect(() => parseConfig({ ...base, seeed: 1 })).toThrow(/\(root\): unknown field\(s\) 'seeed' \(did you mean 'seed'\?\)/);
+    // nothing close: no guess
+    expect(() => parseConfig({ ...base, inner: { banana: 1 } })).toThrow(/unknown field\(s\) 'banana': remove or fix the spelling \(fields here: optimizer, steps, lr, firstOrder\)/);
+  });
+  it('a syntax error is one line with its line and column (YAML and JSON)', () => {
+    for (const [text, src, at] of [
+      ['name: t\npredictor: { type: mlp\ndataset: { type: x }\n', 'c.yaml', /line 3, column 1/],
+      ['{"name": "t",\n "seed": 1\n "mode": "noether"}', 'c.json', /line 3,? column 2/],
+    ] as const) {
+      try {
+        parseConfigText(text, src);
+        expect.unreachable();
+      } catch (e) {
+        expect((e as Error).message).toMatch(at);
+        expect((e as Error).message).not.toContain('\n');
+      }
+    }
+  });
   it('reads JSON and YAML', () => {
     const y = parseConfigText('predictor:\n  type: mlp\ndataset:\n  type: spring\nouter:\n  lrPhi: 0.01\n', 'c.yaml');
     expect(parseConfig(y).outer.lrPhi).toBe(0.01);
@@ -50,5 +70,18 @@ describe('experiment config', () => {
     const c = parseConfig(o);
     expect(c.outer.lrPhi).toBe(0.5);
     expect(c.name).toBe('run1');
+  });
+  it('sets an element of a list, and refuses paths that name no field', () => {
+    const o: Record<string, unknown> = { ...base, eval: { metrics: ['mse', 'psnr'] } };
+    setPath(o, 'eval.metrics.1', 'ssim');
+    setPath(o, 'eval.metrics.2', '{"type":"ssim","winSize":7}');
+    expect(parseConfig(o).eval.metrics).toEqual(['mse', 'ssim', { type: 'ssim', winSize: 7 }]);
+    expect(() => setPath(o, 'eval.metrics.5', 'mse')).toThrow(/eval\.metrics is a list of 3; index it by position/);
+    expect(() => setPath(o, 'eval.metrics.x', 'mse')).toThrow(/eval\.metrics is a list of 3/);
+    setPath(o, 'seed', '2');
+    expect(() => setPath(o, 'seed.x', '1')).toThrow(/'seed\.x': seed is 2, which has no fields: set seed itself/);
+    expect(() => setPath(o, 'outer..epochs', '1')).toThrow(/'outer\.\.epochs' is not a field path/);
+    expect(() => setPath(o, '__proto__.polluted', '1')).toThrow(/is not a field path/);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 });

@@ -3,12 +3,12 @@
 // mapping interrupts and NaN stops to exit codes, and printing the result table.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildExperiment, disposeMetaState, type ExperimentConfig, type Plugin } from '@noether/core';
+import { NonFiniteError, buildExperiment, disposeMetaState, metaStep, tf, type Experiment, type ExperimentConfig, type Plugin } from '@noether/core';
 import type { FlagSpec } from '../cli/args.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
 import { experiments, type BuiltinExperiment } from '../experiments/index.js';
-import { applySets, readConfigFile, validateConfig } from '../run/config.js';
+import { applySets, mergeConfig, readConfigFile, validateConfig } from '../run/config.js';
 import { cliContainer } from '../run/container.js';
 import { RunDir, timestamp, type ResultRow } from '../run/run-dir.js';
 import { Interrupted, NonFiniteStop, Runner, tableRows } from '../run/runner.js';
@@ -44,6 +44,40 @@ export const configExperiment: BuiltinExperiment = {
   },
 };
 
+/** One meta-step of a fresh state on the first training sequence, everything it makes freed. It
+ * predicts one step (a video model's full horizon would cost seconds), unless the configured window
+ * does not fit the sequence, which the full window then reports. */
+async function firstStep(exp: Experiment): Promise<void> {
+  const it = exp.dataset.batches('train', { batchSize: 1, shuffle: false })[Symbol.asyncIterator]();
+  const first = await it.next();
+  await it.return?.();
+  if (first.done) return; // an empty split: training says so
+  const made: tf.Tensor[] = [first.value.obs, ...(first.value.actions ? [first.value.actions] : [])];
+  let batch = first.value;
+  let setup = exp.setup;
+  const T = batch.obs.shape[1]!;
+  const C = setup.contextLength ?? setup.predictor.contextLength;
+  const H = setup.horizon ?? T - C;
+  if (H > 1 && C + H <= T) {
+    const cut = (t: tf.Tensor) => {
+      const c = tf.slice(t, [0, 0], [-1, C + 1]);
+      made.push(c);
+      return c;
+    };
+    batch = { ...batch, obs: cut(batch.obs), ...(batch.actions ? { actions: cut(batch.actions) } : {}) };
+    setup = { ...setup, horizon: 1 };
+  }
+  const state = exp.initState();
+  try {
+    disposeMetaState(metaStep(setup, state, batch, 0).state); // metaStep disposes the state it steps
+  } catch (e) {
+    disposeMetaState(state);
+    throw e;
+  } finally {
+    tf.dispose(made);
+  }
+}
+
 export function allPlugins(): Plugin[] {
   return Object.values(experiments).flatMap((e) => e.plugins ?? []);
 }
@@ -63,7 +97,7 @@ function resolveConfig(ctx: CommandContext, baseConfig: Record<string, unknown> 
   let source: string;
   if (typeof f['config'] === 'string') {
     const path = resolvePath(ctx.io, f['config']);
-    raw = { ...(baseConfig ?? {}), ...readConfigFile(path) };
+    raw = mergeConfig(baseConfig ?? {}, readConfigFile(path));
     source = String(f['config']);
   } else if (baseConfig) {
     raw = structuredClone(baseConfig);
@@ -154,13 +188,27 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
   const container = cliContainer(...allPlugins(), ...user.plugins);
   // Build once before creating anything, so a config naming an unknown type or a bad
   // plugin option fails here as bad input (exit 2), not halfway through a run.
+  let probe: Experiment;
   try {
-    const probe = await buildExperiment(container, config);
+    probe = await buildExperiment(container, config);
     disposeMetaState(probe.initState());
     const stale = resumed && staleTailoringNote(resumed, probe);
     if (stale) ctx.log(stale);
   } catch (e) {
     throw new CliError(`invalid config: ${String((e as Error).message).split('\n')[0]} (fix the config file or --set value)`);
+  }
+  // …and take one meta-step on one sequence: parts that build but do not fit together (a state size
+  // the data lacks, an embedding's arity or inputs, 'oracle' with an embedding that has parameters)
+  // fail only when they meet, which would otherwise be at the first step, in a half-made run.
+  try {
+    await firstStep(probe);
+  } catch (e) {
+    if (e instanceof NonFiniteError) {
+      // Not the config's shape: training meets it too, and stops as it does on any NaN (exit 3).
+    } else {
+      const parts = [`predictor '${config.predictor.type}'`, config.embedding && `embedding '${config.embedding.type}'`, `dataset '${config.dataset.type}'`].filter(Boolean).join(', ');
+      throw new CliError(`invalid config: its parts do not work together (${parts}, mode '${config.mode}'): a first training step fails with: ${String((e as Error).message).split('\n')[0]} (fix the config file or --set value)`);
+    }
   }
 
   if (out !== undefined) {
@@ -175,9 +223,12 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
     ctx.log(`run directory: ${runDir.path}`);
   } else {
     const fromStep = Object.fromEntries(runDir!.phases().map((p) => [p, runDir!.latest(p)?.step ?? 0]));
-    runDir!.meta.resumes.push({ at: new Date().toISOString(), fromStep });
+    // meta.backend is where the run started; each resume records its own, so a run trained partly on
+    // another backend (whose numbers differ slightly) says so.
+    const before = runDir!.meta.resumes.at(-1)?.backend ?? runDir!.meta.backend;
+    runDir!.meta.resumes.push({ at: new Date().toISOString(), fromStep, backend: backend.name });
     if (user.resolved.length) runDir!.meta.plugins = user.resolved; // --plugin FILE: it moved
-    if (runDir!.meta.backend !== backend.name) ctx.log(`note: run started on backend ${runDir!.meta.backend}, resuming on ${backend.name} (numbers may differ slightly)`);
+    if (before !== backend.name) ctx.log(`note: run last ran on backend ${before}, resuming on ${backend.name} (numbers may differ slightly; meta.json records the backend of each resume)`);
     runDir!.saveMeta();
     ctx.log(`resuming run ${runDir!.path}`);
   }

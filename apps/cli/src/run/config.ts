@@ -20,7 +20,29 @@ export function applySets(raw: Record<string, unknown>, sets: readonly string[])
   for (const s of sets) {
     const eq = s.indexOf('=');
     if (eq <= 0) throw new CliError(`--set needs FIELD=VALUE (e.g. --set outer.lrPhi=1e-3), got '${s}'`);
-    setPath(out, s.slice(0, eq), s.slice(eq + 1));
+    try {
+      setPath(out, s.slice(0, eq), s.slice(eq + 1));
+    } catch (e) {
+      if (e instanceof ConfigError) throw new CliError(`--set ${s}: ${e.message}`, EXIT.USAGE);
+      throw e;
+    }
+  }
+  return out;
+}
+
+const isGroup = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A config file over a built-in config: a group the file gives (outer, eval, predictor, …) changes only
+ * the fields it names, as --set does; a part of another `type` (predictor, embedding, dataset) and a
+ * list are taken whole from the file.
+ */
+export function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = structuredClone(base);
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    const otherPart = isGroup(b) && isGroup(v) && 'type' in v && v['type'] !== b['type'];
+    out[k] = isGroup(b) && isGroup(v) && !otherPart ? mergeConfig(b, v) : v;
   }
   return out;
 }

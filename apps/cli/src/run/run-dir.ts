@@ -31,7 +31,8 @@ const metaSchema = z.object({
   plugins: z.array(z.string()).optional(),
   /** Set by runs whose cn/latent tailoring steps each sequence at the full inner lr (see stale-tailoring.ts). */
   perSequenceTailoring: z.boolean().optional(),
-  resumes: z.array(z.object({ at: z.string(), fromStep: z.record(z.string(), z.number()) })),
+  /** Each --resume: when, from which step of each phase, and on which backend (absent in older runs). */
+  resumes: z.array(z.object({ at: z.string(), fromStep: z.record(z.string(), z.number()), backend: z.string().optional() })),
 });
 export type RunMeta = z.infer<typeof metaSchema>;
 
@@ -128,7 +129,7 @@ export class RunDir {
   /** Opens an existing run directory; a missing one, or one of another format, is a CliError. */
   static open(path: string): RunDir {
     if (!existsSync(path) || !statSync(path).isDirectory()) {
-      throw new CliError(`run directory not found: ${path} (give a directory created by 'noether train' or 'noether experiment')`);
+      throw new CliError(`${existsSync(path) ? `${path} is a file, not a run directory` : `run directory not found: ${path}`} (give a directory created by 'noether train' or 'noether experiment')`);
     }
     const metaPath = join(path, 'meta.json');
     if (!existsSync(metaPath)) throw new CliError(`${path} is not a run directory (no meta.json): give a directory created by 'noether train' or 'noether experiment'`);
@@ -228,6 +229,8 @@ export class RunDir {
     try {
       const p = JSON.parse(readFileSync(f, 'utf8')) as LatestPointer;
       if (typeof p.step !== 'number' || typeof p.dir !== 'string') throw new Error('missing step or dir');
+      // Only a checkpoint folder of this phase: never a path that leads out of it.
+      if (!/^step-\d+$/.test(p.dir)) throw new Error(`dir '${p.dir}' is not a step-NNNNNNNN folder`);
       return p;
     } catch (e) {
       throw new CliError(`corrupt checkpoint pointer ${f} (${(e as Error).message}): delete ${join(this.path, 'checkpoints', phase)} to restart that phase`);
