@@ -1,7 +1,7 @@
 // gym-pendulum on episodes from disk (dataset.dir, written by `noether generate gym-pendulum`): the
 // manifest's train/test split and frame size are what count, and data the config cannot use is
 // refused before the run directory exists.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateGymPendulum, type GymPendulumDataset } from '@noether/datasets';
@@ -73,6 +73,16 @@ describe('experiment gym-pendulum --set dataset.dir=DIR', () => {
       expect(r.err).toMatch(message);
       expect(existsSync(out)).toBe(false);
     }
+  });
+
+  it('names a damaged data file as the thing to fix, not the config', async () => {
+    const dir = await episodesDir(2, 1, 16);
+    const manifest = join(dir, 'manifest.json');
+    writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')), veiw: 1.2 }));
+    const r = await run(['experiment', 'gym-pendulum', '--backend', 'cpu', '--quick', '--no-progress', '--set', `dataset.dir=${dir}`, '--out', join(tmp('noether-gym-run-'), 'run')]);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toMatch(/manifest\.json: invalid gym-pendulum manifest \(.*veiw.*\); regenerate the data set/);
+    expect(r.err).not.toMatch(/invalid config/);
   });
 
   it("trains on the manifest's split, and says so", async () => {

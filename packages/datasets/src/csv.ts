@@ -63,14 +63,24 @@ function splitFields(line: string, delim: string, file: string, lineNo: number):
   }
 }
 
-export function parseCsvTrajectories(text: string, file: string, opts: CsvOptions): TrajectorySet {
-  if (opts.stateColumns.length === 0) throw new Error('CSV loader: stateColumns must name at least one column');
-  const lines = splitLines(text);
+/** The first non-blank line: its column names, index and delimiter (given, else the first of ',', ';', tab it holds). */
+function readHeader(lines: string[], file: string, delimiter?: string): { header: string[]; headerIdx: number; delim: string } {
   const headerIdx = lines.findIndex((l) => l.trim() !== '');
   if (headerIdx < 0) throw new DataFileError(file, undefined, 'the file is empty; expected a header row naming the columns');
   const headerLine = lines[headerIdx]!;
-  const delim = opts.delimiter ?? ([',', ';', '\t'].find((c) => headerLine.includes(c)) ?? ',');
-  const header = splitFields(headerLine, delim, file, headerIdx + 1).map((h) => h.trim());
+  const delim = delimiter ?? ([',', ';', '\t'].find((c) => headerLine.includes(c)) ?? ',');
+  return { header: splitFields(headerLine, delim, file, headerIdx + 1).map((h) => h.trim()), headerIdx, delim };
+}
+
+/** The column names of a CSV file's header, read as the loader reads them (quotes, delimiters, line ends). */
+export function csvHeader(file: string, delimiter?: string): string[] {
+  return readHeader(splitLines(readDataText(file, 'CSV file')), file, delimiter).header;
+}
+
+export function parseCsvTrajectories(text: string, file: string, opts: CsvOptions): TrajectorySet {
+  if (opts.stateColumns.length === 0) throw new Error('CSV loader: stateColumns must name at least one column');
+  const lines = splitLines(text);
+  const { header, headerIdx, delim } = readHeader(lines, file, opts.delimiter);
   const roleOf = new Map<string, string>();
   const colOf = (name: string, role: string) => {
     const i = header.indexOf(name);

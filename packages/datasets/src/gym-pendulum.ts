@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng, batchGroups, deriveSeed, tf, yieldToEventLoop, type Batch, type BatchOptions, type Dataset, type Split } from '@noether/core';
-import { readDataText } from './errors.js';
+import { DataFileError, readDataText } from './errors.js';
 import { atomicWriteFile } from './fs-util.js';
 import { prefetchMap } from './prefetch.js';
 import { writeFramesPng } from './preview.js';
@@ -267,34 +267,34 @@ function toLittleEndian(a: Float32Array): Uint8Array {
 /** Reads and validates `<dir>/manifest.json`; every error names the file and the fix. */
 export function readGymManifest(dir: string): GymManifest {
   const file = join(dir, 'manifest.json');
-  if (!existsSync(file)) throw new Error(`${file}: not found; generate the data set first (noether generate gym-pendulum --out DIR, or generateGymPendulum)`);
+  if (!existsSync(file)) throw new DataFileError(file, undefined, `not found; generate the data set first (noether generate gym-pendulum --out DIR, or generateGymPendulum)`);
   const text = readDataText(file, 'gym-pendulum manifest');
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message}); regenerate the data set`);
+    throw new DataFileError(file, undefined, `not valid JSON (${(e as Error).message}); regenerate the data set`);
   }
   const r = gymManifestSchema.safeParse(json);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new Error(`${file}: invalid gym-pendulum manifest (${issues}); regenerate the data set`);
+    throw new DataFileError(file, undefined, `invalid gym-pendulum manifest (${issues}); regenerate the data set`);
   }
   const seen = new Set<number>();
   for (const ep of r.data.episodes) {
     // Messages name episodes by index, and every episode was written with framesPerEpisode frames.
-    if (seen.has(ep.index)) throw new Error(`${file}: two episodes have index ${ep.index}; each index names one episode, regenerate the data set`);
+    if (seen.has(ep.index)) throw new DataFileError(file, undefined, `two episodes have index ${ep.index}; each index names one episode, regenerate the data set`);
     seen.add(ep.index);
     if (ep.length !== r.data.framesPerEpisode) {
-      throw new Error(`${file}: episode ${ep.index} has length ${ep.length} but framesPerEpisode is ${r.data.framesPerEpisode}; regenerate the data set`);
+      throw new DataFileError(file, undefined, `episode ${ep.index} has length ${ep.length} but framesPerEpisode is ${r.data.framesPerEpisode}; regenerate the data set`);
     }
     for (const [f, bytes] of [[ep.frames, ep.length * r.data.size * r.data.size * 3], [ep.meta, ep.length * 12]] as const) {
       const p = join(dir, f);
-      if (!existsSync(p)) throw new Error(`${file}: episode ${ep.index} names ${f}, which is missing; regenerate the data set`);
+      if (!existsSync(p)) throw new DataFileError(file, undefined, `episode ${ep.index} names ${f}, which is missing; regenerate the data set`);
       const st = statSync(p);
-      if (!st.isFile()) throw new Error(`${p}: episode ${ep.index}'s data must be a file, this is a folder; regenerate the data set`);
+      if (!st.isFile()) throw new DataFileError(p, undefined, `episode ${ep.index}'s data must be a file, this is a folder; regenerate the data set`);
       const size = st.size;
-      if (size !== bytes) throw new Error(`${p}: ${size} bytes, expected ${bytes} for episode ${ep.index} (length ${ep.length}); regenerate the data set`);
+      if (size !== bytes) throw new DataFileError(p, undefined, `${size} bytes, expected ${bytes} for episode ${ep.index} (length ${ep.length}); regenerate the data set`);
     }
   }
   return r.data;
@@ -340,7 +340,7 @@ export function fileEpisodeSource(dir: string, manifest: GymManifest): EpisodeSo
         const fh = await open(join(dir, name), 'r');
         try {
           const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-          if (bytesRead !== buf.length) throw new Error(`${join(dir, name)}: short read (${bytesRead} of ${buf.length} bytes at ${pos}); the file is truncated, regenerate the data set`);
+          if (bytesRead !== buf.length) throw new DataFileError(join(dir, name), undefined, `short read (${bytesRead} of ${buf.length} bytes at ${pos}); the file is truncated, regenerate the data set`);
         } finally {
           await fh.close();
         }
@@ -349,7 +349,7 @@ export function fileEpisodeSource(dir: string, manifest: GymManifest): EpisodeSo
       const actions = Float32Array.from({ length: len }, (_, t) => v.getFloat32(12 * t, true));
       // A damaged meta file would otherwise feed NaN torques into training without a word.
       const bad = actions.findIndex((a) => !Number.isFinite(a));
-      if (bad >= 0) throw new Error(`${join(dir, entry.meta)}: the action of frame ${start + bad} is ${actions[bad]}; the file is damaged, regenerate the data set`);
+      if (bad >= 0) throw new DataFileError(join(dir, entry.meta), undefined, `the action of frame ${start + bad} is ${actions[bad]}; the file is damaged, regenerate the data set`);
       return { frames, actions };
     },
   };

@@ -195,6 +195,8 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
     const stale = resumed && staleTailoringNote(resumed, probe);
     if (stale) ctx.log(stale);
   } catch (e) {
+    // A data file the config names is bad: the file is what to fix, and its error says where.
+    if ((e as Error).name === 'DataFileError') throw new CliError(String((e as Error).message).split('\n')[0]!);
     throw new CliError(`invalid config: ${String((e as Error).message).split('\n')[0]} (fix the config file or --set value)`);
   }
   // …and take one meta-step on one sequence: parts that build but do not fit together (a state size

@@ -3,7 +3,7 @@
 // units of the inputs, and the true conserved quantity when one is known (the oracle).
 import { tf, ArrayDataset, type Embedding } from '@noether/core';
 import {
-  generatePendulum, generateSpring, loadRealPendulum, realPendulumDataset, loadCsvTrajectories,
+  generatePendulum, generateSpring, loadRealPendulum, realPendulumDataset, loadCsvTrajectories, csvHeader,
   finiteDifferences, flatPairs, medianStep, parseLipson, type Trajectory,
 } from '@noether/datasets';
 import type { SystemSpec } from '@noether/embeddings-symbolic';
@@ -200,13 +200,6 @@ function csvError(e: unknown, file: string, columns: { id: string; time: string;
   const others = csvHeader(file).filter((h) => !used.has(h));
   const hint = others.length === 1 ? `${flag} ${others[0]}` : `${flag} NAME${others.length ? ` (one of ${others.join(', ')})` : ''}`;
   return new CliError(`${msg}: give the ${m[1]} column with ${hint}`);
-}
-
-/** The column names of a CSV file's header (the loader's delimiter detection: ',', ';' or tab). */
-function csvHeader(file: string): string[] {
-  const line = readFileSync(file, 'utf8').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
-  const delim = [',', ';', '\t'].find((c) => line.includes(c)) ?? ',';
-  return line.split(delim).map((h) => h.trim());
 }
 
 /** The one time step of every trajectory: the MLP is stepped by a fixed Δt, so uneven sampling is refused. */
