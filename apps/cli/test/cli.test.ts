@@ -107,11 +107,17 @@ describe('bad input → one line, exit 2', () => {
   });
 
   it('parts that build but do not fit together: one line, exit 2, no run directory', async () => {
-    // 'oracle' tailors with a fixed embedding; mlp-embedding has parameters, which oracle does not initialise.
-    const r = await run(['experiment', 'toy-oscillator', ...TINY, '--set', 'mode=oracle', '--out', join(dir, 'never3')]);
+    // A formula over 3 state columns builds, but the oscillator's states have 2: only a step finds out.
+    const formula = '{"type":"formula","formula":"a*b*c","inputs":["a","b","c"]}';
+    const r = await run(['experiment', 'toy-oscillator', ...TINY, '--set', `embedding=${formula}`, '--out', join(dir, 'never3')]);
     expect(r.code).toBe(2);
-    expect(oneLineError(r.err)).toMatch(/invalid config: its parts do not work together \(predictor 'mlp-step', embedding 'mlp-embedding', dataset 'oscillator', mode 'oracle'\): a first training step fails with: /);
+    expect(oneLineError(r.err)).toMatch(/invalid config: its parts do not work together \(predictor 'mlp-step', embedding 'formula', dataset 'oscillator', mode 'noether'\): a first training step fails with: formula reads input 2; states have 2 columns/);
     expect(existsSync(join(dir, 'never3'))).toBe(false);
+    // 'oracle' tailors with a fixed embedding; mlp-embedding has parameters: refused when the experiment is built.
+    const o = await run(['experiment', 'toy-oscillator', ...TINY, '--set', 'mode=oracle', '--out', join(dir, 'never4')]);
+    expect(o.code).toBe(2);
+    expect(oneLineError(o.err)).toMatch(/invalid config: mode: mode 'oracle' tailors with a fixed, known embedding \(no parameters\), but embedding 'mlp-embedding' has \d+/);
+    expect(existsSync(join(dir, 'never4'))).toBe(false);
   });
 
   it('unknown experiment', async () => {

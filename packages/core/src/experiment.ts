@@ -10,6 +10,7 @@ import { GradientInnerOptimizer } from './algorithm/inner.js';
 import { tailorModeProblem } from './algorithm/tailor.js';
 import { initMetaState, type MetaSetup, type MetaState } from './algorithm/meta.js';
 import { deriveSeed } from './rng.js';
+import { disposeParams } from './params.js';
 
 export interface Experiment {
   config: ExperimentConfig;
@@ -68,6 +69,16 @@ export function defineExperiment(parts: ExperimentParts, config: Omit<Experiment
     throw new Error(`mode '${cfg.mode}' tailors with an embedding: give one (or use mode 'baseline')`);
   }
   if (cfg.mode !== 'baseline') checkTailorMode(parts.predictor, cfg.noether.tailor);
+  if (cfg.mode === 'oracle' && parts.embedding) {
+    // An oracle is a known conserved quantity: φ = {}. An embedding with parameters would read none.
+    const phi = parts.embedding.init(0);
+    const names = Object.keys(phi);
+    disposeParams(phi);
+    if (names.length) {
+      const problem = `mode 'oracle' tailors with a fixed, known embedding (no parameters), but embedding '${parts.embedding.name}' has ${names.length} (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}): use mode 'noether' to learn them, or an embedding without parameters`;
+      throw new ConfigError(`mode: ${problem}`, [{ path: 'mode', message: problem }]);
+    }
+  }
   const inner = parts.inner ?? innerFrom(cfg.inner);
   const testInner = parts.testInner ?? (cfg.testInner ? innerFrom({ ...cfg.inner, ...cfg.testInner }) : inner);
   const setup: MetaSetup = {

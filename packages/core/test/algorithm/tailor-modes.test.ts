@@ -93,6 +93,13 @@ describe("tailoring modes 'cn' and 'latent'", () => {
     expect(defineExperiment(parts, { noether: { tailor: 'all' } }).setup.tailorMode).toBe('all');
   });
 
+  it("defineExperiment refuses mode 'oracle' with an embedding that has parameters (it crashed at the first step)", () => {
+    const parts = { predictor: new ToyPredictor(4), embedding: new ToyEmbedding(), dataset: oscillatorDataset(2, 2, 4) };
+    const before = tf.memory().numTensors;
+    expect(() => defineExperiment(parts, { mode: 'oracle' })).toThrow(/^mode: mode 'oracle' tailors with a fixed, known embedding \(no parameters\), but embedding '.*' has \d+ \(/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('defineExperiment refuses metric names it cannot resolve (they were dropped: evaluate then scored nothing)', () => {
     const parts = { predictor: new ToyPredictor(4), embedding: new ToyEmbedding(), dataset: oscillatorDataset(2, 2, 4) };
     const f = () => defineExperiment(parts, { eval: { metrics: ['mse'] } });
