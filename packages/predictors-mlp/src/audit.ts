@@ -15,6 +15,8 @@ export function auditCases(): AuditCase[] {
     metaStepAuditCase('predictors-mlp/mlp/all', make('mlp', 'all')),
     metaStepAuditCase('predictors-mlp/mlp/cn', make('mlp', 'cn')),
     metaStepAuditCase('predictors-mlp/hnn/all', make('hnn', 'all')),
+    // The HNN's CN layer sits inside the Hamiltonian, whose gradient gives the field: third order.
+    metaStepAuditCase('predictors-mlp/hnn/cn', make('hnn', 'cn')),
     metaStepAuditCase('predictors-mlp/mlp/cn/rk4', make('mlp', 'cn', 'rk4')),
     metaStepAuditCase('predictors-mlp/hnn/all/rk4', make('hnn', 'all', 'rk4')),
   ];
