@@ -120,6 +120,15 @@ describe('bad input → one line, exit 2', () => {
     expect(existsSync(join(dir, 'never4'))).toBe(false);
   });
 
+  it("says early when φ gets no meta-gradient at all (it learns nothing), and not otherwise", async () => {
+    const dead = await run(['experiment', 'toy-oscillator', ...TINY, '--set', 'embedding={"type":"formula","formula":"c*q - c*q"}', '--out', join(dir, 'phi0')]);
+    expect(dead.code, dead.err).toBe(0);
+    expect(dead.err).toMatch(/\[noether\] note: φ's meta-gradient has been exactly 0 for the first steps, so the embedding learns nothing/);
+    const live = await run(['experiment', 'toy-oscillator', ...TINY, '--out', join(dir, 'phi1')]);
+    expect(live.code, live.err).toBe(0);
+    expect(live.err).not.toMatch(/meta-gradient has been exactly 0/);
+  });
+
   it('unknown experiment', async () => {
     const r = await run(['experiment', 'toy-osc', '--quick']);
     expect(r.code).toBe(2);

@@ -100,6 +100,10 @@ export class Runner {
     let lastLoss = NaN;
     let current = state;
     const epochs = cfg.outer.epochs;
+    // φ that gets exactly no meta-gradient learns nothing, and tailoring then stays as it started:
+    // a dead embedding (every ReLU off on the data) or one tailoring never reaches. Said once, early.
+    const watchPhi = exp.setup.mode === 'noether' && cfg.outer.lrPhi > 0 && Object.keys(state.phi).length > 0;
+    let phiSilent = 0;
     this.progress.start();
     let res;
     try {
@@ -111,6 +115,13 @@ export class Runner {
         onStep: (r) => {
           current = r.state;
           lastLoss = r.loss;
+          if (watchPhi && phiSilent >= 0) {
+            phiSilent = r.gradNormPhi === 0 ? phiSilent + 1 : -1;
+            if (phiSilent === Math.min(10, Math.ceil(r.totalSteps / epochs))) {
+              phiSilent = -1;
+              this.log(`[${phase}] note: φ's meta-gradient has been exactly 0 for the first steps, so the embedding learns nothing and tailoring stays as it started: on this data its Noether loss does not depend on φ (every ReLU off: try another seed or init; a formula constant in its parameters)`);
+            }
+          }
           this.runDir.appendMetrics([
             { kind: 'train', phase, step: r.step, epoch: r.epoch, loss: r.loss, grad_norm_theta: r.gradNormTheta, grad_norm_phi: r.gradNormPhi, elapsed_s: this.elapsed() },
           ]);
