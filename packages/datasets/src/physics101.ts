@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { Rng, deriveSeed, tf, type Batch, type BatchOptions, type Dataset, type Split } from '@noether/core';
+import { DataFileError } from './errors.js';
 import { atomicWriteFile } from './fs-util.js';
 import { prefetchMap } from './prefetch.js';
 
@@ -169,14 +170,14 @@ export interface ClipDecodeOptions {
  * square crop, area-resampled to imageSize² — [seqLength, S, S, 3] floats in [0, 1].
  */
 export async function decodeClip(file: string, o: ClipDecodeOptions): Promise<Float32Array> {
-  if (!existsSync(file)) throw new Error(`${file}: missing video`);
+  if (!existsSync(file)) throw new DataFileError(file, undefined, 'missing video');
   const S = o.imageSize;
   const vf = `select=not(mod(n\\,${o.frameStep})),crop='min(iw,ih)':'min(iw,ih)',scale=${S}:${S}:flags=area${o.flip ? ',hflip' : ''}`;
   const raw = await run(o.ffmpeg ?? 'ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-vf', vf, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], `${file}: cannot decode the video (corrupt?)`);
   const fb = S * S * 3;
   const n = Math.floor(raw.length / fb);
   if (n < o.seqLength) {
-    throw new Error(`${file}: short clip: ${n} frames after taking every ${o.frameStep}${o.frameStep === 2 ? 'nd' : 'th'}, need ${o.seqLength}`);
+    throw new DataFileError(file, undefined, `short clip: ${n} frames after taking every ${o.frameStep}${o.frameStep === 2 ? 'nd' : 'th'}, need ${o.seqLength}`);
   }
   const start = Math.floor((n - o.seqLength) / 2);
   const out = new Float32Array(o.seqLength * fb);
@@ -242,7 +243,7 @@ export class Physics101Dataset implements Dataset {
     await checkFfmpeg(o.ffmpeg, o.ffprobe);
     const ramp = findRampDir(o.root);
     const found = listRampClips(ramp, o.settings);
-    if (found.bad.length > 0 && !o.skipBad) throw new Error(`${found.bad[0]!.file}: ${found.bad[0]!.reason} (pass skipBad to skip such clips)`);
+    if (found.bad.length > 0 && !o.skipBad) throw new DataFileError(found.bad[0]!.file, undefined, `${found.bad[0]!.reason} (pass skipBad to skip such clips)`);
     const cache = readCache(opts.indexCache);
     const skipped = [...found.bad];
     const infos: ClipInfo[] = [];
