@@ -7,7 +7,7 @@ import { main } from '../src/main.js';
 import type { Io } from '../src/cli/io.js';
 import { parseInputs, parseUnit } from '../src/discover/units.js';
 import { CHUNKS, chunksOfShard, mergeChunks, runChunks, type ChunkJob } from '../src/discover/search-pool.js';
-import { PENDULUM, parseFormula, symbolicEmbedding } from '@noether/embeddings-symbolic';
+import { PENDULUM, parseFormula, symbolicEmbedding, type ShardResult } from '@noether/embeddings-symbolic';
 import { tf } from '@noether/core';
 import { VectorFieldPredictor } from '@noether/predictors-mlp';
 import { embeddingScale, rolloutErrors, scaledEmbedding } from '../src/discover/evaluate.js';
@@ -118,7 +118,7 @@ describe('discover search sharding', () => {
     const job: ChunkJob = { system: PENDULUM, depth: 4, seed: 3, data: { values: Float64Array.from(values), sequences: 3, steps: 6, dim: 2 }, fit: { steps: 20, restarts: 1 } };
     const all = await runChunks(job, Array.from({ length: CHUNKS }, (_, c) => c), 1);
     const whole = mergeChunks(all.results);
-    const parts = [];
+    const parts: ShardResult[] = [];
     for (let i = 0; i < 3; i++) parts.push(...(await runChunks(job, chunksOfShard(i, 3), 1)).results);
     const split = mergeChunks(parts.reverse());
     expect(JSON.stringify(split)).toEqual(JSON.stringify(whole));

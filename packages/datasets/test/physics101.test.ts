@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tf } from '@noether/core';
-import { Physics101Dataset, decodeClip, phys101Split, type Split } from '../src/index.js';
+import { tf, type Split } from '@noether/core';
+import { Physics101Dataset, decodeClip, phys101Split } from '../src/index.js';
 
 const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0 && spawnSync('ffprobe', ['-version']).status === 0;
 if (!hasFfmpeg) console.warn('Physics 101 tests skipped: ffmpeg/ffprobe not found (apt-get install ffmpeg)');

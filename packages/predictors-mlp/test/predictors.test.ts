@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   tf, createContainer, findFactory, TOKENS, GradientInnerOptimizer, predictSequence, makeWindow, disposeParams, examples, metaLoss,
-  type Embedding, type MetaSetup, type Params, type Predictor, type TailorMode,
+  type Embedding, type MetaSetup, type Params, type Predictor, type State, type TailorMode,
 } from '@noether/core';
 import { VectorFieldPredictor, pretrain, fieldLoss, register, integrate, type Integrator } from '../src/index.js';
 
@@ -116,7 +116,7 @@ describe('VectorFieldPredictor', () => {
     expect(f[0]![1]!).toBeCloseTo(-(H(q + e, pp) - H(q - e, pp)) / (2 * e), 3);
     // Along 300 Euler steps H drifts only at O(dt); the plain MLP's own output 0 moves much more.
     const drift = (pred: VectorFieldPredictor, params: Params) => {
-      let s = { obs: x };
+      let s: State = { obs: x };
       const h0 = pred.hamiltonian(params, x).dataSync();
       for (let t = 0; t < 300; t++) s = { obs: tf.tidy(() => pred.step(params, s, { t }).obs) };
       const h1 = pred.hamiltonian(params, s.obs).dataSync();

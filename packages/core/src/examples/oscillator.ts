@@ -2,7 +2,7 @@
 // (x + f(x)·dt) and an MLP embedding. Core's tests and the CLI's quick demo use it;
 // it is also the shortest complete example of the Predictor/Embedding contracts.
 import { tf } from '../tf.js';
-import type { Embedding, Predictor, State } from '../contracts.js';
+import type { Embedding, Predictor, State, TailorMode } from '../contracts.js';
 import type { Params } from '../params.js';
 import { Rng } from '../rng.js';
 import { ArrayDataset } from '../data/array-dataset.js';
@@ -45,7 +45,7 @@ export function oscillatorDataset(o: { nTrain?: number; nTest?: number; seqLengt
 export class MlpStepPredictor implements Predictor {
   readonly name = 'mlp-step';
   readonly tailor = 'all' as const;
-  readonly tailorModes = ['all'] as const;
+  readonly tailorModes: readonly TailorMode[] = ['all'];
   readonly contextLength = 1;
   readonly spec: MlpSpec;
   constructor(readonly dim = 2, hidden = 16, activation: Activation = 'tanh', readonly dt = OSCILLATOR_DT) {

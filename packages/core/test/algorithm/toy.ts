@@ -1,5 +1,5 @@
 // The toy system of the algorithm tests: core's built-in oscillator example.
-import { tf, examples, nn, type Params, type State, type StepInput } from '../../src/index.js';
+import { tf, examples, nn, type Params, type State } from '../../src/index.js';
 
 export const oscillatorDataset = (nTrain = 16, nTest = 16, seqLength = 8, seed = 1) => examples.oscillatorDataset({ nTrain, nTest, seqLength, seed });
 export class ToyPredictor extends examples.MlpStepPredictor {
@@ -29,7 +29,7 @@ export class AllModesPredictor extends ToyPredictor {
     const s = super.initState(p, context);
     return { ...s, latent: { z: tf.zerosLike(s.obs) } };
   }
-  override step(p: Params, s: State, _input: StepInput): State {
+  override step(p: Params, s: State): State {
     const dx = nn.maybeConditionalNorm(p, this.names.cn, nn.mlp(this.spec, p, s.obs));
     const z = this.readLatent ? s.latent![this.names.latent]! : tf.zerosLike(s.obs);
     return { obs: tf.add(tf.add(s.obs, tf.mul(dx, this.dt)), z), latent: { z } };

@@ -219,7 +219,7 @@ describe('wasm kernels replaced by core', () => {
       }
       // dx = dy·Wᵀ of a wide dense layer: swapped (Aᵀ and C transposed); a square layer's is not (Bᵀ only).
       // The Transpose kernel calls it makes (a spy on the registered kernel: composed kernels call it directly).
-      const transposes = async (sa: number[], sb: number[]) => {
+      const transposes = async (sa: [number, number], sb: [number, number]) => {
         wasmKernelTuning.matMulSwap = 'auto';
         const k = tf.getKernel('Transpose', 'wasm')!;
         const f = k.kernelFunc;
@@ -239,7 +239,8 @@ describe('wasm kernels replaced by core', () => {
     }
   });
 
-  const convCases: Array<{ x: number[]; w: number[]; s: number; pad: 'same' | 'valid' | number }> = [
+  type Shape4 = [number, number, number, number];
+  const convCases: Array<{ x: Shape4; w: Shape4; s: number; pad: 'same' | 'valid' | number }> = [
     { x: [2, 8, 8, 3], w: [4, 4, 3, 5], s: 2, pad: 'same' },
     { x: [2, 7, 9, 4], w: [3, 3, 4, 2], s: 1, pad: 'same' },
     { x: [1, 9, 7, 3], w: [5, 5, 3, 4], s: 1, pad: 'same' },
@@ -257,7 +258,7 @@ describe('wasm kernels replaced by core', () => {
       wasmKernelTuning.conv2dBackpropInputMinPositions = 0;
       try {
         await agreeRel(
-          () => tf.conv2dTranspose(uni(41, dyShape) as tf.Tensor4D, uni(42, cc.w) as tf.Tensor4D, cc.x as [number, number, number, number], cc.s, cc.pad),
+          () => tf.conv2dTranspose(uni(41, dyShape) as tf.Tensor4D, uni(42, cc.w) as tf.Tensor4D, cc.x, cc.s, cc.pad),
           1e-5,
         );
       } finally {
@@ -431,7 +432,8 @@ describe('wasm Conv3D backprops (stock wasm ones are wrong; core composes them f
 });
 
 describe('wasm 3-D pooling (stock MaxPool3D is wrong with some same paddings; core composes it)', () => {
-  for (const [f, s, pad] of [[2, 1, 'same'], [3, 2, 'same'], [2, 2, 'valid'], [[1, 2, 2], 1, 'same']] as const) {
+  const poolCases: Array<[f: number | [number, number, number], s: number, pad: 'same' | 'valid']> = [[2, 1, 'same'], [3, 2, 'same'], [2, 2, 'valid'], [[1, 2, 2], 1, 'same']];
+  for (const [f, s, pad] of poolCases) {
     it(`maxPool3d and avgPool3d, values and gradients, match cpu: ${JSON.stringify(f)}, stride ${s}, ${pad}`, async () => {
       const x = () => uni(91, [2, 3, 4, 5, 2]);
       const pool = (t: T) => tf.concat([tf.maxPool3d(t as tf.Tensor5D, f, s, pad), tf.avgPool3d(t as tf.Tensor5D, f, s, pad)], -1);

@@ -95,7 +95,8 @@ describe('freeing backward', () => {
       throw new Error('user error in f');
     })([x])).toThrow(/user error in f/);
     // The backward throws: a gradient function fails half-way.
-    const failing = tf.customGrad((a: tf.Tensor) => ({ value: tf.mul(a, 1), gradFunc: () => { throw new Error('bad gradient'); } }));
+    // tfjs types every argument of f as Tensor | GradSaveFunc; the one given here is a tensor.
+    const failing = tf.customGrad((a) => ({ value: tf.mul(a as tf.Tensor, 1), gradFunc: () => { throw new Error('bad gradient'); } }));
     expect(() => tf.grads((a) => tf.sum(failing(chain(a))))([x])).toThrow(/bad gradient/);
     // Nested: the inner gradient throws, the outer catches it and finishes; all freed at the end.
     const g = tf.grads((a) => {

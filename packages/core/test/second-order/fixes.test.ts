@@ -46,7 +46,8 @@ describe(`second-order fixes match finite differences (${backend})`, () => {
     unary((t) => tf.mul(tf.losses.softmaxCrossEntropy(labels, t), tf.sum(t, 1)), uni(rng(7), [3, 4], -2, 2), 17);
     const expSaved = tf.customGrad((x, save) => {
       const y = tf.exp(x as T);
-      save([y]);
+      // tfjs types every argument of f as Tensor | GradSaveFunc; the last one is the save function.
+      (save as tf.GradSaveFunc)([y]);
       return { value: y, gradFunc: (dy, [s]) => tf.mul(dy, s!) };
     });
     unary((t) => expSaved(t), uni(rng(8), [2, 3], -1, 1), 18);
