@@ -3,7 +3,8 @@
 import { TOKENS, validate, type DependencyContainer, type EmbeddingFactory } from '@noether/core';
 import { z } from 'zod';
 import { parseFormula } from './parse.js';
-import { compile } from './program.js';
+import { formatExpr, type Expr } from './dsl.js';
+import { compile, evaluateColumns } from './program.js';
 import { symbolicEmbedding } from './tf-embedding.js';
 
 export const FormulaEmbeddingOptionsSchema = z.strictObject({
@@ -28,9 +29,41 @@ export const formulaEmbeddingFactory: EmbeddingFactory = {
     }
     const n = compile(expr).nParams;
     if (o.init && o.init.length !== n) throw new Error(`embedding.init: the formula has ${n} parameter(s), init gives ${o.init.length}`);
-    return symbolicEmbedding(expr, o.init ?? new Array<number>(n).fill(1), { name: 'formula' });
+    const init = o.init ?? new Array<number>(n).fill(1);
+    const zero = zeroDivisor(expr, init);
+    if (zero) {
+      const at = formatExpr(zero, { inputNames: o.inputs, numberParams: true });
+      throw new Error(
+        `embedding.init: the formula divides by ${at}, which is ${formatExpr(zero, { inputNames: o.inputs, params: init })} = 0 at the initial ` +
+          `parameter values ${o.init ? `[${init.join(', ')}]` : '(all 1 by default)'}, so the embedding starts as Inf/NaN; give init values that make it non-zero`,
+      );
+    }
+    try {
+      return symbolicEmbedding(expr, init, { name: 'formula' });
+    } catch (e) {
+      throw new Error(`embedding.init: ${(e as Error).message}`);
+    }
   },
 };
+
+/** The first divisor that reads no input and is 0 at `params` (a data-independent division by zero), if any. */
+function zeroDivisor(e: Expr, params: readonly number[]): Expr | undefined {
+  switch (e.op) {
+    case 'input':
+    case 'param':
+      return undefined;
+    case 'sin':
+    case 'cos':
+    case 'square':
+      return zeroDivisor(e.arg, params);
+    default: {
+      const inner = zeroDivisor(e.left, params) ?? zeroDivisor(e.right, params);
+      if (inner || e.op !== '/') return inner;
+      const prog = compile(e.right);
+      return prog.nInputs === 0 && evaluateColumns(prog, params, [])[0] === 0 ? e.right : undefined;
+    }
+  }
+}
 
 export function register(c: DependencyContainer): void {
   c.register(TOKENS.EmbeddingFactory, { useValue: formulaEmbeddingFactory });

@@ -9,10 +9,20 @@ export function paramNames(expr: Expr, prefix = 'sym/'): string[] {
   return Array.from({ length: compile(expr).nParams }, (_, i) => `${prefix}c${i}`);
 }
 
+/** Largest finite float32: parameters are float32 scalars, and a bigger value would silently become ±Infinity. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+function checkValues(names: readonly string[], values: readonly number[]): void {
+  if (values.length !== names.length) throw new Error(`formula has ${names.length} parameters; got ${values.length} values`);
+  values.forEach((v, i) => {
+    if (!(Math.abs(v) <= FLOAT32_MAX)) throw new Error(`parameter values[${i}] = ${v} is not a finite float32 (|v| ≤ 3.4e38); give a finite value in range`);
+  });
+}
+
 /** Params record holding the given values (float32 scalars). */
 export function formulaParams(expr: Expr, values: readonly number[], prefix = 'sym/'): Params {
   const names = paramNames(expr, prefix);
-  if (values.length !== names.length) throw new Error(`formula has ${names.length} parameters; got ${values.length} values`);
+  checkValues(names, values);
   const out: Params = {};
   names.forEach((n, i) => (out[n] = tf.scalar(values[i]!)));
   return out;
@@ -65,8 +75,7 @@ export function formulaToTf(expr: Expr, prefix = 'sym/'): (params: Params, x: tf
 export function symbolicEmbedding(expr: Expr, values: readonly number[], opts: { name?: string; prefix?: string } = {}): Embedding {
   const prefix = opts.prefix ?? 'sym/';
   const fn = formulaToTf(expr, prefix);
-  const names = paramNames(expr, prefix);
-  if (values.length !== names.length) throw new Error(`formula has ${names.length} parameters; got ${values.length} values`);
+  checkValues(paramNames(expr, prefix), values);
   return {
     name: opts.name ?? 'symbolic',
     arity: 1,

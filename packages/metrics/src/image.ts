@@ -57,6 +57,8 @@ function checkPair(fn: string, pred: tf.Tensor, target: tf.Tensor, minRank: numb
   if (pred.shape.length !== target.shape.length || pred.shape.some((d, i) => d !== target.shape[i])) {
     throw new Error(`${fn}: pred [${pred.shape}] and target [${target.shape}] must have the same shape`);
   }
+  // A mean over zero pixels is 0 in tfjs: empty images would score as a perfect match (PSNR +Infinity).
+  if (pred.shape.slice(1).some((d) => d === 0)) throw new Error(`${fn}: images of shape [${pred.shape}] have no pixels; pass [B, H, W, C] with H, W, C ≥ 1`);
 }
 
 function checkRange(fn: string, dataRange: number): void {
@@ -125,14 +127,21 @@ export function resolveSsimOptions(opts: SsimOptions = {}): ResolvedSsim {
   const r = opts.dataRange ?? 1;
   checkRange('ssim', r);
   const sigma = opts.sigma ?? 1.5;
-  if (!(sigma > 0)) throw new Error(`ssim: sigma must be positive, got ${sigma}`);
+  if (!(sigma > 0) || !Number.isFinite(sigma)) throw new Error(`ssim: sigma must be a positive finite number, got ${sigma}`);
   // scikit-image: the Gaussian window's side is 2·trunc(3.5σ + 0.5) + 1.
   const size = window === 'gaussian' ? 2 * Math.trunc(3.5 * sigma + 0.5) + 1 : opts.winSize ?? 7;
+  if (window === 'gaussian' && size < 3) {
+    throw new Error(`ssim: sigma ${sigma} gives a ${size}×${size} Gaussian window; use sigma ≥ 1/7 (a 3×3 window) or the uniform window`);
+  }
   if (!Number.isInteger(size) || size < 3 || size % 2 === 0) {
     throw new Error(`ssim: winSize must be an odd integer ≥ 3, got ${size}`);
   }
   const k1 = opts.k1 ?? 0.01;
   const k2 = opts.k2 ?? 0.03;
+  // As scikit-image (K1, K2 ≥ 0); NaN would otherwise turn every score into NaN without a word.
+  for (const [k, v] of [['k1', k1], ['k2', k2]] as const) {
+    if (!(v >= 0) || !Number.isFinite(v)) throw new Error(`ssim: ${k} must be a finite number ≥ 0, got ${v} (default ${k === 'k1' ? 0.01 : 0.03})`);
+  }
   return {
     window,
     size,
@@ -157,7 +166,8 @@ export function ssim(pred: tf.Tensor, target: tf.Tensor, opts: SsimOptions = {})
   if (pred.rank !== 4) throw new Error(`ssim: expected [B, H, W, C] images, got shape [${pred.shape}]`);
   const [, h, w, c] = pred.shape as [number, number, number, number];
   if (h < o.size || w < o.size) {
-    throw new Error(`ssim: images ${h}×${w} are smaller than the ${o.size}×${o.size} window; use a smaller winSize`);
+    const fix = o.window === 'gaussian' ? 'use a smaller sigma or the uniform window' : 'use a smaller winSize';
+    throw new Error(`ssim: images ${h}×${w} are smaller than the ${o.size}×${o.size} window; ${fix}`);
   }
   return tf.tidy(() => {
     // Moments of x − x̄ and y − ȳ (x̄, ȳ: each image channel's mean): the local variances E[x²] − E[x]²

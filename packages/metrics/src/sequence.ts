@@ -11,6 +11,10 @@ export function metricOverTime(metric: Metric, preds: readonly tf.Tensor[], targ
   if (preds.length !== targets.length || preds.length === 0) {
     throw new Error(`metricOverTime(${metric.name}): ${preds.length} predicted and ${targets.length} target frames; need the same non-zero number`);
   }
+  const b = preds[0]!.shape[0];
+  preds.forEach((p, t) => {
+    if (p.shape[0] !== b) throw new Error(`metricOverTime(${metric.name}): frame ${t} has batch size ${p.shape[0]}, frame 0 has ${b}; every frame needs the same batch`);
+  });
   return tf.tidy(() => tf.stack(preds.map((p, t) => metric.compute(p, targets[t]!)), 1) as tf.Tensor2D);
 }
 

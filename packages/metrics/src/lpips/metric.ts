@@ -24,6 +24,9 @@ export function lpipsMetric(params: Params, opts: LpipsMetricOptions = {}): Metr
     if (x.shape.length !== other.shape.length || x.shape.some((d, i) => d !== other.shape[i])) {
       throw new Error(`lpips: the two inputs differ in shape: [${x.shape}] vs [${other.shape}]`);
     }
+    if (x.rank !== 4 || (x.shape[3] !== 1 && x.shape[3] !== 3)) {
+      throw new Error(`lpips: expected [B, H, W, 3] (RGB) or [B, H, W, 1] (grey) images, got shape [${x.shape}]; drop an alpha channel first`);
+    }
     let y = tf.cast(x, 'float32');
     if (y.rank === 4 && y.shape[3] === 1) y = tf.concat([y, y, y], 3);
     return range === '0,1' ? tf.sub(tf.mul(y, 2), 1) : y;
