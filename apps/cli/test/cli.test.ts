@@ -303,6 +303,35 @@ describe('eval flags and damaged run files', () => {
     }
   });
 
+  it('a --set naming an unknown metric, or a corrupt checkpoint of a later phase: exit 2 before any phase is evaluated', async () => {
+    const csv = join(rd, 'metrics.csv');
+    const before = readFileSync(csv, 'utf8');
+    const m = await run(['eval', rd, '--set', 'eval.metrics=["nope"]', '--backend', 'cpu']);
+    expect(m.code).toBe(2);
+    expect(oneLineError(m.err)).toMatch(/with --set eval\.metrics=\["nope"\]: unknown metric type 'nope'; registered: .*mse.*\(fix the file or the --set value\)/);
+    // 'baseline' comes first in the table; 'noether' (the later phase) is the damaged one.
+    const bin = join(rd, 'checkpoints', 'noether', readJson(join(rd, 'checkpoints', 'noether', 'latest.json')).dir, 'weights.bin');
+    const good = readFileSync(bin);
+    truncateSync(bin, good.byteLength - 8);
+    try {
+      const c = await run(['eval', rd, '--backend', 'cpu']);
+      expect(c.code).toBe(2);
+      expect(oneLineError(c.err)).toMatch(/weights file has .* bytes.*truncated/);
+      expect(c.err).not.toMatch(/evaluating checkpoint/);
+    } finally {
+      writeFileSync(bin, good);
+    }
+    expect(readFileSync(csv, 'utf8')).toBe(before); // no eval rows appended
+  });
+
+  it('Ctrl-C between phases: exit 130, the phases not reached are not evaluated', async () => {
+    const r = await run(['eval', rd, '--backend', 'cpu'], { onErr: (chunk, interrupt) => void (/\[baseline\] evaluating/.test(chunk) && interrupt()) });
+    expect(r.code, r.err).toBe(130);
+    expect(r.err).toMatch(/noether eval: interrupted after evaluating baseline \(their eval rows are in metrics\.csv.*\); the rest not evaluated/);
+    expect(r.err).not.toMatch(/\[noether\] evaluating/);
+    expect(r.out).toBe(''); // no table
+  });
+
   it('a corrupt phase config.json is named, exit 2', async () => {
     const f = join(rd, 'checkpoints', 'noether', 'config.json');
     const good = readFileSync(f, 'utf8');

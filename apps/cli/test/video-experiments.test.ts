@@ -292,6 +292,22 @@ describe('experiment gym-pendulum (Fig. 3) and noether analyze', () => {
     expect(rowsN[2]![2]!).toBeLessThan(rowsN[0]![2]!);
   });
 
+  it('analyze gradcam: Ctrl-C stops it with exit 130 and nothing written', async () => {
+    expect(res.code, res.err).toBe(0);
+    const c = join(tmp('noether-video-'), 'gym-int');
+    cpSync(out, c, { recursive: true });
+    rmSync(join(c, 'analysis'), { recursive: true, force: true });
+    rmSync(join(c, 'plots'), { recursive: true, force: true });
+    // Interrupted once the run is loaded (the backend line comes first), before the first test batch.
+    const r = await run(['analyze', 'gradcam', c, '--backend', 'cpu', '--dims', '2', '--examples', '2', '--max-sequences', '4'], {
+      onErr: (chunk, interrupt) => void (/noether: backend/.test(chunk) && interrupt()),
+    });
+    expect(r.code, r.err).toBe(130);
+    expect(r.err).toMatch(/noether analyze: gradcam: interrupted after 0 test sequences; nothing written/);
+    expect(existsSync(join(c, 'analysis'))).toBe(false);
+    expect(existsSync(join(c, 'plots'))).toBe(false);
+  });
+
   it('analyze rejects an unknown analysis and a phase without an embedding', async () => {
     expect(res.code, res.err).toBe(0);
     const bad = await run(['analyze', 'nonsense', out, '--backend', 'cpu']);

@@ -4,7 +4,8 @@
 // conv): α_c = spatial mean of ∂score/∂A_c, map = ReLU(Σ_c α_c A_c), upsampled to the frame and
 // overlaid on x_t. Any embedding, a user's plugin too, can be mapped by declaring its featureLayer.
 import { join } from 'node:path';
-import { frameGrid, imageToPng, linePlot, nn, tf, type Batch, type Embedding } from '@noether/core';
+import { frameGrid, imageToPng, linePlot, nn, tf, yieldToEventLoop, type Batch, type Embedding } from '@noether/core';
+import { AnalysisInterrupted } from './inner-steps.js';
 import { CliError } from '../cli/errors.js';
 import { writeFileAtomic } from '../run/fs-atomic.js';
 import type { RunDir } from '../run/run-dir.js';
@@ -18,6 +19,8 @@ export interface GradcamOptions {
   examples: number;
   /** Test sequences whose frame pairs feed the PCA (default 32). */
   maxSequences: number;
+  /** Ctrl-C: stop before the next test batch or PCA dimension, writing nothing (AnalysisInterrupted). */
+  signal?: AbortSignal;
 }
 
 export interface GradcamResult {
@@ -88,9 +91,15 @@ export async function gradcam(runDir: RunDir, target: GradcamTarget, o: GradcamO
   const shown: { a: Float32Array; b: Float32Array }[] = [];
   let seqs = 0;
   const per = H * W * C;
+  // Each step is synchronous: a real Ctrl-C (a signal event) is seen only when the loop yields.
+  const stop = async (where: string) => {
+    await yieldToEventLoop();
+    if (o.signal?.aborted) throw new AnalysisInterrupted('gradcam', where);
+  };
   for await (const batch of exp.dataset.batches('test', { batchSize: exp.config.eval.batchSize, shuffle: false })) {
     try {
       if (seqs >= o.maxSequences) continue;
+      await stop(`after ${seqs} test sequences`);
       const take = Math.min(batch.obs.shape[0]!, o.maxSequences - seqs);
       const e = tf.tidy(() => {
         const obs = tf.slice(batch.obs, [0], [take]);
@@ -126,13 +135,6 @@ export async function gradcam(runDir: RunDir, target: GradcamTarget, o: GradcamO
   const p = pca(rows);
   const dims = Math.min(o.dims, emb.dim);
   const cum = p.explained.reduce<number[]>((acc, v) => [...acc, (acc[acc.length - 1] ?? 0) + v], []);
-  const files: string[] = [];
-  files.push(runDir.writeAnalysis('gradcam-pca.csv', ['component,variance,explained,cumulative', ...p.variances.map((v, i) => `${i + 1},${v},${p.explained[i]},${cum[i]}`)].join('\n') + '\n'));
-  files.push(runDir.writePlot('gradcam-pca', imageToPng(linePlot({
-    title: 'PCA of the embedding: explained variance', xLabel: 'component', yLabel: 'fraction of variance',
-    series: [{ name: 'per component', x: p.explained.map((_, i) => i + 1), y: p.explained }, { name: 'cumulative', x: cum.map((_, i) => i + 1), y: cum }],
-  }))));
-
   // 2. Grad-CAM of each leading PCA coordinate on the shown pairs. A PC's sign is arbitrary (v and
   // −v span the same axis), yet the map ReLU(S), S = Σ_c α_c A_c, keeps only the evidence for
   // raising the coordinate: with the unlucky sign every map can be blank. Flipping the PC negates S,
@@ -145,16 +147,18 @@ export async function gradcam(runDir: RunDir, target: GradcamTarget, o: GradcamO
   const maps: Float32Array[][] = Array.from({ length: n }, () => []);
   const peaks: number[][] = Array.from({ length: n }, () => []);
   const notes: string[] = [];
+  let A: tf.Tensor | undefined;
   try {
-    const A = activation(a, b);
+    const act = (A = activation(a, b));
     for (let d = 0; d < dims; d++) {
+      await stop(`before the map of PC${d + 1}`);
       const cam = tf.tidy(() => {
         const dir = tf.tensor(p.components[d]!, [emb.dim, 1]);
         const mean = tf.tensor(p.mean, [1, emb.dim]);
         // Each example's score depends only on its own activations: one gradient gives all.
-        const g = tf.grad((x: tf.Tensor) => tf.sum(tf.matMul(tf.sub(head(x), mean), dir)))(A);
+        const g = tf.grad((x: tf.Tensor) => tf.sum(tf.matMul(tf.sub(head(x), mean), dir)))(act);
         const alpha = tf.mean(g, [1, 2], true);
-        const S = tf.sum(tf.mul(alpha, A), 3, true); // [n, h, w, 1]
+        const S = tf.sum(tf.mul(alpha, act), 3, true); // [n, h, w, 1]
         const up = (m: tf.Tensor) => tf.image.resizeBilinear(tf.relu(m) as tf.Tensor4D, [H, W]);
         return { S, plus: up(S), minus: up(tf.neg(S)) };
       });
@@ -197,10 +201,17 @@ export async function gradcam(runDir: RunDir, target: GradcamTarget, o: GradcamO
       if (fallback.length) notes.push(`PC${d + 1}: no positive evidence in row${fallback.length > 1 ? 's' : ''} ${list(fallback)}; shown instead: the map of −PC${d + 1}, in blue`);
       if (none.length) notes.push(`PC${d + 1}: no evidence of either sign in row${none.length > 1 ? 's' : ''} ${list(none)} (the map is blank)`);
     }
-    A.dispose();
   } finally {
-    tf.dispose([a, b]);
+    tf.dispose([a, b, ...(A ? [A] : [])]);
   }
+  // Written only now, so a Ctrl-C above leaves the run as it was.
+  const files: string[] = [];
+  files.push(runDir.writeAnalysis('gradcam-pca.csv', ['component,variance,explained,cumulative', ...p.variances.map((v, i) => `${i + 1},${v},${p.explained[i]},${cum[i]}`)].join('\n') + '\n'));
+  files.push(runDir.writePlot('gradcam-pca', imageToPng(linePlot({
+    title: 'PCA of the embedding: explained variance', xLabel: 'component', yLabel: 'fraction of variance',
+    series: [{ name: 'per component', x: p.explained.map((_, i) => i + 1), y: p.explained }, { name: 'cumulative', x: cum.map((_, i) => i + 1), y: cum }],
+  }))));
+
   const rgb = (f: Float32Array) => (C === 3 ? f : Float32Array.from({ length: H * W * 3 }, (_, j) => f[Math.floor(j / 3)]!));
   const grid = shown.map((s, i) => [rgb(s.a), rgb(s.b), ...maps[i]!]);
   const scale = H <= 32 ? 4 : H <= 64 ? 2 : 1;

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  GradientInnerOptimizer, deriveSeed, imageToPng, linePlot, makeWindow, mseTaskLoss, noetherLoss, tailorable, tf, tidy, unstackTime,
+  GradientInnerOptimizer, deriveSeed, imageToPng, linePlot, makeWindow, mseTaskLoss, noetherLoss, tailorable, tf, tidy, unstackTime, yieldToEventLoop,
   type InnerOptimizerKind, type Params, type TailorMode,
 } from '@noether/core';
 import type { RunDir } from '../run/run-dir.js';
@@ -25,15 +25,15 @@ export interface InnerStepsOptions {
   /** Tailored variables (default: the run's). */
   tailor?: TailorMode;
   log?: (line: string) => void;
-  /** Ctrl-C: stop at the next inner step, writing nothing (InnerStepsInterrupted). */
+  /** Ctrl-C: stop at the next inner step, writing nothing (AnalysisInterrupted). */
   signal?: AbortSignal;
 }
 
-/** Ctrl-C stopped the analysis; nothing was written. */
-export class InnerStepsInterrupted extends Error {
-  constructor(readonly step: number) {
-    super(`inner-steps: interrupted at inner step ${step}; nothing written`);
-    this.name = 'InnerStepsInterrupted';
+/** Ctrl-C stopped an analysis (`where`: how far it got) before it wrote anything. */
+export class AnalysisInterrupted extends Error {
+  constructor(analysis: string, where: string) {
+    super(`${analysis}: interrupted ${where}; nothing written`);
+    this.name = 'AnalysisInterrupted';
   }
 }
 
@@ -60,6 +60,8 @@ export async function innerSteps(runDir: RunDir, loaded: LoadedPhase, o: InnerSt
   let nb = 0;
   const every = Math.max(1, Math.floor(o.steps / 10));
   for await (const batch of exp.dataset.batches('test', { batchSize: o.batchSize ?? exp.config.eval.batchSize, shuffle: false })) {
+    // The inner loop is synchronous: a real Ctrl-C (a signal event) is seen only here, between batches.
+    await yieldToEventLoop();
     if (nb >= o.maxBatches) {
       tf.dispose([batch.obs, batch.actions].filter((x) => x) as tf.Tensor[]);
       continue;
@@ -86,7 +88,7 @@ export async function innerSteps(runDir: RunDir, loaded: LoadedPhase, o: InnerSt
         return o.oracle ? task.clone() : noetherLoss(emb!, state.phi, context, preds, setup.form);
       };
       const record = (k: number, value: tf.Scalar) => {
-        if (o.signal?.aborted) throw new InnerStepsInterrupted(k);
+        if (o.signal?.aborted) throw new AnalysisInterrupted('inner-steps', `at inner step ${k}`);
         const iv = value.dataSync()[0]!;
         const ov = task!.dataSync()[0]!;
         if (!Number.isFinite(iv) || !Number.isFinite(ov)) throw new Error(`inner-steps: non-finite loss at step ${k} (inner ${iv}, outer ${ov}): lower --lr`);

@@ -3,7 +3,7 @@
 //   inner-steps RUN   inner and outer loss against the number of test-time tailoring steps
 import { disposeMetaState, type InnerOptimizerKind, type TailorMode } from '@noether/core';
 import { gradcam, gradcamTarget } from '../analyze/gradcam.js';
-import { InnerStepsInterrupted, innerSteps } from '../analyze/inner-steps.js';
+import { AnalysisInterrupted, innerSteps } from '../analyze/inner-steps.js';
 import { loadPhase, pickPhase } from '../analyze/video.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
@@ -86,7 +86,7 @@ export const analyzeCommand: Command = {
       const target = what === 'gradcam' ? gradcamTarget(loaded) : undefined;
       if (target) {
         const requested = posInt('dims', 4);
-        const r = await gradcam(rd, target, { dims: requested, examples: posInt('examples', 6), maxSequences: posInt('max-sequences', 32) });
+        const r = await gradcam(rd, target, { dims: requested, examples: posInt('examples', 6), maxSequences: posInt('max-sequences', 32), signal: ctx.signal });
         if (requested > r.dims) ctx.log(`note: ${requested} PCA dimensions requested (--dims), but the embedding has ${r.dims}: mapping PC1..PC${r.dims}`);
         ctx.io.out(
           `PCA of the '${phase}' embedding over ${r.samples} test frame pairs (${r.sequences} test sequences):\n` +
@@ -120,7 +120,7 @@ export const analyzeCommand: Command = {
         for (const s of r.skipped) ctx.log(`note: left out of the combined plot: ${s}`);
       }
     } catch (e) {
-      if (e instanceof InnerStepsInterrupted) {
+      if (e instanceof AnalysisInterrupted) {
         ctx.log(`noether analyze: ${e.message}`);
         return EXIT.INTERRUPTED;
       }

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
-import { buildExperiment, disposeMetaState, type Experiment } from '@noether/core';
+import { buildExperiment, disposeMetaState, yieldToEventLoop, type Experiment, type ExperimentConfig, type MetaState } from '@noether/core';
 import { curveRows } from '../analyze/video.js';
-import { CliError, UsageError } from '../cli/errors.js';
+import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
 import { applySets, validateConfig } from '../run/config.js';
 import { experiments } from '../experiments/index.js';
+import type { ExtraMetrics } from '../experiments/table.js';
 import { cliContainer } from '../run/container.js';
 import { PLUGIN_FLAG, pluginsFor } from '../run/user-plugins.js';
 import { staleTailoringNote } from '../run/stale-tailoring.js';
@@ -55,43 +56,69 @@ export const evalCommand: Command = {
     const configs = selected.map((phase) => {
       const file = join(rd.path, 'checkpoints', phase, 'config.json');
       const raw = applySets(rd.readPhaseConfig(phase) as Record<string, unknown>, sets);
-      return { phase, cfg: validateConfig(raw, sets.length ? `${file} with ${sets.map((s) => `--set ${s}`).join(' ')}` : file) };
+      const source = sets.length ? `${file} with ${sets.map((s) => `--set ${s}`).join(' ')}` : file;
+      return { phase, source, cfg: validateConfig(raw, source) };
     });
     const user = await pluginsFor(ctx.io, ctx.flags['plugin'] as string[] | undefined, rd.meta.plugins, rd.path);
     await ctx.backend();
     const container = cliContainer(...allPlugins(), ...user.plugins);
     const runner = new Runner(ctx.io, rd, ctx.signal, { checkpointEvery: 0, progress: false });
-    // Metrics the experiment scores beyond eval.metrics (LPIPS), so the columns are the experiment's.
-    const extra = builtin?.extraMetrics?.(ctx.io);
-    for (const l of extra?.log ?? []) ctx.log(l);
     const table: ResultRow[] = [];
+    const ready: { phase: string; cfg: ExperimentConfig; exp: Experiment; state: MetaState }[] = [];
+    let extra: ExtraMetrics | undefined;
     try {
+      // Every phase's experiment and checkpoint first: a bad --set (an unknown metric) or a corrupt
+      // checkpoint of a later phase fails before anything is evaluated or appended to the run.
+      for (const { phase, source, cfg } of configs) {
+        let exp: Experiment;
+        try {
+          exp = await buildExperiment(container, cfg);
+        } catch (e) {
+          throw new CliError(`invalid ${source}: ${String((e as Error).message).split('\n')[0]} (fix the file or the --set value)`);
+        }
+        const like = exp.initState();
+        try {
+          const loaded = rd.loadCheckpoint(phase, like);
+          if (loaded) ready.push({ phase, cfg, exp, state: loaded.state });
+        } finally {
+          disposeMetaState(like);
+        }
+      }
+      // Metrics the experiment scores beyond eval.metrics (LPIPS), so the columns are the experiment's.
+      extra = builtin?.extraMetrics?.(ctx.io);
+      for (const l of extra?.log ?? []) ctx.log(l);
       let last: Experiment | undefined;
+      const done: string[] = [];
       let noted: string | undefined;
-      for (const { phase, cfg } of configs) {
-        const exp = await buildExperiment(container, cfg);
+      // Ctrl-C is seen between phases (evaluate runs synchronously per batch, so the loop must yield for it).
+      const stopped = async () => {
+        await yieldToEventLoop();
+        if (!ctx.signal.aborted) return false;
+        ctx.log(`noether eval: interrupted ${done.length ? `after evaluating ${done.join(', ')} (their eval rows are in metrics.csv, their plots in plots/); the rest not evaluated` : 'before evaluating anything; nothing written'}`);
+        return true;
+      };
+      for (const { phase, cfg, exp, state } of ready) {
+        if (await stopped()) return EXIT.INTERRUPTED;
         const stale = staleTailoringNote(rd, exp);
         if (stale && !noted) ctx.log((noted = stale));
         if (extra) exp.metrics = [...exp.metrics, ...extra.metrics];
-        const like = exp.initState();
-        const loaded = rd.loadCheckpoint(phase, like);
-        disposeMetaState(like);
-        if (!loaded) continue;
-        ctx.log(`[${phase}] evaluating checkpoint at step ${loaded.state.step}`);
-        const ev = await runner.evaluatePhase(phase, exp, loaded.state);
-        disposeMetaState(loaded.state);
+        ctx.log(`[${phase}] evaluating checkpoint at step ${state.step}`);
+        const ev = await runner.evaluatePhase(phase, exp, state);
         last = exp;
+        done.push(phase);
         // A `noether train` run's rows by its config's name; an experiment phase the experiment does not name, by phase.
         const rows = phaseRows(spec, phase, rd.meta.experiment ? phase : cfg.name, cfg.mode, ev);
-        table.push(...rows.map((r) => ({ ...r, step: loaded.state.step })));
+        table.push(...rows.map((r) => ({ ...r, step: state.step })));
       }
       // The reference rows (no checkpoint, so no step), scored as the experiment scores them. With
       // --phase the table is that phase's alone.
       if (spec?.references && last && !want) {
+        if (await stopped()) return EXIT.INTERRUPTED;
         ctx.log('[reference] evaluating the reference models');
         table.push(...curveRows(await spec.references(last)));
       }
     } finally {
+      for (const r of ready) disposeMetaState(r.state);
       extra?.dispose();
     }
     ctx.io.out(formatTable(table));
