@@ -128,6 +128,15 @@ describe('report --out', () => {
     expect(readdirSync(dir).sort()).toEqual(['run', 'runs']);
     expect(readdirSync(join(dir, 'runs'))).toEqual([]);
   });
+
+  it('an existing file is replaced: the report can be made again', async () => {
+    const out = join(dir, 'again.html');
+    for (let i = 0; i < 2; i++) {
+      const r = await run(['report', runDir, '--out', out]);
+      expect(r.code, r.err).toBe(0);
+    }
+    expect(readdirSync(dir).filter((f) => f.startsWith('again') || f.startsWith('.again'))).toEqual(['again.html']);
+  });
 });
 
 describe('helpers', () => {

@@ -30,7 +30,8 @@ export function checkOutputFile(path: string, flag: string): void {
   }
   const dir = dirname(path);
   if (!existsSync(dir)) throw new CliError(`${flag} ${path}: the folder ${dir} does not exist; create it first or choose another path`);
-  checkCreatable(path, flag);
+  // Written to a temp file in the folder and renamed over the old one: the folder must take writes.
+  checkCreatable(dir, `${flag} ${path}`);
 }
 
 /**
