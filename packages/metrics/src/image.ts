@@ -61,6 +61,14 @@ function checkPair(fn: string, pred: tf.Tensor, target: tf.Tensor, minRank: numb
   if (pred.shape.slice(1).some((d) => d === 0)) throw new Error(`${fn}: images of shape [${pred.shape}] have no pixels; pass [B, H, W, C] with H, W, C ≥ 1`);
 }
 
+/** Integer images (tf.browser.fromPixels gives int32 in 0–255) scored against the float default
+ * range 1 would give a PSNR near −48 dB and a meaningless SSIM without a word. */
+function checkIntegerRange(fn: string, pred: tf.Tensor, target: tf.Tensor, dataRange: number | undefined): void {
+  if (dataRange === undefined && (pred.dtype === 'int32' || target.dtype === 'int32')) {
+    throw new Error(`${fn}: int32 images (e.g. 0–255 from tf.browser.fromPixels) need an explicit dataRange: pass { dataRange: 255 }, or scale them to floats in [0, 1] (the default range 1)`);
+  }
+}
+
 function checkRange(fn: string, dataRange: number): void {
   if (!(dataRange > 0) || !Number.isFinite(dataRange)) {
     throw new Error(`${fn}: dataRange must be a positive finite number, got ${dataRange}`);
@@ -88,6 +96,7 @@ export function psnr(pred: tf.Tensor, target: tf.Tensor, opts: PsnrOptions = {})
   const r = opts.dataRange ?? 1;
   checkRange('psnr', r);
   checkPair('psnr', pred, target, 1);
+  checkIntegerRange('psnr', pred, target, opts.dataRange);
   if (opts.perChannel && pred.rank !== 4) throw new Error(`psnr: perChannel needs [B, H, W, C] images, got shape [${pred.shape}]`);
   return tf.tidy(() => {
     // [B] pooled, or [B, C] per channel.
@@ -163,6 +172,7 @@ export function resolveSsimOptions(opts: SsimOptions = {}): ResolvedSsim {
 export function ssim(pred: tf.Tensor, target: tf.Tensor, opts: SsimOptions = {}): tf.Tensor1D {
   const o = resolveSsimOptions(opts);
   checkPair('ssim', pred, target, 4);
+  checkIntegerRange('ssim', pred, target, opts.dataRange);
   if (pred.rank !== 4) throw new Error(`ssim: expected [B, H, W, C] images, got shape [${pred.shape}]`);
   const [, h, w, c] = pred.shape as [number, number, number, number];
   if (h < o.size || w < o.size) {

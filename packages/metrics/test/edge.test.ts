@@ -11,6 +11,16 @@ describe('metric edge cases', () => {
     e.dispose();
   });
 
+  it('asks for dataRange with int32 images (0–255), and scores them as floats when given', () => {
+    const a = tf.tensor4d(Array.from({ length: 2 * 8 * 8 * 3 }, (_, i) => (i * 37) % 256), [2, 8, 8, 3], 'int32');
+    const b = tf.tensor4d(Array.from({ length: 2 * 8 * 8 * 3 }, (_, i) => (i * 53) % 256), [2, 8, 8, 3], 'int32');
+    expect(() => psnr(a, b)).toThrow(/psnr: int32 images .* need an explicit dataRange: pass \{ dataRange: 255 \}/);
+    expect(() => ssim(a, b)).toThrow(/ssim: int32 images .* need an explicit dataRange/);
+    const [fa, fb] = [tf.div(tf.cast(a, 'float32'), 255), tf.div(tf.cast(b, 'float32'), 255)];
+    expect(psnr(a, b, { dataRange: 255 }).arraySync()).toEqual(psnr(fa, fb).arraySync().map((v) => expect.closeTo(v, 4)));
+    tf.dispose([a, b, fa, fb]);
+  });
+
   it('validates k1, k2 and sigma, naming the option', () => {
     const a = tf.zeros([1, 12, 12, 1]);
     expect(() => ssim(a, a, { k1: NaN })).toThrow(/ssim: k1 must be a finite number ≥ 0, got NaN/);
