@@ -268,6 +268,14 @@ describe('eval flags and damaged run files', () => {
     expect(r.code, r.err).toBe(0);
   });
 
+  it('says when test-time tailoring diverges (a table of Infinity said nothing)', async () => {
+    const r = await run(['eval', rd, '--backend', 'cpu', '--set', 'testInner.lr=1e30']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/\[noether\] note: the tailored mse is (Infinity|NaN): test-time tailoring diverged \(sgd, 1 step\(s\) at lr 1e\+30\); lower testInner\.lr/);
+    const ok = await run(['eval', rd, '--backend', 'cpu']);
+    expect(ok.err).not.toMatch(/diverged/);
+  });
+
   it('--max-batches 0 names the flag, not the config file', async () => {
     const r = await run(['eval', rd, '--max-batches', '0', '--backend', 'cpu']);
     expect(r.code).toBe(2);

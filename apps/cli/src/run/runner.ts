@@ -170,6 +170,14 @@ export class Runner {
     const rows = Object.keys(ev.tailored).map((m) => ({
       kind: 'eval', phase, step: state.step, metric: m, untailored: ev.untailored[m]!.overall, tailored: ev.tailored[m]!.overall, elapsed_s: this.elapsed(),
     }));
+    // Test-time tailoring can diverge where training's one step did not (more steps, a larger lr).
+    for (const m of Object.keys(ev.tailored)) {
+      const [u, t] = [ev.untailored[m]!.overall, ev.tailored[m]!.overall];
+      if (Number.isFinite(u) && !Number.isFinite(t)) {
+        const inner = cfg.testInner ? { ...cfg.inner, ...cfg.testInner } : cfg.inner;
+        this.log(`[${phase}] note: the tailored ${m} is ${t}: test-time tailoring diverged (${inner.optimizer}, ${inner.steps} step(s) at lr ${inner.lr}); lower testInner.lr or testInner.steps`);
+      }
+    }
     if (this.opts.replaceEvalRows) this.runDir.truncateMetrics(phase, Infinity);
     this.runDir.appendMetrics(rows);
     this.partial.table.push(...phaseRows(this.opts.table, phase, phase, exp.setup.mode, ev));
