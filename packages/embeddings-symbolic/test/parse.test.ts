@@ -32,7 +32,7 @@ describe('parseFormula errors', () => {
 });
 
 describe('formula embedding init', () => {
-  const create = (o: object) => formulaEmbeddingFactory.create(o as never, undefined as never);
+  const create = (o: object) => formulaEmbeddingFactory.create(o as never);
   it('refuses a division by zero at the initial values, naming the divisor', () => {
     expect(() => create({ formula: 'q / (c - c) + p' })).toThrow(/embedding\.init: the formula divides by c0 - c1.*= 0/);
     expect(() => create({ formula: 'q / c^2', init: [0] })).toThrow(/divides by c0\^2/);
