@@ -12,3 +12,4 @@ export * from './tf-embedding.js';
 export * from './tailoring.js';
 export { auditCases } from './audit.js';
 export * from './register.js';
+export * from './unit-check.js';

@@ -6,6 +6,8 @@ import { parseFormula } from './parse.js';
 import { formatExpr, type Expr } from './dsl.js';
 import { compile, evaluateColumns } from './program.js';
 import { symbolicEmbedding } from './tf-embedding.js';
+import { parseUnit } from './units.js';
+import { exprUnit } from './unit-check.js';
 
 export const FormulaEmbeddingOptionsSchema = z.strictObject({
   type: z.string().optional(),
@@ -14,11 +16,14 @@ export const FormulaEmbeddingOptionsSchema = z.strictObject({
   inputs: z.array(z.string().min(1)).min(1).default(['q', 'p']),
   /** Initial values of the parameters c0, c1, … (default 1 each). */
   init: z.array(z.number()).optional(),
+  /** Units of the inputs, in order (e.g. ['1', 'M*L^2/T']): the formula is then unit-checked as
+   * the search checks its own (parameters take whatever unit makes it valid). */
+  units: z.array(z.string()).optional(),
 });
 
 export const formulaEmbeddingFactory: EmbeddingFactory = {
   type: 'formula',
-  description: "a DSL formula over the state's columns with learned parameters (options: formula, inputs, init)",
+  description: "a DSL formula over the state's columns with learned parameters (options: formula, inputs, init, units)",
   create: (options) => {
     const o = validate(FormulaEmbeddingOptionsSchema, options, "embedding 'formula' options", 'embedding');
     let expr;
@@ -26,6 +31,15 @@ export const formulaEmbeddingFactory: EmbeddingFactory = {
       expr = parseFormula(o.formula, o.inputs);
     } catch (e) {
       throw new Error(`embedding.formula: ${(e as Error).message}`);
+    }
+    if (o.units) {
+      if (o.units.length !== o.inputs.length) throw new Error(`embedding.units: ${o.units.length} unit(s) for ${o.inputs.length} inputs (${o.inputs.join(', ')}); give one per input, in order`);
+      const units = o.units.map((u, k) => parseUnit(u, `embedding.units[${k}] (${o.inputs[k]})`));
+      try {
+        exprUnit(expr, units, undefined, o.inputs);
+      } catch (e) {
+        throw new Error(`embedding.formula: '${o.formula}' is not unit-consistent with embedding.units: ${(e as Error).message}`);
+      }
     }
     const n = compile(expr).nParams;
     if (o.init && o.init.length !== n) throw new Error(`embedding.init: the formula has ${n} parameter(s), init gives ${o.init.length}`);

@@ -79,3 +79,23 @@ export class UnitTable {
     return parts.length ? parts.join('·') : '1';
   }
 }
+
+/** Parses a unit such as `M*L^2/T`, `1/T`, `L*T^-1` or `1` (dimensionless) into integer exponents
+ * over `base` (default L, M, T). `what` names it in errors. */
+export function parseUnit(text: string, what = 'unit', base: readonly string[] = BASE_DIMENSIONS): number[] {
+  const u = new Array<number>(base.length).fill(0);
+  const s = text.replace(/\s+/g, '');
+  const eg = `use products of ${base.join(', ')} with integer powers, e.g. ${base.length >= 3 ? `${base[1]}*${base[0]}^2/${base[2]}` : `${base[0]}^2`} (or 1)`;
+  if (s === '') throw new Error(`${what}: empty unit; ${eg}`);
+  for (const raw of s.split(/(?=[*/])/)) {
+    const sign = raw.startsWith('/') ? -1 : 1;
+    const f = raw.replace(/^[*/]/, '');
+    if (f === '1') continue;
+    const m = /^([A-Za-z_]+)(?:\^(-?\d+))?$/.exec(f);
+    const i = m ? base.indexOf(m[1]!) : -1;
+    if (!m || i < 0) throw new Error(`${what}: cannot read '${f}' in unit '${text}'; ${eg}`);
+    u[i]! += sign * (m[2] ? Number(m[2]) : 1);
+  }
+  return u;
+}
+

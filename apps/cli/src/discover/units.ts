@@ -1,8 +1,7 @@
 // Input units on the command line: `--inputs q:1,p:M*L^2/T` — names and units (products of the
 // base dimensions L, M, T with integer powers; `1` is dimensionless) of the state columns.
+import { BASE_DIMENSIONS, parseUnit as parseSymbolicUnit } from '@noether/embeddings-symbolic';
 import { CliError } from '../cli/errors.js';
-
-export const BASE = ['L', 'M', 'T'] as const;
 
 export interface InputUnit {
   name: string;
@@ -11,21 +10,13 @@ export interface InputUnit {
   text: string;
 }
 
-/** Parses a unit such as `M*L^2/T`, `1/T`, `L*T^-1`, `1` into exponents over L, M, T. */
+/** Parses a unit such as `M*L^2/T`, `1/T`, `L*T^-1`, `1` into exponents over L, M, T (embeddings-symbolic's parser). */
 export function parseUnit(text: string, what = 'unit'): number[] {
-  const u = [0, 0, 0];
-  const s = text.replace(/\s+/g, '');
-  if (s === '') throw new CliError(`${what}: empty unit; use e.g. 1 (dimensionless), L, M*L^2/T`);
-  const parts = s.split(/(?=[*/])/);
-  for (const raw of parts) {
-    const sign = raw.startsWith('/') ? -1 : 1;
-    const f = raw.replace(/^[*/]/, '');
-    if (f === '1') continue;
-    const m = /^([LMT])(?:\^(-?\d+))?$/.exec(f);
-    if (!m) throw new CliError(`${what}: cannot read '${f}' in unit '${text}'; use products of L, M, T with integer powers, e.g. M*L^2/T (or 1)`);
-    u[BASE.indexOf(m[1] as 'L')] += sign * (m[2] ? Number(m[2]) : 1);
+  try {
+    return parseSymbolicUnit(text, what, BASE_DIMENSIONS);
+  } catch (e) {
+    throw new CliError((e as Error).message);
   }
-  return u;
 }
 
 /** `q:1,p:M*L^2/T` → inputs in order. */
@@ -42,9 +33,4 @@ export function parseInputs(text: string): InputUnit[] {
     const unitText = it.slice(i + 1);
     return { name, unit: parseUnit(unitText, `--inputs ${name}`), text: unitText };
   });
-}
-
-export function formatUnit(u: readonly number[]): string {
-  const parts = BASE.flatMap((b, i) => (u[i] ? [u[i] === 1 ? b : `${b}^${u[i]}`] : []));
-  return parts.length ? parts.join('*') : '1';
 }
