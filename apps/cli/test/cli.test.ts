@@ -108,7 +108,7 @@ describe('bad input → one line, exit 2', () => {
 
   it('parts that build but do not fit together: one line, exit 2, no run directory', async () => {
     // A formula over 3 state columns builds, but the oscillator's states have 2: only a step finds out.
-    const formula = '{"type":"formula","formula":"a*b*c","inputs":["a","b","c"]}';
+    const formula = '{"type":"formula","formula":"x*y*z","inputs":["x","y","z"]}';
     const r = await run(['experiment', 'toy-oscillator', ...TINY, '--set', `embedding=${formula}`, '--out', join(dir, 'never3')]);
     expect(r.code).toBe(2);
     expect(oneLineError(r.err)).toMatch(/invalid config: its parts do not work together \(predictor 'mlp-step', embedding 'formula', dataset 'oscillator', mode 'noether'\): a first training step fails with: formula reads input 2; states have 2 columns/);
