@@ -184,8 +184,8 @@ describe('tailoring', () => {
 });
 
 /** Meta-gradient through one inner step vs Richardson-extrapolated central differences. */
-function fdCheck(kind: 'svg' | 'svg-action', mode: 'cn' | 'latent', picks: string[], lr = 20) {
-  const a = tinySetup(kind, mode, { lr, activation: 'elu' });
+function fdCheck(kind: 'svg' | 'svg-action', mode: 'cn' | 'latent', picks: string[], lr = 20, svg?: Partial<SvgOptions>) {
+  const a = tinySetup(kind, mode, { lr, activation: 'elu', svg });
   const loss = (theta: Params) => metaLoss(a.setup, theta, a.phi, a.batch, 0);
   const grads = (firstOrder: boolean) => tf.tidy(() => {
     const s = { ...a.setup, inner: new GradientInnerOptimizer({ steps: 1, lr, firstOrder }) };
@@ -230,6 +230,11 @@ describe('meta-gradient (second order through one inner step)', () => {
   // relative + 2e-5 absolute, below the first-order/second-order gap asserted in fdCheck.
   it("svg, mode 'cn', group norm: matches central differences", () => {
     fdCheck('svg', 'cn', ['enc/b0/w', 'enc/out/norm/scale', 'dec/out/w', 'fp/l0/wh']);
+  });
+  // The reference code's options put more on the second-order tape: skips of each step's own input
+  // (teacher-forced targets here), the context steps' sampled z and their KL in the loss.
+  it("svg with the reference code's options (every-step skips, sampled context z, context KL), mode 'cn': matches central differences", () => {
+    fdCheck('svg', 'cn', ['enc/b0/w', 'dec/out/w', 'fp/l0/wh', 'post/l0/wh'], 20, { skips: 'every-step', contextZ: 'sample', contextKl: true });
   });
   it("svg-action, mode 'cn': matches central differences", () => {
     fdCheck('svg-action', 'cn', ['enc/b0/w', 'dec/out/w']);
