@@ -4,7 +4,7 @@
 // conv): α_c = spatial mean of ∂score/∂A_c, map = ReLU(Σ_c α_c A_c), upsampled to the frame and
 // overlaid on x_t. Any embedding, a user's plugin too, can be mapped by declaring its featureLayer.
 import { join } from 'node:path';
-import { frameGrid, imageToPng, linePlot, nn, tf, yieldToEventLoop, type Batch, type Embedding } from '@noether/core';
+import { disposeBatch, frameGrid, imageToPng, linePlot, nn, tf, yieldToEventLoop, type Batch, type Embedding } from '@noether/core';
 import { AnalysisInterrupted } from './inner-steps.js';
 import { CliError } from '../cli/errors.js';
 import { writeFileAtomic } from '../run/fs-atomic.js';
@@ -129,7 +129,7 @@ export async function gradcam(runDir: RunDir, target: GradcamTarget, o: GradcamO
       }
       seqs += take;
     } finally {
-      tf.dispose([batch.obs, batch.actions].filter((x) => x) as tf.Tensor[]);
+      disposeBatch(batch);
     }
   }
   const p = pca(rows);

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  GradientInnerOptimizer, deriveSeed, imageToPng, linePlot, makeWindow, mseTaskLoss, noetherLoss, tailorable, tf, tidy, unstackTime, yieldToEventLoop,
+  GradientInnerOptimizer, deriveSeed, disposeBatch, imageToPng, linePlot, makeWindow, mseTaskLoss, noetherLoss, tailorable, tf, tidy, unstackTime, yieldToEventLoop,
   type InnerOptimizerKind, type Params, type TailorMode,
 } from '@noether/core';
 import type { RunDir } from '../run/run-dir.js';
@@ -63,7 +63,7 @@ export async function innerSteps(runDir: RunDir, loaded: LoadedPhase, o: InnerSt
     // The inner loop is synchronous: a real Ctrl-C (a signal event) is seen only here, between batches.
     await yieldToEventLoop();
     if (nb >= o.maxBatches) {
-      tf.dispose([batch.obs, batch.actions].filter((x) => x) as tf.Tensor[]);
+      disposeBatch(batch);
       continue;
     }
     const B = batch.obs.shape[0]!;
@@ -103,7 +103,7 @@ export async function innerSteps(runDir: RunDir, loaded: LoadedPhase, o: InnerSt
       record(o.steps, tidy(() => loss(r.vars)));
     } finally {
       tf.engine().endScope();
-      tf.dispose([batch.obs, batch.actions].filter((x) => x) as tf.Tensor[]);
+      disposeBatch(batch);
     }
     n += B;
     nb++;

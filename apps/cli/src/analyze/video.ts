@@ -3,7 +3,7 @@
 // and loading a trained phase back from a run directory.
 import { join } from 'node:path';
 import {
-  buildExperiment, deriveSeed, disposeMetaState, evaluate, frameGrid, initMetaState, persistencePredictor, imageToPng, linePlot, makeWindow, predictSequence, tf, tidy,
+  buildExperiment, deriveSeed, disposeBatch, disposeMetaState, evaluate, frameGrid, initMetaState, persistencePredictor, imageToPng, linePlot, makeWindow, predictSequence, tf, tidy,
   type Batch, type DependencyContainer, type EvalResult, type Experiment, type MetaState, type RgbaImage,
 } from '@noether/core';
 import { CliError } from '../cli/errors.js';
@@ -132,7 +132,7 @@ export async function writeFrameGrid(runDir: RunDir, models: GridModel[], o: { n
       tf.dispose([...new Set([...out.targets, ...out.u, ...out.t])]);
     });
   } finally {
-    tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
+    disposeBatch(batch);
   }
   const flat = byExample.flat();
   const scale = H <= 32 ? 3 : H <= 64 ? 2 : 1;

@@ -53,6 +53,12 @@ export function makeWindow(predictor: Predictor, batch: Batch, o: WindowOptions)
 }
 
 /** Σ_t mean((x̃_t − x_t)²): the default task loss (and the golden reference's outer loss). */
+/** Frees a batch's tensors (obs, and actions when there are any): the consumer of dataset.batches owns them. */
+export function disposeBatch(batch: Batch): void {
+  batch.obs.dispose();
+  batch.actions?.dispose();
+}
+
 export function mseTaskLoss(preds: tf.Tensor[], targets: tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => tf.addN(preds.map((p, i) => tf.mean(tf.squaredDifference(p, targets[i]!)))) as tf.Scalar);
 }

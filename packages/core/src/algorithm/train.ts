@@ -3,7 +3,7 @@ import { tf } from '../tf.js';
 import { tidy } from '../params.js';
 import type { Dataset, Metric } from '../contracts.js';
 import { deriveSeed } from '../rng.js';
-import { makeWindow } from './batch.js';
+import { disposeBatch, makeWindow } from './batch.js';
 import { metaStep, type MetaSetup, type MetaState, type StepReport } from './meta.js';
 import { predictSequence } from './tailor.js';
 import { TimestepAccumulator } from './stats.js';
@@ -60,11 +60,11 @@ export async function train(setup: MetaSetup, dataset: Dataset, state: MetaState
     const skip = s.step - epoch * spe;
     for await (const batch of dataset.batches('train', { batchSize: o.batchSize, seed: deriveSeed(o.seed, `epoch-${epoch}`), shuffle: true, dropLast: true })) {
       if (i++ < skip) {
-        tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
+        disposeBatch(batch);
         continue;
       }
       if (o.signal?.aborted || i > spe) {
-        tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
+        disposeBatch(batch);
         if (o.signal?.aborted) return { state: s, losses, stopped: true };
         continue;
       }
@@ -79,7 +79,7 @@ export async function train(setup: MetaSetup, dataset: Dataset, state: MetaState
         if (e instanceof Error && !(STATE in e)) Object.defineProperty(e, STATE, { value: s, enumerable: false });
         throw e;
       } finally {
-        tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
+        disposeBatch(batch);
       }
     }
   }
@@ -122,7 +122,7 @@ export async function evaluate(setup: MetaSetup, dataset: Dataset, state: MetaSt
   const embedding = setup.mode === 'baseline' ? undefined : setup.embedding;
   for await (const batch of dataset.batches(o.split ?? 'test', { batchSize: o.batchSize, shuffle: false })) {
     if (o.maxBatches !== undefined && nb >= o.maxBatches) {
-      tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
+      disposeBatch(batch);
       continue;
     }
     // try/finally: a metric, predictor or window that throws must not leave the batch behind.
@@ -161,7 +161,7 @@ export async function evaluate(setup: MetaSetup, dataset: Dataset, state: MetaSt
       n += batch.obs.shape[0]!;
       nb++;
     } finally {
-      tf.dispose([batch.obs, batch.actions].filter((t) => t) as tf.Tensor[]);
+      disposeBatch(batch);
     }
   }
   const curves = (m: Map<string, TimestepAccumulator>) => {
