@@ -3,7 +3,7 @@
 // mapping interrupts and NaN stops to exit codes, and printing the result table.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { NonFiniteError, buildExperiment, disposeMetaState, metaStep, tf, type Experiment, type ExperimentConfig, type Plugin } from '@noether/core';
+import { NonFiniteError, buildExperiment, disposeMetaState, metaStep, tf, type Experiment, type ExperimentConfig, type MetaState, type Plugin } from '@noether/core';
 import type { FlagSpec } from '../cli/args.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
@@ -44,36 +44,35 @@ export const configExperiment: BuiltinExperiment = {
   },
 };
 
-/** One meta-step of a fresh state on the first training sequence, everything it makes freed. It
- * predicts one step (a video model's full horizon would cost seconds), unless the configured window
- * does not fit the sequence, which the full window then reports. */
-async function firstStep(exp: Experiment): Promise<void> {
-  const it = exp.dataset.batches('train', { batchSize: 1, shuffle: false })[Symbol.asyncIterator]();
-  const first = await it.next();
-  await it.return?.();
-  if (first.done) return; // an empty split: training says so
-  const made: tf.Tensor[] = [first.value.obs, ...(first.value.actions ? [first.value.actions] : [])];
-  let batch = first.value;
-  let setup = exp.setup;
-  const T = batch.obs.shape[1]!;
-  const C = setup.contextLength ?? setup.predictor.contextLength;
-  const H = setup.horizon ?? T - C;
-  if (H > 1 && C + H <= T) {
-    const cut = (t: tf.Tensor) => {
-      const c = tf.slice(t, [0, 0], [-1, C + 1]);
-      made.push(c);
-      return c;
-    };
-    batch = { ...batch, obs: cut(batch.obs), ...(batch.actions ? { actions: cut(batch.actions) } : {}) };
-    setup = { ...setup, horizon: 1 };
-  }
-  const state = exp.initState();
+/** One meta-step of `state` (fresh, and consumed here) on the first training sequence, everything
+ * it makes freed. It predicts one step (a video model's full horizon would cost seconds), unless the
+ * configured window does not fit the sequence, which the full window then reports. */
+async function firstStep(exp: Experiment, state: MetaState): Promise<void> {
+  const made: tf.Tensor[] = [];
+  let stepped: MetaState | undefined; // metaStep disposes the state it steps, and returns the next
   try {
-    disposeMetaState(metaStep(setup, state, batch, 0).state); // metaStep disposes the state it steps
-  } catch (e) {
-    disposeMetaState(state);
-    throw e;
+    const it = exp.dataset.batches('train', { batchSize: 1, shuffle: false })[Symbol.asyncIterator]();
+    const first = await it.next();
+    await it.return?.();
+    if (first.done) return; // an empty split: training says so
+    let batch = first.value;
+    made.push(batch.obs, ...(batch.actions ? [batch.actions] : []));
+    let setup = exp.setup;
+    const T = batch.obs.shape[1]!;
+    const C = setup.contextLength ?? setup.predictor.contextLength;
+    const H = setup.horizon ?? T - C;
+    if (H > 1 && C + H <= T) {
+      const cut = (t: tf.Tensor) => {
+        const c = tf.slice(t, [0, 0], [-1, C + 1]);
+        made.push(c);
+        return c;
+      };
+      batch = { ...batch, obs: cut(batch.obs), ...(batch.actions ? { actions: cut(batch.actions) } : {}) };
+      setup = { ...setup, horizon: 1 };
+    }
+    stepped = metaStep(setup, state, batch, 0).state;
   } finally {
+    disposeMetaState(stepped ?? state);
     tf.dispose(made);
   }
 }
@@ -189,11 +188,12 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
   // Build once before creating anything, so a config naming an unknown type or a bad
   // plugin option fails here as bad input (exit 2), not halfway through a run.
   let probe: Experiment;
+  let fresh: MetaState;
   try {
     probe = await buildExperiment(container, config);
-    disposeMetaState(probe.initState());
     const stale = resumed && staleTailoringNote(resumed, probe);
     if (stale) ctx.log(stale);
+    fresh = probe.initState();
   } catch (e) {
     // A data file the config names is bad: the file is what to fix, and its error says where.
     if ((e as Error).name === 'DataFileError') throw new CliError(String((e as Error).message).split('\n')[0]!);
@@ -203,7 +203,7 @@ export async function executeRun(ctx: CommandContext, req: RunRequest): Promise<
   // the data lacks, an embedding's arity or inputs, 'oracle' with an embedding that has parameters)
   // fail only when they meet, which would otherwise be at the first step, in a half-made run.
   try {
-    await firstStep(probe);
+    await firstStep(probe, fresh);
   } catch (e) {
     if (e instanceof NonFiniteError) {
       // Not the config's shape: training meets it too, and stops as it does on any NaN (exit 3).
