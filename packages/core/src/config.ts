@@ -73,6 +73,11 @@ export type ExperimentConfig = z.infer<typeof ExperimentConfigSchema>;
 export type ExperimentConfigInput = z.input<typeof ExperimentConfigSchema>;
 export type InnerConfig = z.infer<typeof InnerConfigSchema>;
 
+/** The inner loop used at test time: `inner` with the fields `testInner` overrides. */
+export function testInnerConfig(c: ExperimentConfig): InnerConfig {
+  return c.testInner ? { ...c.inner, ...c.testInner } : c.inner;
+}
+
 /** A config (or file) that failed validation; the message names each bad field. */
 export class ConfigError extends Error {
   constructor(message: string, readonly issues: { path: string; message: string }[] = []) {

@@ -5,7 +5,7 @@
 import type { DependencyContainer } from 'tsyringe';
 import type { Dataset, Embedding, InnerOptimizer, Metric, Predictor, TailorMode, TaskLoss } from './contracts.js';
 import { TOKENS, findFactory } from './di.js';
-import { ConfigError, parseConfig, type ExperimentConfig, type ExperimentConfigInput, type InnerConfig } from './config.js';
+import { ConfigError, parseConfig, testInnerConfig, type ExperimentConfig, type ExperimentConfigInput, type InnerConfig } from './config.js';
 import { GradientInnerOptimizer } from './algorithm/inner.js';
 import { tailorModeProblem } from './algorithm/tailor.js';
 import { initMetaState, type MetaSetup, type MetaState } from './algorithm/meta.js';
@@ -80,7 +80,7 @@ export function defineExperiment(parts: ExperimentParts, config: Omit<Experiment
     }
   }
   const inner = parts.inner ?? innerFrom(cfg.inner);
-  const testInner = parts.testInner ?? (cfg.testInner ? innerFrom({ ...cfg.inner, ...cfg.testInner }) : inner);
+  const testInner = parts.testInner ?? (cfg.testInner ? innerFrom(testInnerConfig(cfg)) : inner);
   const setup: MetaSetup = {
     predictor: parts.predictor,
     embedding: parts.embedding,

@@ -2,7 +2,7 @@
 // resumes from the last checkpoint, logs metrics.csv, shows progress, and turns a
 // NaN/Inf into a NonFiniteStop that keeps the last good checkpoint.
 import {
-  NonFiniteError, disposeMetaState, evaluate, imageToPng, linePlot, train,
+  NonFiniteError, disposeMetaState, evaluate, imageToPng, linePlot, testInnerConfig, train,
   type EvalResult, type Experiment, type MetaState,
 } from '@noether/core';
 import { curveRows } from '../analyze/video.js';
@@ -174,7 +174,7 @@ export class Runner {
     for (const m of Object.keys(ev.tailored)) {
       const [u, t] = [ev.untailored[m]!.overall, ev.tailored[m]!.overall];
       if (Number.isFinite(u) && !Number.isFinite(t)) {
-        const inner = cfg.testInner ? { ...cfg.inner, ...cfg.testInner } : cfg.inner;
+        const inner = testInnerConfig(cfg);
         this.log(`[${phase}] note: the tailored ${m} is ${t}: test-time tailoring diverged (${inner.optimizer}, ${inner.steps} step(s) at lr ${inner.lr}); lower testInner.lr or testInner.steps`);
       }
     }
@@ -222,13 +222,13 @@ export class Runner {
   }
 }
 
-/** Result-table rows for one evaluated phase: the untailored model, and the tailored one unless baseline. */
 /** A phase's rows as the experiment's table names them when it names the phase, else as tableRows
  * does under `label` (a run stopped early, and `noether eval`, use it). */
 export function phaseRows(table: ResultTableSpec | undefined, phase: string, label: string, mode: string, ev: EvalResult): ResultRow[] {
   return table?.phases.some((p) => p.phase === phase) ? curveRows(tableModels(table, { [phase]: ev })) : tableRows(label, mode, ev);
 }
 
+/** Result-table rows for one evaluated phase: the untailored model, and the tailored one unless baseline. */
 export function tableRows(label: string, mode: string, ev: EvalResult): ResultRow[] {
   const pick = (c: EvalResult['tailored']) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.overall]));
   const rows: ResultRow[] = [{ model: mode === 'baseline' ? label : `${label} (untailored)`, ...pick(ev.untailored) }];

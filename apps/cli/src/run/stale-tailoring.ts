@@ -2,7 +2,7 @@
 // would alone: their inner loss was a batch mean, so an SGD lr acted as lr/B per sequence. Such a
 // run re-evaluated (or resumed, or analysed) now takes B× that step, and its tailored numbers move;
 // the user should hear so rather than find different numbers. New runs record perSequenceTailoring.
-import type { Experiment } from '@noether/core';
+import { testInnerConfig, type Experiment } from '@noether/core';
 import type { RunDir } from './run-dir.js';
 
 export function staleTailoringNote(rd: RunDir, exp: Experiment): string | undefined {
@@ -10,7 +10,7 @@ export function staleTailoringNote(rd: RunDir, exp: Experiment): string | undefi
   const c = exp.config;
   const mode = c.noether.tailor ?? exp.predictor.tailor;
   if (c.mode === 'baseline' || (mode !== 'cn' && mode !== 'latent')) return undefined;
-  if (c.inner.optimizer !== 'sgd' && (c.testInner?.optimizer ?? c.inner.optimizer) !== 'sgd') return undefined;
+  if (c.inner.optimizer !== 'sgd' && testInnerConfig(c).optimizer !== 'sgd') return undefined;
   return (
     `note: ${rd.path} was made before per-example tailoring (mode '${mode}') stepped each sequence at the full inner lr: ` +
     `its SGD lr then acted on the batch mean (lr/B per sequence), so its tailored numbers now differ from those it recorded`

@@ -28,7 +28,7 @@ export function lpipsMetric(params: Params, opts: LpipsMetricOptions = {}): Metr
       throw new Error(`lpips: expected [B, H, W, 3] (RGB) or [B, H, W, 1] (grey) images, got shape [${x.shape}]; drop an alpha channel first`);
     }
     let y = tf.cast(x, 'float32');
-    if (y.rank === 4 && y.shape[3] === 1) y = tf.concat([y, y, y], 3);
+    if (y.shape[3] === 1) y = tf.concat([y, y, y], 3);
     return range === '0,1' ? tf.sub(tf.mul(y, 2), 1) : y;
   };
   return Object.freeze({
