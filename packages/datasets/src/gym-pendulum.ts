@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Rng, batchGroups, deriveSeed, tf, yieldToEventLoop, type Batch, type BatchOptions, type Dataset, type Split } from '@noether/core';
+import { Rng, batchGroups, deriveSeed, interrupted, tf, type Batch, type BatchOptions, type Dataset, type Split } from '@noether/core';
 import { DataFileError, readDataText } from './errors.js';
 import { atomicWriteFile } from './fs-util.js';
 import { prefetchMap } from './prefetch.js';
@@ -236,8 +236,7 @@ export async function generateGymPendulum(opts: GenerateGymOptions): Promise<Gym
       writeFramesPng(join(opts.out, 'preview.png'), rows.filter((r) => r.length > 0), { height: size, width: size, channels: 3 });
     }
     opts.onProgress?.(e + 1, opts.episodes);
-    await yieldToEventLoop();
-    if (opts.signal?.aborted) throw new GenerationInterrupted();
+    if (await interrupted(opts.signal)) throw new GenerationInterrupted();
   }
   const manifest: GymManifest = {
     format: GYM_MANIFEST_FORMAT,

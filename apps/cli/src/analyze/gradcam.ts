@@ -4,7 +4,7 @@
 // conv): α_c = spatial mean of ∂score/∂A_c, map = ReLU(Σ_c α_c A_c), upsampled to the frame and
 // overlaid on x_t. Any embedding, a user's plugin too, can be mapped by declaring its featureLayer.
 import { join } from 'node:path';
-import { disposeBatch, frameGrid, imageToPng, linePlot, nn, tf, yieldToEventLoop, type Batch, type Embedding } from '@noether/core';
+import { disposeBatch, frameGrid, imageToPng, linePlot, interrupted, nn, tf, type Batch, type Embedding } from '@noether/core';
 import { AnalysisInterrupted } from './inner-steps.js';
 import { CliError } from '../cli/errors.js';
 import { writeFileAtomic } from '../run/fs-atomic.js';
@@ -91,10 +91,9 @@ export async function gradcam(runDir: RunDir, target: GradcamTarget, o: GradcamO
   const shown: { a: Float32Array; b: Float32Array }[] = [];
   let seqs = 0;
   const per = H * W * C;
-  // Each step is synchronous: a real Ctrl-C (a signal event) is seen only when the loop yields.
+  // Each step is synchronous: a real Ctrl-C (a signal event) is seen only here, between them.
   const stop = async (where: string) => {
-    await yieldToEventLoop();
-    if (o.signal?.aborted) throw new AnalysisInterrupted('gradcam', where);
+    if (await interrupted(o.signal)) throw new AnalysisInterrupted('gradcam', where);
   };
   for await (const batch of exp.dataset.batches('test', { batchSize: exp.config.eval.batchSize, shuffle: false })) {
     try {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { buildExperiment, disposeMetaState, yieldToEventLoop, type Experiment, type ExperimentConfig, type MetaState } from '@noether/core';
+import { buildExperiment, disposeMetaState, interrupted, type Experiment, type ExperimentConfig, type MetaState } from '@noether/core';
 import { curveRows } from '../analyze/video.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
@@ -92,8 +92,7 @@ export const evalCommand: Command = {
       let noted: string | undefined;
       // Ctrl-C is seen between phases (evaluate runs synchronously per batch, so the loop must yield for it).
       const stopped = async () => {
-        await yieldToEventLoop();
-        if (!ctx.signal.aborted) return false;
+        if (!(await interrupted(ctx.signal))) return false;
         ctx.log(`noether eval: interrupted ${done.length ? `after evaluating ${done.join(', ')} (their eval rows are in metrics.csv, their plots in plots/); the rest not evaluated` : 'before evaluating anything; nothing written'}`);
         return true;
       };

@@ -6,7 +6,7 @@
 // quantity).
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tf, disposeParams, imageToPng, linePlot, tidy, yieldToEventLoop, type Params } from '@noether/core';
+import { tf, disposeParams, imageToPng, linePlot, interrupted, tidy, type Params } from '@noether/core';
 import { VectorFieldPredictor, type Integrator } from '@noether/predictors-mlp';
 import { MAX_ENUMERATION_SIZE, distinctLaws, formatExpr, symbolicEmbedding, type FitOptions, type SearchResult, type ShardResult } from '@noether/embeddings-symbolic';
 import { writeFileAtomic, writeJsonAtomic } from '../run/fs-atomic.js';
@@ -76,8 +76,7 @@ export function chunkJob(o: DiscoverOptions, d: DiscoverData): ChunkJob {
 
 /** Stops here when Ctrl-C was pressed; first lets the event loop deliver it (the stages are synchronous). */
 async function checkInterrupt(ctx: RunContext, stage: string, step: number): Promise<void> {
-  await yieldToEventLoop();
-  if (ctx.signal?.aborted) throw new Interrupted(stage, step);
+  if (await interrupted(ctx.signal)) throw new Interrupted(stage, step);
 }
 
 async function searchChunks(o: DiscoverOptions, d: DiscoverData, chunks: number[], ctx: RunContext) {

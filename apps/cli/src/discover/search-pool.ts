@@ -3,7 +3,7 @@
 // searchShard with of = CHUNKS), and every candidate's randomness depends only on (seed, i), so
 // the merged result is the same whatever the number of workers or machines: `--shard i/n` runs
 // the chunks c with c mod n = i, and merging all shards' chunks equals the single-machine run.
-import { yieldToEventLoop } from '@noether/core';
+import { interrupted } from '@noether/core';
 import { mergeShards, searchShard, type FitOptions, type SearchResult, type ShardResult, type SystemSpec } from '@noether/embeddings-symbolic';
 import { compiledWorker, runQueue, type PoolReport } from './worker-queue.js';
 
@@ -52,9 +52,8 @@ export async function runChunks(
   if (workers <= 1 || !url) {
     const results: ShardResult[] = [];
     for (const c of chunks) {
-      // A chunk is synchronous: yield so that a Ctrl-C can reach the signal between chunks.
-      await yieldToEventLoop();
-      if (signal?.aborted) break;
+      // A chunk is synchronous: a Ctrl-C is seen between chunks.
+      if (await interrupted(signal)) break;
       results.push(runChunk(job, c, (d, t) => report(c, d, t)));
     }
     const pool = { workers: 1, note: workers > 1 && !url ? 'running from sources: no compiled worker, searched in-process' : undefined };

@@ -38,6 +38,13 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((r) => (g.setImmediate ? g.setImmediate(r) : setTimeout(r, 0)));
 }
 
+/** Whether `signal` has aborted, once the event loop has had the chance to deliver a pending Ctrl-C:
+ * the work between two calls is synchronous, so a signal handler runs only here. */
+export async function interrupted(signal?: AbortSignal): Promise<boolean> {
+  await yieldToEventLoop();
+  return signal?.aborted ?? false;
+}
+
 /** Batches an epoch would yield, without materialising them. */
 export function stepsPerEpoch(dataset: Dataset, batchSize: number): number {
   return Math.floor(dataset.size('train') / batchSize) || 1;
