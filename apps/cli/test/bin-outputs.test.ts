@@ -41,8 +41,11 @@ describe('bin/noether.mjs: output folders', () => {
     expect(existsSync(parent)).toBe(false);
   }, 120_000);
 
-  // As root every folder is writable: then the check runs as 'nobody' through setpriv, where there is one.
-  const asUser = process.getuid?.() !== 0 ? [] : existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : undefined;
+  // As root every folder is writable: then the check runs as 'nobody' through setpriv, where there is
+  // one and 'nobody' can read the checkout (not in a private folder, e.g. a clone in `mktemp -d`'s 0700 one).
+  const setpriv = ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+  const nobodyReads = () => spawnSync(setpriv[0]!, [...setpriv.slice(1), process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(BIN)})`]).status === 0;
+  const asUser = process.getuid?.() !== 0 ? [] : existsSync(setpriv[0]!) && nobodyReads() ? setpriv : undefined;
   it.skipIf(!asUser)('an unwritable --out is refused up-front: exit 2 naming the folder and the fix (EACCES)', () => {
     const base = tmp();
     chmodSync(base, 0o755);
