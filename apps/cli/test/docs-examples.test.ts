@@ -1,23 +1,27 @@
 // The library snippets of docs/getting-started.md ("The same experiment in code") and docs/plugins.md
-// ("Using it", "Your own inner optimiser"), run as written but for the epochs, and
-// examples/custom-predictor as its README uses it: in code, through the audit, and from the CLI.
+// ("Registering", "Using it", the audit, "Your own inner optimiser", the quad.yaml of "From the CLI"), run as written
+// but for the epochs; the code snippets of the predictors-mlp, predictors-svg and embeddings-symbolic
+// READMEs; and examples/custom-predictor as its README uses it: in code, through the audit, and from the CLI.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import {
   createContainer, buildExperiment, train, evaluate, disposeMetaState, auditSecondOrder, tf,
   defineExperiment, examples, withThetaOf, encodeMetaState, decodeMetaState,
-  defaultInnerOptions, stopGradient, valueAndGradsOf, metaStepAuditCase,
-  type InnerMinimizeOptions, type InnerOptimizer, type InnerOptimizerOptions, type InnerResult, type MetaSetup, type Params,
+  defaultInnerOptions, stopGradient, valueAndGradsOf, metaStepAuditCase, GradientInnerOptimizer, ArrayDataset, Rng, TOKENS,
+  type Embedding, type EmbeddingFactory, type InnerMinimizeOptions, type InnerOptimizer, type InnerOptimizerOptions, type InnerResult, type MetaSetup, type Params,
 } from '@noether/core';
 import { mseMetric } from '@noether/metrics';
 import { register as registerMlp, VectorFieldPredictor } from '@noether/predictors-mlp';
-import { register as registerDatasets } from '@noether/datasets';
+import { register as registerDatasets, generateSpring, trajectoryDataset } from '@noether/datasets';
 import { register as registerMetrics } from '@noether/metrics';
 import { register as registerSymbolic } from '@noether/embeddings-symbolic';
-import { register } from '../../../examples/custom-embedding/quadratic-embedding.js';
-import { register as registerRecurrent, auditCases as recurrentAuditCases } from '../../../examples/custom-predictor/recurrent-predictor.js';
+import { SvgPredictor } from '@noether/predictors-svg';
+import { CnnEmbedding } from '@noether/embeddings-cnn';
+import { register, QuadraticEmbedding } from '../../../examples/custom-embedding/quadratic-embedding.js';
+import { register as registerRecurrent, auditCases as recurrentAuditCases, RecurrentPredictor } from '../../../examples/custom-predictor/recurrent-predictor.js';
 import { readJson, run, tmp } from './helpers.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -73,6 +77,89 @@ describe('docs/plugins.md', () => {
     expect(JSON.stringify(result)).toMatch(/mse/);
     disposeMetaState(state);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('"Registering": a factory (route 1) and a class under the token in a child container (route 2)', () => {
+    const child = createContainer(register).createChildContainer();
+    child.register(TOKENS.Embedding, { useClass: QuadraticEmbedding });
+    expect(child.resolve<Embedding>(TOKENS.Embedding)).toBeInstanceOf(QuadraticEmbedding);
+    expect(child.resolveAll<EmbeddingFactory>(TOKENS.EmbeddingFactory).map((f) => f.type)).toContain('quadratic');
+    // What the text says of route 2: a class whose constructor takes arguments tsyringe cannot inject fails at resolve.
+    class WithOptions extends QuadraticEmbedding { constructor(readonly hidden: number) { super(); } }
+    child.register(TOKENS.Embedding, { useClass: WithOptions });
+    expect(() => child.resolve(TOKENS.Embedding)).toThrow(/TypeInfo not known for "WithOptions"/);
+  });
+
+  it('the audit snippet: the recurrent predictor in mode cn dispatches only second-order-checked kernels', () => {
+    const data = examples.oscillatorDataset({ nTrain: 3, nTest: 1, seqLength: 4 });
+    const c = metaStepAuditCase('mine/recurrent/cn', () => {
+      const predictor = new RecurrentPredictor({ dt: 0.1, hidden: 4 });
+      const embedding = new examples.MlpEmbedding(2, 3, 1);
+      const setup = { predictor, embedding, mode: 'noether', tailorMode: 'cn', form: '2a',
+        inner: new GradientInnerOptimizer({ lr: 0.1 }), lrTheta: 1, lrPhi: 1 } as const;
+      return { setup, theta: predictor.init(1), phi: embedding.init(2), batch: data.gather('train', [0, 1, 2]) };
+    });
+    expect(auditSecondOrder(() => c.run()).unchecked).toEqual([]);
+  });
+
+  it('"From the CLI": quad.yaml is a valid config for the quadratic plugin, and names the run directories the commands use', async () => {
+    const doc = readFileSync(join(root, 'docs', 'plugins.md'), 'utf8');
+    const yaml = /```yaml\n# quad\.yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(yaml, 'plugins.md shows quad.yaml').toBeDefined();
+    const config = parseYaml(yaml!) as { name: string };
+    const runNames = [...doc.matchAll(/noether (?:eval|analyze inner-steps) runs\/(\S+)-\d{8}-\d{6}Z/g)].map((m) => m[1]);
+    expect(runNames).toEqual([config.name, config.name]);
+    const exp = await buildExperiment(createContainer(registerMlp, registerDatasets, registerMetrics, register), config);
+    expect(exp.setup.embedding?.name).toBe('quadratic');
+    expect(exp.metrics.map((m) => m.name)).toEqual(['mse']);
+  });
+});
+
+describe('package READMEs', () => {
+  it('predictors-mlp: an HNN with per-sequence (cn) tailoring trains and evaluates', async () => {
+    const before = tf.memory().numTensors;
+    // As written, but for the sizes and epochs (50 trajectories, hidden 64, 10 epochs in the README).
+    const dataset = trajectoryDataset(generateSpring({ trajectories: 10 }));
+    const predictor = new VectorFieldPredictor('hnn', { dt: 3 / 29, hidden: 16 });
+    const embedding = new examples.MlpEmbedding(2, 16, 2);
+    const exp = defineExperiment({ predictor, embedding, dataset, metrics: [mseMetric] },
+      { noether: { tailor: 'cn' }, inner: { lr: 0.01 } });
+    const { state } = await train(exp.setup, dataset, exp.initState(), { epochs: 1, batchSize: 16, seed: 0 });
+    const result = await evaluate(exp.testSetup, dataset, state, { batchSize: 16, seed: 0, metrics: exp.metrics });
+    disposeMetaState(state);
+    expect(result.tailored['mse']!.overall).not.toBe(result.untailored['mse']!.overall);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('predictors-svg: the tiny SVG with the CNN embedding, CN-tailored, on 8×8 frames', async () => {
+    const before = tf.memory().numTensors;
+    // The README leaves the data set to the reader: a few seeded random 8×8 RGB clips of 4 frames.
+    const rng = new Rng(0);
+    const clips = (n: number) => ({ obs: Float32Array.from({ length: n * 4 * 8 * 8 * 3 }, () => rng.uniform()), n });
+    const dataset = new ArrayDataset({ name: 'noise', obsShape: [8, 8, 3], seqLength: 4, train: clips(2), test: clips(2) });
+    const predictor = new SvgPredictor({ arch: 'dcgan', frameSize: 8, widths: [4], gDim: 4, rnnSize: 4, zDim: 2 });
+    const embedding = new CnnEmbedding({ dim: 4, height: 8, width: 8, channels: 3, filters: [8, 8], kernel: 3 });
+    const exp = defineExperiment({ predictor, embedding, dataset }, { noether: { tailor: 'cn' }, inner: { lr: 0.1 } });
+    expect(exp.setup.tailorMode).toBe('cn');
+    const { state, losses } = await train(exp.setup, dataset, exp.initState(), { epochs: 1, batchSize: 2, seed: 0 });
+    expect(losses.every(Number.isFinite)).toBe(true);
+    const result = await evaluate(exp.testSetup, dataset, state, { batchSize: 2, seed: 0, metrics: [mseMetric] });
+    expect(Number.isFinite(result.tailored['mse']!.overall)).toBe(true);
+    disposeMetaState(state);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('embeddings-symbolic: the `node -e` counter prints the first seven rows of the README\'s table', () => {
+    const doc = readFileSync(join(root, 'packages', 'embeddings-symbolic', 'README.md'), 'utf8');
+    const script = /node --input-type=module -e "\n([\s\S]*?)"\n```/.exec(doc)?.[1];
+    expect(script, 'the README shows the counter').toBeDefined();
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script!], { cwd: root, encoding: 'utf8' });
+    // Its counts, in the order it prints them, are the table's rows in order (pendulum, spring).
+    const printed = (system: string) => [...(new RegExp(`${system} \\{([^}]*)\\}`).exec(out)?.[1] ?? '').matchAll(/: (\d+)/g)].map((m) => Number(m[1]));
+    const table = doc.slice(doc.indexOf('| rule | pendulum | spring |'));
+    const rows = table.split('\n').slice(2, 9).map((r) => r.split('|').slice(2, 4).map((c) => Number(c.trim().replace(/,/g, ''))));
+    expect(printed('pendulum')).toEqual(rows.map((r) => r[0]));
+    expect(printed('spring')).toEqual(rows.map((r) => r[1]));
   });
 });
 

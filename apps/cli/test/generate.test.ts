@@ -36,7 +36,8 @@ describe('noether generate', () => {
     expect(readGymManifest(dir).view).toBe(1.2);
     for (const [args, msg] of [
       [['gym-pendulum', '--view', '1'], /--view must be > 1.1/],
-      [['spring', '--view', '1.5'], /--view applies to gym-pendulum only/],
+      [['spring', '--view', '1.5'], /--view applies to gym-pendulum only, not spring: drop it, or run noether generate gym-pendulum/],
+      [['gym-pendulum', '--noise', '0.1'], /--noise applies to spring and pendulum only, not gym-pendulum: drop it, or run noether generate spring\|pendulum/],
     ] as const) {
       const out = join(tmp(), 'bad');
       const b = await run(['generate', ...args, '--out', out]);
@@ -61,6 +62,18 @@ describe('noether generate', () => {
     const kept = tmp();
     expect((await cut(kept)).code).toBe(130);
     expect(readdirSync(kept)).toEqual([]);
+  });
+
+  it('spring: Ctrl-C (an event, as SIGINT is) stops between trajectories, removes the folder it created, exits 130', async () => {
+    // All 100 000 take half a minute; the interrupt arrives with the first progress line.
+    const parent = join(tmp(), 'data');
+    const r = await run(['generate', 'spring', '--trajectories', '100000', '--out', join(parent, 'spring')], {
+      onErr: (chunk, interrupt) => void (/^\[generate\] 1\/100000 trajectories/.test(chunk) && setImmediate(interrupt)),
+    });
+    expect(r.code, r.err).toBe(130);
+    expect(r.err).toMatch(/interrupted: removed the partly written .*spring/);
+    expect(r.err).not.toMatch(/\[generate\] \d+\/100000 trajectories \([1-9]\d*%\)/);
+    expect(existsSync(parent)).toBe(false);
   });
 
   it('spring: a CSV the generic loader reads back', async () => {

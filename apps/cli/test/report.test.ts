@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { imageToPng, linePlot } from '@noether/core';
+import { pngProblem } from '../src/report/png-check.js';
 import { CHROMIUM, TINY, chromiumArgs, run, tmp } from './helpers.js';
 
 describe('report', () => {
@@ -86,6 +88,34 @@ describe('report', () => {
     expect(section('Frame grids')).toContain('<figcaption>frames</figcaption><pre class="legend">Rows of frames.png, top to bottom:\nexample 1: ground truth\nexample 1: &lt;Noether&gt; (tailored)</pre>');
     expect(section('Analyses (noether analyze)')).toContain('<figcaption>gradcam</figcaption><pre class="legend">gradcam.png: one row per test frame pair.\nPC2: no positive evidence in row 1</pre>');
     expect(page.match(/class="legend"/g)).toHaveLength(2);
+  });
+
+  it('a PNG cut short or damaged: left out with a warning naming the file and a note on the page; the other plots stay', async () => {
+    const v = join(dir, 'bad-png');
+    cpSync(join(dir, 'run-a'), v, { recursive: true });
+    const loss = join(v, 'plots', 'loss.png');
+    const png = readFileSync(loss);
+    writeFileSync(loss, png.subarray(0, png.length - 20));
+    const out = join(dir, 'bad-png.html');
+    const r = await run(['report', v, '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`warning: left out of the report, not a valid PNG: ${loss}: cut short: the file ends at byte ${png.length - 20}, inside its IDAT chunk`);
+    const page = readFileSync(out, 'utf8');
+    expect(page).toContain(`<p class="missing">left out, not a valid PNG: ${loss}: cut short`);
+    // The comparison plot and the run's two eval plots, not loss.png.
+    expect(page.match(/<img /g)).toHaveLength(3);
+  });
+
+  it('pngProblem: a PNG core wrote passes; cut anywhere, a flipped bit, or another file fails', () => {
+    const png = imageToPng(linePlot({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 's', x: [0, 1], y: [1, 2] }], width: 160, height: 120 }));
+    expect(pngProblem(png)).toBeUndefined();
+    for (const n of [0, 7, 8, 20, 33, 40, png.length - 12, png.length - 1]) expect(pngProblem(png.subarray(0, n)), `cut at ${n}`).toMatch(/^(not a PNG file|cut short)/);
+    for (const at of [20, 45, png.length - 2]) {
+      const bad = png.slice();
+      bad[at]! ^= 1;
+      expect(pngProblem(bad), `bit flipped at ${at}`).toMatch(/^damaged: the CRC of its (IHDR|IDAT|IEND) chunk/);
+    }
+    expect(pngProblem(new TextEncoder().encode('<html>not an image</html>'))).toBe('not a PNG file (no PNG signature)');
   });
 
   it('a damaged result.json or meta.json: exit 2 naming the file and the field, no page written', async () => {

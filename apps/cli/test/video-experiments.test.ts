@@ -1,11 +1,12 @@
 // The video experiments end to end on tiny data (16×16 frames, a few steps): gym-pendulum (Fig. 3)
 // and the analyses on its run directory (Figs. 5, 6), physics101 (Fig. 4) on synthetic mp4 clips
-// laid out like the official zip.
+// laid out like the official zip. Also analyze's flags and Ctrl-C on a toy run.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '@noether/core';
 import { TINY, readJson, run, tmp } from './helpers.js';
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -432,6 +433,55 @@ describe.skipIf(!FFMPEG)('experiment physics101 (Fig. 4) on synthetic clips', ()
     const r = await run(['experiment', 'physics101', ...TINY_PHYS, '--set', `dataset={"type":"physics101-ramp","root":${JSON.stringify(root)},"imageSize":16,"seqLength":6}`, '--out', join(tmp(), 'p')], { env: { NOETHER_LPIPS_WEIGHTS: join(root, 'nope') } });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/manifest\.json not found.*NOETHER_LPIPS_WEIGHTS=/);
+  });
+});
+
+describe('noether analyze on a toy run: flags and Ctrl-C', () => {
+  let toy: string;
+  beforeAll(async () => {
+    toy = join(tmp(), 'toy');
+    const r = await run(['experiment', 'toy-oscillator', ...TINY, '--epochs', '1', '--out', toy]);
+    expect(r.code, r.err).toBe(0);
+  });
+
+  it('refuses a flag that only the other analysis takes, naming the flag and the analysis that takes it', async () => {
+    for (const [analysis, flags, other] of [
+      ['gradcam', ['--steps', '10'], 'inner-steps'],
+      ['gradcam', ['--optimizer', 'sgd'], 'inner-steps'],
+      ['gradcam', ['--lr', '0.1'], 'inner-steps'],
+      ['gradcam', ['--oracle'], 'inner-steps'],
+      ['gradcam', ['--tailor', 'cn'], 'inner-steps'],
+      ['inner-steps', ['--dims', '2'], 'gradcam'],
+    ] as const) {
+      const r = await run(['analyze', analysis, toy, ...flags, '--backend', 'cpu']);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toContain(`${flags[0]} applies to ${other} only, not ${analysis}: drop it, or run noether analyze ${other}`);
+    }
+    expect(existsSync(join(toy, 'analysis'))).toBe(false);
+  });
+
+  it('inner-steps: a Ctrl-C arriving as an event stops it within the batch, writing nothing and leaking no tensor', async () => {
+    const args = ['analyze', 'inner-steps', toy, '--backend', 'cpu', '--optimizer', 'adam'];
+    // A first, short analysis (another lr: files of its own) sets the backend up, so that the counts
+    // below see only the analysis; run again, it leaves no tensor behind either.
+    const short = async () => expect((await run([...args, '--steps', '2', '--lr', '1e-3'])).code).toBe(0);
+    await short();
+    const before = tf.memory().numTensors;
+    await short();
+    expect(tf.memory().numTensors).toBe(before);
+    // The interrupt is delivered as a macrotask, as a SIGINT handler runs: the inner loop must yield
+    // for it. 1000 steps on one batch take seconds; it must stop long before.
+    const r = await run([...args, '--steps', '1000', '--lr', '1e-4'], {
+      onErr: (chunk, interrupt) => void (/\[inner-steps\] batch 1 step 0\//.test(chunk) && setImmediate(interrupt)),
+    });
+    expect(r.code, r.err).toBe(130);
+    const at = Number(/inner-steps: interrupted at inner step (\d+); nothing written/.exec(r.err)?.[1]);
+    expect(at).toBeGreaterThan(0);
+    expect(at).toBeLessThan(300);
+    expect(r.err).not.toMatch(/step 300\/1000/);
+    expect(existsSync(join(toy, 'analysis', 'inner-steps-noether-adam-lr0.0001-all.csv'))).toBe(false);
+    expect(existsSync(join(toy, 'plots', 'inner-steps-noether-adam-lr0.0001-all.png'))).toBe(false);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 

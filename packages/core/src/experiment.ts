@@ -40,6 +40,11 @@ export interface ExperimentParts {
   metrics?: Metric[];
 }
 
+/** A ConfigError about one field, worded as validate() words each issue: "<field>: <problem and fix>". */
+function fieldError(path: string, problem: string): ConfigError {
+  return new ConfigError(`${path}: ${problem}`, [{ path, message: problem }]);
+}
+
 /** Refuses a tailoring mode the predictor does not support now, naming the choices, rather than at
  * the first training step (after a CLI run has made its folder). */
 function checkTailorMode(p: Predictor, configured: TailorMode | undefined): void {
@@ -49,7 +54,7 @@ function checkTailorMode(p: Predictor, configured: TailorMode | undefined): void
   const found = tailorModeProblem(p, mode);
   if (!found) return;
   const problem = p.tailorModes.includes(mode) ? found : `${found} (${fix})`;
-  throw new ConfigError(`${where}: ${problem}`, [{ path: where, message: problem }]);
+  throw fieldError(where, problem);
 }
 
 /** Builds an experiment from parts and a (partial) config; the config is validated. */
@@ -62,11 +67,13 @@ export function defineExperiment(parts: ExperimentParts, config: Omit<Experiment
   });
   // Metric names resolve through registered plugins (buildExperiment); here they would be dropped.
   if ((config.eval as { metrics?: unknown } | undefined)?.metrics !== undefined && !parts.metrics) {
-    const problem = "names metrics, which defineExperiment cannot look up: pass the Metric objects as parts.metrics (e.g. mseMetric from @noether/metrics), or build from a config with buildExperiment(container, config)";
-    throw new ConfigError(`eval.metrics ${problem}`, [{ path: 'eval.metrics', message: problem }]);
+    throw fieldError(
+      'eval.metrics',
+      'defineExperiment cannot look metrics up by name: pass the Metric objects as parts.metrics (e.g. mseMetric from @noether/metrics), or build from a config with buildExperiment(container, config)',
+    );
   }
   if (cfg.mode !== 'baseline' && !parts.embedding) {
-    throw new Error(`mode '${cfg.mode}' tailors with an embedding: give one (or use mode 'baseline')`);
+    throw fieldError('embedding', `mode '${cfg.mode}' tailors with an embedding, and none was given: give one (or use mode 'baseline')`);
   }
   if (cfg.mode !== 'baseline') checkTailorMode(parts.predictor, cfg.noether.tailor);
   if (cfg.mode === 'oracle' && parts.embedding) {
@@ -75,8 +82,10 @@ export function defineExperiment(parts: ExperimentParts, config: Omit<Experiment
     const names = Object.keys(phi);
     disposeParams(phi);
     if (names.length) {
-      const problem = `mode 'oracle' tailors with a fixed, known embedding (no parameters), but embedding '${parts.embedding.name}' has ${names.length} (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}): use mode 'noether' to learn them, or an embedding without parameters`;
-      throw new ConfigError(`mode: ${problem}`, [{ path: 'mode', message: problem }]);
+      throw fieldError(
+        'mode',
+        `mode 'oracle' tailors with a fixed, known embedding (no parameters), but embedding '${parts.embedding.name}' has ${names.length} (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}): use mode 'noether' to learn them, or an embedding without parameters`,
+      );
     }
   }
   const inner = parts.inner ?? innerFrom(cfg.inner);

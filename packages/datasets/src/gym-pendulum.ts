@@ -194,7 +194,7 @@ export interface GenerateGymOptions extends EpisodeOptions {
   signal?: AbortSignal;
 }
 
-/** generateGymPendulum was stopped by its signal before the manifest was written. */
+/** A generation (generateGymPendulum before its manifest, generateHamiltonianInterruptibly) was stopped by its signal. */
 export class GenerationInterrupted extends Error {
   constructor() {
     super('generation interrupted');

@@ -1,7 +1,8 @@
 // Ideal spring and pendulum trajectories, generated the way the HNN code does
 // (the Noether Networks paper reuses them): random initial point in [−1, 1]²
 // rescaled to a random radius, adaptive RK45 at rtol 1e-10, first half train.
-import { Rng, deriveSeed } from '@noether/core';
+import { Rng, deriveSeed, interruptCheck } from '@noether/core';
+import { GenerationInterrupted } from './gym-pendulum.js';
 import { rk45 } from './ode.js';
 import type { Trajectory, TrajectorySet } from './trajectories.js';
 
@@ -55,6 +56,35 @@ export function linspace(a: number, b: number, n: number): Float64Array {
 
 /** Trajectories of the system; x holds (q, p) per sample, dxdt the true derivatives of the noise-free state. */
 export function generateHamiltonian(system: HamiltonianSystem, opts: HamiltonianOptions = {}): TrajectorySet {
+  const g = hamiltonianGenerator(system, opts);
+  return g.split(Array.from({ length: g.total }, () => g.next()));
+}
+
+export interface InterruptibleHamiltonianOptions extends HamiltonianOptions {
+  /** Checked between trajectories (the event loop gets a turn about every 50 ms): when aborted (Ctrl-C),
+   * rejects with GenerationInterrupted. */
+  signal?: AbortSignal;
+  /** Called after each trajectory. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** generateHamiltonian's trajectories, the same numbers, with the event loop given turns between them,
+ * so that a signal handler can run and abort it: many thousands take minutes. */
+export async function generateHamiltonianInterruptibly(system: HamiltonianSystem, opts: InterruptibleHamiltonianOptions = {}): Promise<TrajectorySet> {
+  const g = hamiltonianGenerator(system, opts);
+  const stop = interruptCheck(opts.signal);
+  const all: Trajectory[] = [];
+  for (let i = 0; i < g.total; i++) {
+    all.push(g.next());
+    opts.onProgress?.(i + 1, g.total);
+    if (await stop()) throw new GenerationInterrupted();
+  }
+  return g.split(all);
+}
+
+/** The checked options, a function that makes the next trajectory (the random streams are drawn in
+ * trajectory order), and the split of all of them into train and test. */
+function hamiltonianGenerator(system: HamiltonianSystem, opts: HamiltonianOptions) {
   const seed = opts.seed ?? 0;
   const total = opts.trajectories ?? 50;
   const trainCount = opts.trainCount ?? Math.floor(total / 2);
@@ -73,8 +103,8 @@ export function generateHamiltonian(system: HamiltonianSystem, opts: Hamiltonian
     out[0] = dq;
     out[1] = dp;
   };
-  const trajectories: Trajectory[] = [];
-  for (let i = 0; i < total; i++) {
+  let i = 0;
+  const next = (): Trajectory => {
     const q0 = init.uniform(-1, 1);
     const p0 = init.uniform(-1, 1);
     const r = init.uniform(system.radius[0], system.radius[1]);
@@ -87,9 +117,10 @@ export function generateHamiltonian(system: HamiltonianSystem, opts: Hamiltonian
       dxdt[2 * j + 1] = dp;
     }
     if (noiseStd > 0) for (let j = 0; j < x.length; j++) x[j] = x[j]! + noiseStd * noise.normal();
-    trajectories.push({ t: t.slice(), x, dxdt, id: `${system.name}#${i}` });
-  }
-  return { name: system.name, stateNames: ['q', 'p'], train: trajectories.slice(0, trainCount), test: trajectories.slice(trainCount) };
+    return { t: t.slice(), x, dxdt, id: `${system.name}#${i++}` };
+  };
+  const split = (all: Trajectory[]): TrajectorySet => ({ name: system.name, stateNames: ['q', 'p'], train: all.slice(0, trainCount), test: all.slice(trainCount) });
+  return { total, next, split };
 }
 
 export const generateSpring = (opts?: HamiltonianOptions) => generateHamiltonian(SPRING, opts);

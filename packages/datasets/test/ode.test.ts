@@ -1,5 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { rk45, generateSpring, generatePendulum, SPRING, PENDULUM, trajectoryDataset, flatPairs, linspace, finiteDifferences } from '../src/index.js';
+import {
+  rk45, generateSpring, generatePendulum, generateHamiltonian, generateHamiltonianInterruptibly, GenerationInterrupted, SPRING, PENDULUM, trajectoryDataset, flatPairs, linspace, finiteDifferences,
+} from '../src/index.js';
 import { tf } from '@noether/core';
 
 describe('rk45 (Dormand–Prince)', () => {
@@ -63,6 +65,23 @@ describe('ideal spring and pendulum (HNN conventions)', () => {
     expect(std).toBeGreaterThan(0.05);
     expect(std).toBeLessThan(0.2);
     expect(Array.from(noisy.train[0]!.dxdt!)).toEqual(Array.from(a.train[0]!.dxdt!));
+  });
+
+  it('generateHamiltonianInterruptibly: the same trajectories; an abort arriving as an event stops it between two', async () => {
+    const opts = { seed: 5, noiseStd: 0.1, trajectories: 9, trainCount: 4 };
+    const seen: number[] = [];
+    const set = await generateHamiltonianInterruptibly(PENDULUM, { ...opts, onProgress: (done, total) => seen.push(done / total) });
+    expect(set).toEqual(generateHamiltonian(PENDULUM, opts));
+    expect(seen).toEqual(Array.from({ length: 9 }, (_, i) => (i + 1) / 9));
+    // The abort is a macrotask (as a signal handler is): only a loop that yields between trajectories
+    // sees it, about 50 ms in; all 100 000 take half a minute.
+    const ctl = new AbortController();
+    let done = 0;
+    const stopped = generateHamiltonianInterruptibly(SPRING, { trajectories: 100_000, signal: ctl.signal, onProgress: (d) => void (done = d) });
+    setImmediate(() => ctl.abort());
+    await expect(stopped).rejects.toBeInstanceOf(GenerationInterrupted);
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(20_000);
   });
 
   it('refuses trajectories built in code whose arrays disagree or hold non-finite values', () => {

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  GradientInnerOptimizer, deriveSeed, disposeBatch, imageToPng, linePlot, makeWindow, mseTaskLoss, noetherLoss, tailorable, tf, tidy, unstackTime, yieldToEventLoop,
+  GradientInnerOptimizer, deriveSeed, disposeBatch, imageToPng, interrupted, linePlot, makeWindow, mseTaskLoss, noetherLoss, tailorable, tf, tidy, unstackTime,
   type InnerOptimizerKind, type Params, type TailorMode,
 } from '@noether/core';
 import type { RunDir } from '../run/run-dir.js';
@@ -25,7 +25,7 @@ export interface InnerStepsOptions {
   /** Tailored variables (default: the run's). */
   tailor?: TailorMode;
   log?: (line: string) => void;
-  /** Ctrl-C: stop at the next inner step, writing nothing (AnalysisInterrupted). */
+  /** Ctrl-C: stop within an inner step or so, writing nothing (AnalysisInterrupted). */
   signal?: AbortSignal;
 }
 
@@ -60,13 +60,14 @@ export async function innerSteps(runDir: RunDir, loaded: LoadedPhase, o: InnerSt
   let nb = 0;
   const every = Math.max(1, Math.floor(o.steps / 10));
   for await (const batch of exp.dataset.batches('test', { batchSize: o.batchSize ?? exp.config.eval.batchSize, shuffle: false })) {
-    // The inner loop is synchronous: a real Ctrl-C (a signal event) is seen only here, between batches.
-    await yieldToEventLoop();
     if (nb >= o.maxBatches) {
       disposeBatch(batch);
       continue;
     }
     const B = batch.obs.shape[0]!;
+    // The task loss of each rollout the inner loss sees, kept out of the optimiser's cleanup (and so
+    // out of this scope's: freed in its finally).
+    let task: tf.Scalar | undefined;
     tf.engine().startScope();
     try {
       const w = makeWindow(setup.predictor, batch, {
@@ -79,16 +80,15 @@ export async function innerSteps(runDir: RunDir, loaded: LoadedPhase, o: InnerSt
         w.seq,
       );
       const context = unstackTime(w.seq.context);
-      // The task loss of each rollout the inner loss sees, kept out of the optimiser's cleanup.
-      let task: tf.Scalar | undefined;
       const loss = (v: Params) => {
         const preds = run(v).preds;
         task?.dispose();
         task = tf.keep(mseTaskLoss(preds, w.targets));
         return o.oracle ? task.clone() : noetherLoss(emb!, state.phi, context, preds, setup.form);
       };
+      let at = 0;
       const record = (k: number, value: tf.Scalar) => {
-        if (o.signal?.aborted) throw new AnalysisInterrupted('inner-steps', `at inner step ${k}`);
+        at = k;
         const iv = value.dataSync()[0]!;
         const ov = task!.dataSync()[0]!;
         if (!Number.isFinite(iv) || !Number.isFinite(ov)) throw new Error(`inner-steps: non-finite loss at step ${k} (inner ${iv}, outer ${ov}): lower --lr`);
@@ -96,12 +96,15 @@ export async function innerSteps(runDir: RunDir, loaded: LoadedPhase, o: InnerSt
         outer[k]! += ov * B;
         if (nb === 0 && (k % every === 0 || k === o.steps)) o.log?.(`[inner-steps] batch ${nb + 1} step ${k}/${o.steps}: inner ${iv.toExponential(4)}  outer ${ov.toExponential(4)}`);
       };
-      // Plain tailoring (nothing to differentiate through), then the loss after the last step.
+      // Plain tailoring (nothing to differentiate through), then the loss after the last step. Thousands
+      // of steps on one batch take minutes, so the loop itself lets a Ctrl-C in between its steps.
       const opt = new GradientInnerOptimizer({ kind: o.optimizer, steps: o.steps, lr: o.lr });
-      const r = opt.minimize(loss, v0, { differentiable: false, perExample, onStep: record });
+      const r = await opt.minimizeInterruptibly(loss, v0, { perExample, onStep: record }, o.signal);
+      if (!r) throw new AnalysisInterrupted('inner-steps', `at inner step ${at + 1}`);
       tf.dispose(r.losses);
       record(o.steps, tidy(() => loss(r.vars)));
     } finally {
+      task?.dispose();
       tf.engine().endScope();
       disposeBatch(batch);
     }
@@ -109,6 +112,8 @@ export async function innerSteps(runDir: RunDir, loaded: LoadedPhase, o: InnerSt
     nb++;
   }
   if (!n) throw new Error('inner-steps: the test split is empty');
+  // A Ctrl-C after the last check of the inner loop still stops the analysis before it writes.
+  if (await interrupted(o.signal)) throw new AnalysisInterrupted('inner-steps', `after ${nb} test batch${nb === 1 ? '' : 'es'}`);
   for (let k = 0; k <= o.steps; k++) {
     inner[k]! /= n;
     outer[k]! /= n;

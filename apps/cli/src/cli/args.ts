@@ -17,6 +17,9 @@ export interface FlagSpec {
   min?: number;
   /** Largest value a number / int flag accepts. */
   max?: number;
+  /** The values of the command's first positional (its variant: an analysis, a dataset kind) that take
+   * this flag; refuseOtherVariantsFlags refuses it with any other. Absent: every variant takes it. */
+  only?: readonly string[];
 }
 
 export interface PositionalSpec {
@@ -135,6 +138,16 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], p
     );
   }
   return { flags, positionals: pos, rest };
+}
+
+/**
+ * Refuses a flag that only other variants of `command` take (FlagSpec.only), e.g. `analyze gradcam
+ * --steps`: parseArgs accepts every flag the command declares, so the variant would ignore it silently.
+ * Call it once `variant` is known to be valid, so an unknown one gets its own error.
+ */
+export function refuseOtherVariantsFlags(command: string, specs: readonly FlagSpec[], flags: FlagValues, variant: string): void {
+  const s = specs.find((x) => x.only && !x.only.includes(variant) && flags[x.name] !== undefined);
+  if (s) throw new UsageError(`--${s.name} applies to ${s.only!.join(' and ')} only, not ${variant}: drop it, or run noether ${command} ${s.only!.join('|')}`);
 }
 
 /** Help lines for flags, aligned. */

@@ -5,6 +5,7 @@ import { disposeMetaState, type InnerOptimizerKind, type TailorMode } from '@noe
 import { gradcam, gradcamTarget } from '../analyze/gradcam.js';
 import { AnalysisInterrupted, innerSteps } from '../analyze/inner-steps.js';
 import { loadPhase, pickPhase } from '../analyze/video.js';
+import { refuseOtherVariantsFlags } from '../cli/args.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
 import { cliContainer } from '../run/container.js';
@@ -16,6 +17,8 @@ import type { Command } from './types.js';
 
 /** Also the names (and name prefixes) of the plots they write, which the report files under 'Analyses'. */
 export const ANALYSES = ['gradcam', 'inner-steps'] as const;
+const GRADCAM = ['gradcam'];
+const INNER_STEPS = ['inner-steps'];
 
 export const analyzeCommand: Command = {
   name: 'analyze',
@@ -45,16 +48,16 @@ export const analyzeCommand: Command = {
   ],
   flags: [
     { name: 'phase', type: 'string', valueName: 'NAME', description: "phase to analyse (default: 'noether')" },
-    { name: 'dims', type: 'int', valueName: 'N', description: "gradcam: leading PCA dimensions to map (default 4, at most the embedding's dimension)" },
-    { name: 'examples', type: 'int', valueName: 'N', description: 'gradcam: test frame pairs shown (default 6)' },
-    { name: 'max-sequences', type: 'int', valueName: 'N', description: 'gradcam: test sequences feeding the PCA (default 32)' },
-    { name: 'steps', type: 'int', valueName: 'N', description: 'inner-steps: inner steps (default 500)' },
-    { name: 'optimizer', type: 'string', valueName: 'KIND', choices: ['sgd', 'adam', 'nsgd'], description: 'inner-steps: inner optimiser (default adam; nsgd: per-example normalised SGD)' },
-    { name: 'lr', type: 'number', valueName: 'LR', description: "inner-steps: inner learning rate (default 1e-4 for adam; for sgd and nsgd the run's inner lr when the run used that optimiser)" },
-    { name: 'max-batches', type: 'int', valueName: 'N', description: 'inner-steps: test batches averaged (default 1)' },
-    { name: 'batch-size', type: 'int', valueName: 'N', description: "inner-steps: test batch size (default: the run's eval batch size)" },
-    { name: 'oracle', type: 'boolean', description: 'inner-steps: tailor on the task loss against the ground truth (an upper bound for any embedding)' },
-    { name: 'tailor', type: 'string', valueName: 'MODE', choices: ['all', 'cn', 'latent'], description: "inner-steps: the variables tailored (default: the run's)" },
+    { name: 'dims', only: GRADCAM, type: 'int', valueName: 'N', description: "gradcam: leading PCA dimensions to map (default 4, at most the embedding's dimension)" },
+    { name: 'examples', only: GRADCAM, type: 'int', valueName: 'N', description: 'gradcam: test frame pairs shown (default 6)' },
+    { name: 'max-sequences', only: GRADCAM, type: 'int', valueName: 'N', description: 'gradcam: test sequences feeding the PCA (default 32)' },
+    { name: 'steps', only: INNER_STEPS, type: 'int', valueName: 'N', description: 'inner-steps: inner steps (default 500)' },
+    { name: 'optimizer', only: INNER_STEPS, type: 'string', valueName: 'KIND', choices: ['sgd', 'adam', 'nsgd'], description: 'inner-steps: inner optimiser (default adam; nsgd: per-example normalised SGD)' },
+    { name: 'lr', only: INNER_STEPS, type: 'number', valueName: 'LR', description: "inner-steps: inner learning rate (default 1e-4 for adam; for sgd and nsgd the run's inner lr when the run used that optimiser)" },
+    { name: 'max-batches', only: INNER_STEPS, type: 'int', valueName: 'N', description: 'inner-steps: test batches averaged (default 1)' },
+    { name: 'batch-size', only: INNER_STEPS, type: 'int', valueName: 'N', description: "inner-steps: test batch size (default: the run's eval batch size)" },
+    { name: 'oracle', only: INNER_STEPS, type: 'boolean', description: 'inner-steps: tailor on the task loss against the ground truth (an upper bound for any embedding)' },
+    { name: 'tailor', only: INNER_STEPS, type: 'string', valueName: 'MODE', choices: ['all', 'cn', 'latent'], description: "inner-steps: the variables tailored (default: the run's)" },
     PLUGIN_FLAG,
   ],
   positionals: [
@@ -65,13 +68,14 @@ export const analyzeCommand: Command = {
     const what = ctx.positionals['analysis'] as string;
     if (!(ANALYSES as readonly string[]).includes(what)) throw new UsageError(`unknown analysis '${what}'; choose one of: ${ANALYSES.join(', ')}`);
     const f = ctx.flags;
+    refuseOtherVariantsFlags('analyze', analyzeCommand.flags, f, what);
     const posInt = (name: string, dflt: number) => {
       const v = f[name] === undefined ? dflt : Number(f[name]);
       if (!(Number.isInteger(v) && v >= 1)) throw new UsageError(`--${name} must be a positive integer, got ${f[name]}`);
       return v;
     };
     const rd = RunDir.open(resolvePath(ctx.io, ctx.positionals['run'] as string));
-    const oracle = what === 'inner-steps' && f['oracle'] === true;
+    const oracle = f['oracle'] === true;
     const phase = (f['phase'] as string | undefined) ?? pickPhase(rd) ?? (oracle ? rd.phases()[0] : undefined);
     if (!phase) throw new CliError(`run ${rd.path} has no phase with a learned embedding (phases: ${rd.phases().join(', ') || 'none'}); run a Noether experiment first`);
     const user = await pluginsFor(ctx.io, f['plugin'] as string[] | undefined, rd.meta.plugins, rd.path);

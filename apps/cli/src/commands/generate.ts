@@ -2,7 +2,10 @@
 // pixel episodes (frames, actions, manifest, preview grid) and the spring / pendulum
 // trajectories (CSV in the generic loader's format, so `discover --data` reads them back).
 import { join } from 'node:path';
-import { GYM_ROD_REACH, GYM_VIEW, GenerationInterrupted, atomicWriteFile, defaultTrainEpisodes, generateGymPendulum, generatePendulum, generateSpring } from '@noether/datasets';
+import {
+  GYM_ROD_REACH, GYM_VIEW, GenerationInterrupted, PENDULUM, SPRING, atomicWriteFile, defaultTrainEpisodes, generateGymPendulum, generateHamiltonianInterruptibly,
+} from '@noether/datasets';
+import { refuseOtherVariantsFlags } from '../cli/args.js';
 import { EXIT, UsageError } from '../cli/errors.js';
 import { resolvePath } from '../cli/io.js';
 import { checkOutputDir, createOutputDir } from '../cli/output.js';
@@ -10,6 +13,8 @@ import { Progress } from '../run/progress.js';
 import type { Command } from './types.js';
 
 const KINDS = ['gym-pendulum', 'spring', 'pendulum'] as const;
+const GYM = ['gym-pendulum'];
+const TRAJECTORIES = ['spring', 'pendulum'];
 
 export const generateCommand: Command = {
   name: 'generate',
@@ -22,7 +27,7 @@ export const generateCommand: Command = {
     'spring / pendulum: HNN-style trajectories (adaptive RK45) as trajectories.csv with columns traj,t,q,p\n' +
     '  (read back with `noether discover --data DIR/trajectories.csv --format csv --id-column traj --inputs q:L,p:M*L/T`\n' +
     '  for spring, `--inputs q:1,p:M*L^2/T` for pendulum).\n' +
-    'Ctrl-C stops after the current episode, removes what was written, and exits 130.',
+    'Ctrl-C stops after the current episode or trajectory, removes what was written, and exits 130.',
   examples: [
     'noether generate gym-pendulum --episodes 200 --out data/gym-pendulum',
     'noether generate gym-pendulum --episodes 10 --size 32 --out /tmp/gym-small',
@@ -30,13 +35,13 @@ export const generateCommand: Command = {
   ],
   flags: [
     { name: 'out', type: 'string', valueName: 'DIR', description: 'output directory (must be empty or absent)' },
-    { name: 'episodes', type: 'int', min: 1, valueName: 'N', description: 'gym-pendulum: number of episodes (default 200)' },
-    { name: 'train-episodes', type: 'int', min: 0, valueName: 'N', description: 'gym-pendulum: leading episodes in the train split (default 5, as the paper, at most --episodes − 1)' },
-    { name: 'frames', type: 'int', min: 1, valueName: 'T', description: 'gym-pendulum: frames per episode (default 200)' },
-    { name: 'size', type: 'int', min: 1, valueName: 'PX', description: 'gym-pendulum: frame size in pixels (default 64)' },
-    { name: 'view', type: 'number', valueName: 'W', description: `gym-pendulum: half-width of the square drawn, > ${GYM_ROD_REACH} (default ${GYM_VIEW}, Gym's; 1.2 fills the frame with the rod's circle)` },
-    { name: 'trajectories', type: 'int', min: 1, valueName: 'N', description: 'spring/pendulum: number of trajectories (default 50)' },
-    { name: 'noise', type: 'number', min: 0, valueName: 'STD', description: 'spring/pendulum: Gaussian noise on q and p (default 0: noise-free)' },
+    { name: 'episodes', only: GYM, type: 'int', min: 1, valueName: 'N', description: 'gym-pendulum: number of episodes (default 200)' },
+    { name: 'train-episodes', only: GYM, type: 'int', min: 0, valueName: 'N', description: 'gym-pendulum: leading episodes in the train split (default 5, as the paper, at most --episodes − 1)' },
+    { name: 'frames', only: GYM, type: 'int', min: 1, valueName: 'T', description: 'gym-pendulum: frames per episode (default 200)' },
+    { name: 'size', only: GYM, type: 'int', min: 1, valueName: 'PX', description: 'gym-pendulum: frame size in pixels (default 64)' },
+    { name: 'view', only: GYM, type: 'number', valueName: 'W', description: `gym-pendulum: half-width of the square drawn, > ${GYM_ROD_REACH} (default ${GYM_VIEW}, Gym's; 1.2 fills the frame with the rod's circle)` },
+    { name: 'trajectories', only: TRAJECTORIES, type: 'int', min: 1, valueName: 'N', description: 'spring/pendulum: number of trajectories (default 50)' },
+    { name: 'noise', only: TRAJECTORIES, type: 'number', min: 0, valueName: 'STD', description: 'spring/pendulum: Gaussian noise on q and p (default 0: noise-free)' },
     { name: 'seed', type: 'int', valueName: 'N', description: 'random seed (default 0)' },
   ],
   positionals: [{ name: 'kind', description: KINDS.join(' | '), required: true }],
@@ -45,10 +50,7 @@ export const generateCommand: Command = {
     const f = ctx.flags;
     // Every flag is checked before anything is created (parseArgs already checked the ranges).
     if (!(KINDS as readonly string[]).includes(kind)) throw new UsageError(`unknown dataset kind '${kind}'; choose one of: ${KINDS.join(', ')}`);
-    const gymOnly = ['episodes', 'train-episodes', 'frames', 'size', 'view'].filter((n) => f[n] !== undefined);
-    const trajOnly = ['trajectories', 'noise'].filter((n) => f[n] !== undefined);
-    const misplaced = kind === 'gym-pendulum' ? trajOnly : gymOnly;
-    if (misplaced.length) throw new UsageError(`--${misplaced[0]} applies to ${kind === 'gym-pendulum' ? 'spring and pendulum' : 'gym-pendulum'} only, not ${kind}`);
+    refuseOtherVariantsFlags('generate', generateCommand.flags, f, kind);
     const view = viewFlag(f['view'] as number | undefined);
     const episodes = (f['episodes'] as number | undefined) ?? 200;
     const trainEpisodes = (f['train-episodes'] as number | undefined) ?? defaultTrainEpisodes(episodes);
@@ -62,9 +64,9 @@ export const generateCommand: Command = {
 
     const undo = createOutputDir(out, '--out');
     const progress = new Progress(ctx.io);
+    progress.start();
     try {
       if (kind === 'gym-pendulum') {
-        progress.start();
         const m = await generateGymPendulum({
           episodes, trainEpisodes, seed, out, view, frames, size,
           signal: ctx.signal,
@@ -73,8 +75,11 @@ export const generateCommand: Command = {
         ctx.io.out(`wrote ${m.episodes.length} episodes (${m.trainEpisodes} train) of ${m.framesPerEpisode} frames to ${out} (manifest.json, preview.png)\n`);
         return 0;
       }
-      const opts = { trajectories: (f['trajectories'] as number | undefined) ?? 50, seed, noiseStd: (f['noise'] as number | undefined) ?? 0 };
-      const set = kind === 'spring' ? generateSpring(opts) : generatePendulum(opts);
+      const set = await generateHamiltonianInterruptibly(kind === 'spring' ? SPRING : PENDULUM, {
+        trajectories: (f['trajectories'] as number | undefined) ?? 50, seed, noiseStd: (f['noise'] as number | undefined) ?? 0,
+        signal: ctx.signal,
+        onProgress: (done, total) => progress.count('generate', done, total, 'trajectories'),
+      });
       const all = [...set.train, ...set.test];
       const lines = ['traj,t,q,p'];
       all.forEach((tr, i) => {

@@ -12,7 +12,8 @@ export const reportCommand: Command = {
   usage: '[options] RUN...',
   description:
     'Reads run directories and writes a single HTML file (inline CSS, plots as embedded PNGs): the runs, their config\n' +
-    'differences, result tables, a training-loss comparison, and each run\'s plots and frame grids.',
+    'differences, result tables, a training-loss comparison, and each run\'s plots and frame grids. A plot that is not a\n' +
+    'valid PNG (cut short, damaged) is left out with a warning naming the file, and a note in its place on the page.',
   examples: ['noether report runs/toy-a runs/toy-b --out report.html'],
   flags: [
     { name: 'out', short: 'o', type: 'string', valueName: 'FILE', description: 'where to write the page (default report.html)' },
@@ -29,6 +30,7 @@ export const reportCommand: Command = {
     });
     const title = (ctx.flags['title'] as string | undefined) ?? `Noether report: ${runs.map((r) => r.label).join(', ')}`;
     writeFileAtomic(out, renderReport(runs, title));
+    for (const p of runs.flatMap((r) => r.plots)) if (p.problem) ctx.log(`warning: left out of the report, not a valid PNG: ${p.problem}`);
     ctx.io.out(`${out}\n`);
     return 0;
   },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { imageToPng, linePlot, type PlotSeries } from '@noether/core';
 import { ANALYSES } from '../commands/analyze.js';
 import type { MetricsRow, RunDir, RunResult } from '../run/run-dir.js';
+import { pngProblem } from './png-check.js';
 
 export interface RunSummary {
   label: string;
@@ -12,8 +13,9 @@ export interface RunSummary {
   config: unknown;
   result?: RunResult;
   metrics: MetricsRow[];
-  /** plots/NAME.png, with the legend of plots/NAME.txt where the writer left one. */
-  plots: { name: string; png: Uint8Array; legend?: string }[];
+  /** plots/NAME.png, with the legend of plots/NAME.txt where the writer left one; a file that is not a
+   * well-formed PNG has no png but the path and the problem. */
+  plots: { name: string; png?: Uint8Array; problem?: string; legend?: string }[];
 }
 
 export function esc(s: unknown): string {
@@ -40,7 +42,14 @@ export function summarize(label: string, dir: RunDir): RunSummary {
     ? readdirSync(plotsDir).filter((f) => f.endsWith('.png')).sort().map((f) => {
         const name = f.replace(/\.png$/, '');
         const txt = join(plotsDir, `${name}.txt`);
-        return { name, png: new Uint8Array(readFileSync(join(plotsDir, f))), legend: existsSync(txt) ? readFileSync(txt, 'utf8') : undefined };
+        const legend = existsSync(txt) ? readFileSync(txt, 'utf8') : undefined;
+        const file = join(plotsDir, f);
+        const png = new Uint8Array(readFileSync(file));
+        // A damaged plot (a copy cut short, a full disk) is left out with a note, not embedded and not
+        // fatal: the page would show a broken image with no reason, and one bad file should not cost
+        // the report of every other plot and run. The note names the file, to delete or redraw.
+        const problem = pngProblem(png);
+        return problem ? { name, problem: `${file}: ${problem}`, legend } : { name, png, legend };
       })
     : [];
   return { label, dir, config: dir.readConfig(), result: dir.readResult(), metrics: dir.readMetrics(), plots };
@@ -69,7 +78,7 @@ table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}th,td{border:
 th{background:#f4f6f8}td{font-variant-numeric:tabular-nums}tr:nth-child(even) td{background:#fafafa}
 .plots{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0;border:1px solid #eee;padding:.4rem;background:#fff}
 figcaption{font-size:.8rem;color:#555;text-align:center}.legend{font-size:.75rem;white-space:pre-wrap;max-width:780px;margin:.3rem 0 0}img{max-width:100%;image-rendering:auto}
-.status-completed{color:#1a7f37}.status-interrupted,.status-non-finite{color:#b35900}.status-failed{color:#c00}`;
+.missing{color:#c00;font-size:.85rem;max-width:420px}.status-completed{color:#1a7f37}.status-interrupted,.status-non-finite{color:#b35900}.status-failed{color:#c00}`;
 
 /** Builds the report page for runs (in the order given). */
 export function renderReport(runs: RunSummary[], title: string): string {
@@ -136,8 +145,8 @@ export function renderReport(runs: RunSummary[], title: string): string {
   for (const [heading, body] of sections) {
     for (const r of runs) {
       const figures = r.plots.filter((p) => kindOf(p.name) === heading).map((p) =>
-        `<figure><img alt="${esc(`${r.label} ${p.name}`)}" src="${dataUri(p.png)}"><figcaption>${esc(p.name)}</figcaption>` +
-          `${p.legend ? `<pre class="legend">${esc(p.legend.trimEnd())}</pre>` : ''}</figure>`);
+        `<figure>${p.png ? `<img alt="${esc(`${r.label} ${p.name}`)}" src="${dataUri(p.png)}">` : `<p class="missing">left out, not a valid PNG: ${esc(p.problem)}</p>`}` +
+          `<figcaption>${esc(p.name)}</figcaption>${p.legend ? `<pre class="legend">${esc(p.legend.trimEnd())}</pre>` : ''}</figure>`);
       if (figures.length) body.push(`<h3>${esc(r.label)}</h3><div class="plots">${figures.join('')}</div>`);
     }
     if (body.length) parts.push(`<h2>${esc(heading)}</h2>`, ...body);

@@ -75,7 +75,8 @@ export function disposeMetaState(s: MetaState): void {
   disposeParams(s.theta, s.phi, s.optTheta.m, s.optTheta.v, s.optPhi.m, s.optPhi.v);
 }
 
-function tailorEmbedding(setup: MetaSetup): Embedding | undefined {
+/** The embedding tailoring uses: none in mode 'baseline' (which may still carry one). */
+export function tailorEmbedding(setup: MetaSetup): Embedding | undefined {
   return setup.mode === 'baseline' ? undefined : setup.embedding;
 }
 

@@ -1,12 +1,13 @@
 // The outer training loop and evaluation, over any Dataset.
 import { tf } from '../tf.js';
-import { tidy } from '../params.js';
-import type { Dataset, Metric } from '../contracts.js';
+import { tidy, type Params } from '../params.js';
+import type { Batch, Dataset, Metric } from '../contracts.js';
 import { deriveSeed } from '../rng.js';
 import { disposeBatch, makeWindow } from './batch.js';
-import { metaStep, type MetaSetup, type MetaState, type StepReport } from './meta.js';
+import { metaStep, tailorEmbedding, type MetaSetup, type MetaState, type StepReport } from './meta.js';
 import { predictSequence } from './tailor.js';
 import { TimestepAccumulator } from './stats.js';
+import { yieldToEventLoop } from './interrupt.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -29,20 +30,6 @@ export interface TrainResult {
   state: MetaState;
   losses: number[];
   stopped: boolean;
-}
-
-/** Lets the event loop run (signal handlers such as Ctrl-C, I/O): a meta-step is synchronous,
- * and awaiting a resolved promise alone never yields to them. */
-export function yieldToEventLoop(): Promise<void> {
-  const g = globalThis as { setImmediate?: (f: () => void) => void };
-  return new Promise((r) => (g.setImmediate ? g.setImmediate(r) : setTimeout(r, 0)));
-}
-
-/** Whether `signal` has aborted, once the event loop has had the chance to deliver a pending Ctrl-C:
- * the work between two calls is synchronous, so a signal handler runs only here. */
-export async function interrupted(signal?: AbortSignal): Promise<boolean> {
-  await yieldToEventLoop();
-  return signal?.aborted ?? false;
 }
 
 /** Batches an epoch would yield, without materialising them. */
@@ -115,6 +102,41 @@ export interface EvalResult {
   sequences: number;
 }
 
+export interface TestPrediction {
+  /** Ground truth of each predicted step, [B, ...] each. */
+  targets: tf.Tensor[];
+  untailored: tf.Tensor[];
+  tailored: tf.Tensor[];
+  /** Inner Noether loss before each inner step (none when nothing is tailored). */
+  innerLosses: tf.Scalar[];
+}
+
+/** The seed of the per-step noise evaluate draws for its batch number `batch` (from 0) under `seed`:
+ * the same noise, so the same numbers, wherever a test-time prediction is remade. */
+export function evalNoiseSeed(seed: number, batch: number): number {
+  return deriveSeed(seed, `eval-noise-${batch}`);
+}
+
+/** One batch's test-time prediction, as evaluate makes it (and noPeekingCheck checks it): a window
+ * that gives the predictor nothing after the context (no teacher forcing), the untailored rollout,
+ * and the rollout after plain (not differentiable) tailoring. Call inside tf.tidy: the tensors are new. */
+export function predictTestBatch(setup: MetaSetup, params: { theta: Params; phi: Params }, batch: Batch, noiseSeed: number): TestPrediction {
+  const w = makeWindow(setup.predictor, batch, {
+    contextLength: setup.contextLength ?? setup.predictor.contextLength,
+    horizon: setup.horizon,
+    noiseSeed,
+  });
+  const out = predictSequence(
+    {
+      predictor: setup.predictor, theta: params.theta, embedding: tailorEmbedding(setup), phi: params.phi,
+      inner: setup.inner, form: setup.form, mode: setup.tailorMode,
+    },
+    w.seq,
+    { differentiable: false, untailored: true },
+  );
+  return { targets: w.targets, untailored: out.untailored!.preds, tailored: out.tailored.preds, innerLosses: out.innerLosses };
+}
+
 /** Evaluates untailored and tailored predictions of the same model on held-out data
  * (plain tailoring: no second-order tracking at test time). */
 export async function evaluate(setup: MetaSetup, dataset: Dataset, state: MetaState, o: EvalOptions): Promise<EvalResult> {
@@ -126,7 +148,6 @@ export async function evaluate(setup: MetaSetup, dataset: Dataset, state: MetaSt
   let n = 0;
   let inner = 0;
   let nb = 0;
-  const embedding = setup.mode === 'baseline' ? undefined : setup.embedding;
   for await (const batch of dataset.batches(o.split ?? 'test', { batchSize: o.batchSize, shuffle: false })) {
     if (o.maxBatches !== undefined && nb >= o.maxBatches) {
       disposeBatch(batch);
@@ -135,22 +156,13 @@ export async function evaluate(setup: MetaSetup, dataset: Dataset, state: MetaSt
     // try/finally: a metric, predictor or window that throws must not leave the batch behind.
     try {
       const cols = tidy(() => {
-        const w = makeWindow(setup.predictor, batch, {
-          contextLength: setup.contextLength ?? setup.predictor.contextLength,
-          horizon: setup.horizon,
-          noiseSeed: deriveSeed(o.seed, `eval-noise-${nb}`),
-        });
-        const out = predictSequence(
-          { predictor: setup.predictor, theta: state.theta, embedding, phi: state.phi, inner: setup.inner, form: setup.form, mode: setup.tailorMode },
-          w.seq,
-          { differentiable: false, untailored: true },
-        );
+        const out = predictTestBatch(setup, state, batch, evalNoiseSeed(o.seed, nb));
         // Per metric, [B, T] values for the untailored and the tailored prediction.
         const res: Record<string, { u: tf.Tensor; t: tf.Tensor }> = {};
         for (const m of o.metrics) {
           res[m.name] = {
-            u: tf.stack(out.untailored!.preds.map((p, i) => m.compute(p, w.targets[i]!)), 1),
-            t: tf.stack(out.tailored.preds.map((p, i) => m.compute(p, w.targets[i]!)), 1),
+            u: tf.stack(out.untailored.map((p, i) => m.compute(p, out.targets[i]!)), 1),
+            t: tf.stack(out.tailored.map((p, i) => m.compute(p, out.targets[i]!)), 1),
           };
         }
         return { res, inner: out.innerLosses[0] ?? tf.scalar(0) };

@@ -116,6 +116,35 @@ describe('inner optimiser', () => {
     }
   });
 
+  it('minimizeInterruptibly: minimize\'s numbers bit for bit; an abort arriving as an event stops it mid-loop, freeing all it made', async () => {
+    const x = tf.tensor1d([2, 1]);
+    const w = tf.tensor1d([0.5, -0.5]);
+    const read = (r: { vars: Params; losses: tf.Scalar[] }) => {
+      const out = [...r.vars.w!.dataSync(), ...r.losses.map((l) => l.dataSync()[0]!)];
+      tf.dispose([...Object.values(r.vars), ...r.losses]);
+      return out;
+    };
+    for (const kind of ['sgd', 'adam', 'nsgd'] as const) {
+      const opt = new GradientInnerOptimizer({ kind, steps: 7, lr: 0.05 });
+      // everyMs 0: a turn of the event loop after every step, the most a pause could disturb.
+      const r = await opt.minimizeInterruptibly(quad(x), { w }, { perExample: true }, new AbortController().signal, 0);
+      expect(read(r!)).toEqual(read(opt.minimize(quad(x), { w }, { differentiable: false, perExample: true })));
+
+      // The abort is a macrotask (as a signal handler is): only a loop that yields ever sees it.
+      const before = tf.memory().numTensors;
+      const ctl = new AbortController();
+      let taken = 0;
+      const long = new GradientInnerOptimizer({ kind, steps: 100_000, lr: 1e-6 });
+      const stopped = long.minimizeInterruptibly(quad(x), { w }, { onStep: (k) => void (taken = k + 1) }, ctl.signal, 0);
+      setImmediate(() => ctl.abort());
+      expect(await stopped).toBeUndefined();
+      expect(taken).toBeGreaterThan(0);
+      expect(taken).toBeLessThan(100);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(Array.from(w.dataSync())).toEqual([0.5, -0.5]);
+    }
+  });
+
   it('stopGradient is the identity with zero gradient', () => {
     const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(stopGradient(x), x)))(tf.tensor1d([3]));
     expect(g.dataSync()[0]).toBe(3);

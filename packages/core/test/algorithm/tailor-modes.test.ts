@@ -100,11 +100,19 @@ describe("tailoring modes 'cn' and 'latent'", () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('defineExperiment refuses a tailoring mode without an embedding as a field error', () => {
+    const f = () => defineExperiment({ predictor: new ToyPredictor(4), dataset: oscillatorDataset(2, 2, 4) });
+    expect(f).toThrow(ConfigError);
+    expect(f).toThrow("embedding: mode 'noether' tailors with an embedding, and none was given: give one (or use mode 'baseline')");
+  });
+
   it('defineExperiment refuses metric names it cannot resolve (they were dropped: evaluate then scored nothing)', () => {
     const parts = { predictor: new ToyPredictor(4), embedding: new ToyEmbedding(), dataset: oscillatorDataset(2, 2, 4) };
     const f = () => defineExperiment(parts, { eval: { metrics: ['mse'] } });
     expect(f).toThrow(ConfigError);
-    expect(f).toThrow(/^eval\.metrics names metrics, which defineExperiment cannot look up: pass the Metric objects as parts\.metrics/);
+    expect(f).toThrow(/^eval\.metrics: defineExperiment cannot look metrics up by name: pass the Metric objects as parts\.metrics/);
+    // Each issue reads on its own, as validate()'s do: the field, then the problem and the fix.
+    expect(() => f()).toThrow(expect.objectContaining({ issues: [{ path: 'eval.metrics', message: expect.stringMatching(/^defineExperiment cannot look metrics up by name: /) }] }));
     const mse = { name: 'mse', compute: () => { throw new Error('unused'); } } as never;
     expect(defineExperiment({ ...parts, metrics: [mse] }, { eval: { metrics: ['mse'] } }).metrics).toEqual([mse]);
   });
