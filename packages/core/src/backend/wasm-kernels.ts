@@ -8,6 +8,7 @@
 // (second-order/gradients.ts) apply unchanged. Registered by registerWasmKernels().
 import { tf } from '../tf.js';
 import { simdTanhFor } from './wasm-simd-tanh.js';
+import { simdGemmFor, type GemmFn } from './wasm-simd-gemm.js';
 import { KernelComposer, broadcastMatMulBatches, einsumKernel, freeOnThrow, padShape, prod, type Info, type KernelArgs, type KernelFunc } from './composer.js';
 
 
@@ -104,11 +105,16 @@ function logSoftmax({ inputs, backend, attrs }: KernelArgs): Info {
 
 // BatchMatMul: wasm uses XNNPACK only when neither operand is transposed and both batch sizes are 1
 // (batch_mat_mul_impl.cc); otherwise a scalar strided triple loop. Every matMul gradient is
-// transposed (dA = dy·Bᵀ, dB = Aᵀ·dy). So: materialise transposes with the Transpose kernel, and
-// fold a batched A against an unbatched B into one [batch·M, K] @ [K, N] product.
+// transposed (dA = dy·Bᵀ, dB = Aᵀ·dy). Float32 products run core's SIMD kernel in the heap
+// (wasm-simd-gemm.ts: no copies, except one operand of Aᵀ·Bᵀ) unless XNNPACK wins (xnnpackPays).
+// The fallback, where the engine lacks wasm SIMD or wasmKernelTuning.simdMatMul is off: materialise
+// transposes with the Transpose kernel, and fold a batched A against an unbatched B into one
+// [batch·M, K] @ [K, N] product on XNNPACK.
 function batchMatMul({ inputs, backend, attrs }: KernelArgs): Info {
   const { a, b } = inputs as { a: Info; b: Info };
   const at = attrs as { transposeA: boolean; transposeB: boolean };
+  const gemm = wasmKernelTuning.simdMatMul && a.dtype === 'float32' && b.dtype === 'float32' ? simdGemmFor(backend) : undefined;
+  if (gemm && !xnnpackPays(a, b, at)) return simdProduct(gemm, backend, a, b, at);
   const c = new Composer(backend as never);
   const swap = wasmKernelTuning.matMulSwap;
   if (a.shape.length === 2 && b.shape.length === 2 && swap !== 'never' && (swap === 'always' || swapPays(a.shape, b.shape, at))) {
@@ -119,15 +125,87 @@ function batchMatMul({ inputs, backend, attrs }: KernelArgs): Info {
   return c.done(product(c, a, b, at));
 }
 
+/** x with its last two dims swapped (a copy, by the Transpose kernel). */
+function swapLast(c: Composer, x: Info): Info {
+  const r = x.shape.length;
+  const perm = Array.from({ length: r }, (_, i) => (i < r - 2 ? i : i === r - 2 ? r - 1 : r - 2));
+  return c.run('Transpose', { x }, { perm });
+}
+
+/** A·B (transposed as `at` says) with core's SIMD kernel, batch by batch (broadcast as tfjs does). */
+function simdProduct(gemm: GemmFn, backend: unknown, a: Info, b: Info, at: { transposeA: boolean; transposeB: boolean }): Info {
+  const c = new Composer(backend as never);
+  let [ta, tb] = [at.transposeA, at.transposeB];
+  // The kernel has no Aᵀ·Bᵀ form: copy the smaller operand the right way round. A·Bᵀ with a short
+  // k is mostly the dot form's horizontal sums: copy B (k·n values) instead.
+  if (ta && tb && prod(a.shape) <= prod(b.shape)) [a, ta] = [swapLast(c, a), false];
+  else if (tb && (ta || b.shape[b.shape.length - 1]! < DOT_MIN_K)) [b, tb] = [swapLast(c, b), false];
+  [a, b] = broadcastMatMulBatches(c, a, b);
+  const [ra, rb] = [a.shape.length, b.shape.length];
+  const [m, k] = ta ? [a.shape[ra - 1]!, a.shape[ra - 2]!] : [a.shape[ra - 2]!, a.shape[ra - 1]!];
+  const n = tb ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  const kb = tb ? b.shape[rb - 1]! : b.shape[rb - 2]!;
+  if (k !== kb) throw new Error(`BatchMatMul: inner dimensions differ (${k} and ${kb}) for shapes [${a.shape}] and [${b.shape}] with transposeA=${at.transposeA}, transposeB=${at.transposeB}`);
+  const batchShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const [batchA, batchB, batch] = [prod(a.shape.slice(0, -2)), prod(b.shape.slice(0, -2)), prod(batchShape)];
+  const w = backend as WasmHeapBackend;
+  const out = w.makeOutput([...batchShape, m, n], 'float32');
+  if (m * n * batch > 0) {
+    const at0 = (x: Info) => (k > 0 ? w.getMemoryOffset(x.dataId) : 0); // an empty operand has no memory
+    const [pa, pb, pc] = [at0(a), at0(b), w.getMemoryOffset(out.dataId)];
+    // A batched A against one B, A not transposed: one product of batch·M rows.
+    if (batchB === 1 && !ta) gemm(pa, pb, pc, batchA * m, n, k, false, tb);
+    else for (let i = 0; i < batch; i++) gemm(pa + 4 * m * k * (i % batchA), pb + 4 * k * n * (i % batchB), pc + 4 * m * n * i, m, n, k, ta, tb);
+  }
+  return c.done(out);
+}
+
+const DOT_MIN_K = 8;
+
+// Which kernel, measured on the 2-core bench machine (loaded, load average 5–7; ms per call, median,
+// including tf.matMul's overhead and reading the result back; "fresh B": XNNPACK with a B it has
+// not packed yet, "same B": packed before):
+//   product                               SIMD   XNNPACK fresh B   same B
+//   [256,200]·[200,200]   (MLP forward)   1.1–1.6   2.8            1.5–1.6
+//   [256,200]·[200,200]ᵀ  (dA)            1.4       1.9–6.1        2.2–6.1
+//   [200,256]ᵀ·[256,200]  (dW)            1.3–1.4   2.3–3.3        1.4–4.4
+//   [2,256]ᵀ·[256,200]                    0.09–0.16 1.1–1.2        0.10
+//   [256,200]ᵀ·[256,2], ·[200,2], …       0.03–0.1  0.08–0.15      0.07–0.12
+//   [4,1024]·[1024,1024]  (SVG forward)   1.0       49–51          0.58–0.63
+//   [4,1024]·[1024,1024]ᵀ                 0.74–0.95 1.2–1.5        1.0–1.7
+//   [1024,4]ᵀ·[4,1024]                    4.7–5.7   8.2–9.2        2.2–6.3
+//   [4,16384]·[16384,64]  (CNN dense)     0.84–1.5  24–35          0.41–0.76
+//   [4,64]·[16384,64]ᵀ                    0.6–0.8   1.4–1.8        1.4–2.1
+//   [16384,4]ᵀ·[4,64]                     3.9–6.1   4.5–17         9.2–10.9
+//   [16,1024]·[1024,1024]                 6.8       34             6.6
+//   [64,1024]·[1024,1024]                 17        39             8.7
+// XNNPACK's packing of B costs 25–50 ns per value (50 ms for 1024×1024), so the SIMD kernel wins
+// wherever B is new, which is most calls of a meta-step (gradients, transposed operands, weights
+// updated every step), and on MLP-sized B even when B was packed before. XNNPACK's cached operator
+// wins only for a big B (≥ 1 MB, where the SIMD kernel reads B from memory on every call, about
+// 2× slower) used many times: there, once B has met XNNPACK_PACK_ROWS rows of A, it goes to
+// XNNPACK, which packs it once and keeps it until B is disposed. Packing [16384, 64] costs what
+// ~300 rows of A save against the SIMD kernel (24–35 ms against 0.1 ms a row), so the threshold is
+// well past that: a B that dies soon after costs at most ~1/4 more. XNNPACK sums k in order with
+// separate multiplies and adds, as the SIMD kernel's A·B does, so the products keep their bits.
+const XNNPACK_MIN_B = 1 << 18;
+const XNNPACK_PACK_ROWS = 1024;
+/** Rows of A each big plain right operand B (by data id) has been multiplied with so far. */
+const rowsPerB = new WeakMap<object, number>();
+
+/** Whether XNNPACK's operator cache beats the SIMD kernel on this call (see above). */
+function xnnpackPays(a: Info, b: Info, at: { transposeA: boolean; transposeB: boolean }): boolean {
+  const [k, n] = b.shape.slice(-2) as [number, number];
+  if (at.transposeA || at.transposeB || b.shape.length !== 2 || k * n < XNNPACK_MIN_B) return false;
+  const seen = rowsPerB.get(b.dataId) ?? 0;
+  rowsPerB.set(b.dataId, seen + prod(a.shape.slice(0, -1)));
+  return seen >= XNNPACK_PACK_ROWS;
+}
+
 /** A·B (transposed as `at` says) on XNNPACK's path: plain operands, unbatched right operand. */
 function product(c: Composer, a: Info, b: Info, at: { transposeA: boolean; transposeB: boolean }): Info {
-  const swapLast = (x: Info) => {
-    const r = x.shape.length;
-    const perm = Array.from({ length: r }, (_, i) => (i < r - 2 ? i : i === r - 2 ? r - 1 : r - 2));
-    return c.run('Transpose', { x }, { perm });
-  };
-  if (at.transposeA) a = swapLast(a);
-  if (at.transposeB) b = swapLast(b);
+  if (at.transposeA) a = swapLast(c, a);
+  if (at.transposeB) b = swapLast(c, b);
   const plain = { ...at, transposeA: false, transposeB: false };
   [a, b] = broadcastMatMulBatches(c, a, b);
   const batchA = prod(a.shape.slice(0, -2));
@@ -184,6 +262,8 @@ export const wasmKernelTuning = {
   concatMaxInner: 8,
   /** Float32 Tanh runs the SIMD kernel where the engine can (false: the XNNPACK composition). */
   simdTanh: true,
+  /** Float32 BatchMatMul runs the SIMD kernel where the engine can, unless XNNPACK pays (false: never). */
+  simdMatMul: true,
 };
 
 /**

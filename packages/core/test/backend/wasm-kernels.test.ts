@@ -1,6 +1,7 @@
 // The kernels core adds to, or replaces in, the wasm backend must agree with the cpu backend's.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { tf } from '../../src/tf.js';
+import { padShape, prod } from '../../src/backend/composer.js';
 import { Rng } from '../../src/rng.js';
 import { selectBackend } from '../../src/backend/select.js';
 import { WASM_ADDED_KERNELS, WASM_REPLACED_KERNELS, mergeBroadcastDims, registerWasmKernels, wasmKernelTuning } from '../../src/backend/wasm-kernels.js';
@@ -199,9 +200,10 @@ describe('wasm kernels replaced by core', () => {
     tf.dispose([x, dy]);
   });
 
-  it('a 2-D product swapped to (Bᵀ·Aᵀ)ᵀ gives the direct product bit for bit; auto swaps only where a big operand would be transposed', async () => {
+  it('without the SIMD kernel, a 2-D product swapped to (Bᵀ·Aᵀ)ᵀ gives the direct product bit for bit; auto swaps only where a big operand would be transposed', async () => {
     await tf.setBackend('wasm');
     const was = wasmKernelTuning.matMulSwap;
+    wasmKernelTuning.simdMatMul = false;
     const run = (mode: typeof was, a: tf.Tensor2D, b: tf.Tensor2D, ta: boolean, tb: boolean) => {
       wasmKernelTuning.matMulSwap = mode;
       return tf.tidy(() => tf.matMul(a, b, ta, tb).dataSync());
@@ -236,7 +238,88 @@ describe('wasm kernels replaced by core', () => {
       expect(await transposes([64, 64], [64, 64])).toEqual([[64, 64]]);
     } finally {
       wasmKernelTuning.matMulSwap = was;
+      wasmKernelTuning.simdMatMul = true;
     }
+  });
+
+  // Core's SIMD kernel (wasm-simd-gemm.ts; its own tests run it directly): against cpu and float64,
+  // every transpose combination, sizes 1..17 (its tiles' tails) and 0, batched and broadcast batches.
+  describe('BatchMatMul on the SIMD kernel', () => {
+    /** float64 a·b over the broadcast batch (batches flattened row-major, size-1 dims broadcast). */
+    const matMul64 = (a: Float32Array, sa: number[], b: Float32Array, sb: number[], ta: boolean, tb: boolean) => {
+      const [m, k] = ta ? [sa.at(-1)!, sa.at(-2)!] : [sa.at(-2)!, sa.at(-1)!];
+      const n = tb ? sb.at(-2)! : sb.at(-1)!;
+      const batch = tf.backend_util.assertAndGetBroadcastShape(sa.slice(0, -2), sb.slice(0, -2));
+      const index = (shape: number[], at: number[]) => padShape(shape, at.length).reduce((f, d, i) => f * d + (d === 1 ? 0 : at[i]!), 0);
+      const out: number[] = [];
+      for (let flat = 0; flat < prod(batch); flat++) {
+        const at = batch.map((_, i) => Math.floor(flat / prod(batch.slice(i + 1))) % batch[i]!);
+        const [oa, ob] = [index(sa.slice(0, -2), at) * m * k, index(sb.slice(0, -2), at) * k * n];
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let p = 0; p < k; p++) s += a[oa + (ta ? p * m + i : i * k + p)]! * b[ob + (tb ? j * k + p : p * n + j)]!;
+            out.push(s);
+          }
+        }
+      }
+      return out;
+    };
+    const cases: Array<[number[], number[], number, number, number]> = [
+      [[], [], 1, 1, 1], [[], [], 17, 9, 13], [[], [], 5, 17, 2], [[], [], 16, 3, 17], [[], [], 9, 12, 8],
+      [[3], [], 7, 10, 5], [[2, 3], [3], 5, 9, 11], [[1], [4], 6, 5, 3], [[2, 1], [1, 3], 3, 8, 4], [[4], [4], 13, 2, 7],
+    ];
+    for (const [ba, bb, m, k, n] of cases) {
+      for (const ta of [false, true]) {
+        for (const tb of [false, true]) {
+          const sa = [...ba, ...(ta ? [k, m] : [m, k])];
+          const sb = [...bb, ...(tb ? [n, k] : [k, n])];
+          it(`matches cpu and float64: [${sa}]${ta ? 'ᵀ' : ''} · [${sb}]${tb ? 'ᵀ' : ''}`, async () => {
+            const f = () => tf.matMul(uni(35, sa), uni(36, sb), ta, tb);
+            await agreeRel(f, 1e-6);
+            await tf.setBackend('wasm');
+            const got = tf.tidy(() => f().dataSync());
+            const want = matMul64(uni(35, sa).dataSync() as Float32Array, sa, uni(36, sb).dataSync() as Float32Array, sb, ta, tb);
+            tf.dispose();
+            let worst = 0;
+            want.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - got[i]!))));
+            expect(worst).toBeLessThan(3e-6 * Math.sqrt(k)); // float32 sums of k products of values in [−1, 1]
+          });
+        }
+      }
+    }
+
+    it('gives zeros for k = 0 and empty results for m = 0 or n = 0, without leaks', async () => {
+      await tf.setBackend('wasm');
+      const ids = wasmDataIds();
+      const tensors = tf.memory().numTensors;
+      for (const [sa, sb, ta, tb] of [[[3, 0], [0, 4], false, false], [[0, 3], [4, 0], true, true], [[2, 3, 0], [5, 0], false, true], [[0, 5], [5, 2], false, false], [[3, 5], [2, 5], false, true]] as const) {
+        const y = tf.tidy(() => tf.matMul(tf.ones([...sa]), tf.ones([...sb]), ta, tb));
+        const want = tf.tidy(() => tf.matMul(tf.ones([...sa]), tf.ones([...sb]), ta, tb).shape);
+        expect(y.shape, `[${sa}] · [${sb}]`).toEqual(want);
+        expect(Array.from(y.dataSync()).every((v) => v === (sa.includes(0) && sb.includes(0) ? 0 : 5)), `[${sa}] · [${sb}]`).toBe(true);
+        y.dispose();
+      }
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(wasmDataIds()).toBe(ids);
+    });
+
+    it('gives the same bits for the same inputs; A·B sums k in order, as XNNPACK does, and A·Bᵀ in four lanes', async () => {
+      await tf.setBackend('wasm');
+      const run = (mode: boolean, tb: boolean) => {
+        wasmKernelTuning.simdMatMul = mode;
+        return tf.tidy(() => Array.from(new Uint32Array(tf.matMul(uni(37, [3, 33, 70]), uni(38, tb ? [41, 70] : [70, 41]), false, tb).dataSync().buffer)));
+      };
+      try {
+        for (const tb of [false, true]) expect(run(true, tb)).toEqual(run(true, tb));
+        // So a B handed over to XNNPACK's operator cache (xnnpackPays) keeps its products' bits…
+        expect(run(false, false)).toEqual(run(true, false));
+        // …and the dot form is what runs for A·Bᵀ: some of the 3·33·41 values differ in the last bits.
+        expect(run(false, true)).not.toEqual(run(true, true));
+      } finally {
+        wasmKernelTuning.simdMatMul = true;
+      }
+    });
   });
 
   type Shape4 = [number, number, number, number];

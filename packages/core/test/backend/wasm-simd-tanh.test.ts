@@ -5,7 +5,8 @@ import { describe, it, expect, beforeAll, afterEach } from 'vitest';
 import { tf } from '../../src/tf.js';
 import { selectBackend } from '../../src/backend/select.js';
 import { wasmKernelTuning } from '../../src/backend/wasm-kernels.js';
-import { simdTanh, simdTanhFor, wasmHeap } from '../../src/backend/wasm-simd-tanh.js';
+import { simdTanh, simdTanhFor } from '../../src/backend/wasm-simd-tanh.js';
+import { wasmHeap } from '../../src/backend/wasm-asm.js';
 
 /** Every 8191st float32 bit pattern from +0 (denormals included) up to +Inf, each with both signs
  * (so ±0 too), then ±Inf and NaN: about half a million values. */

@@ -1,0 +1,150 @@
+// A minimal WebAssembly assembler for core's native wasm kernels (wasm-simd-tanh.ts,
+// wasm-simd-gemm.ts): byte encodings, the instructions they use, a module whose functions import the
+// wasm backend's heap as `env.memory`, and compile-once / instantiate-per-memory caching.
+//
+// Works wherever WebAssembly SIMD does (Node ≥ 16.4, current browsers); `new WebAssembly.Module`
+// is synchronous, which browsers allow on the main thread for modules under 4 KB only, so each
+// kernel module must stay below that. The threaded tfjs build's heap is a shared Memory, which an
+// import must declare as shared.
+
+/** Unsigned LEB128. */
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+/** Signed LEB128. */
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
+    out.push(b | 0x80);
+  }
+}
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const name = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
+
+// ---- Instructions (each a byte array; expressions are their operands' bytes, then the op) ----
+export type E = number[];
+export const I32 = 0x7f;
+export const F32 = 0x7d;
+export const V128 = 0x7b;
+/** memarg: alignment 2^2 bytes (a hint: unaligned access is allowed), then a constant byte offset */
+export const mem = (offset = 0): E => [2, ...uleb(offset)];
+export const local = { get: (i: number): E => [0x20, i], set: (i: number): E => [0x21, i], tee: (i: number): E => [0x22, i] };
+/** i32.const */
+export const i32 = (v: number): E => [0x41, ...sleb(v)];
+export const simd = (op: number): E => [0xfd, ...uleb(op)];
+const op = (code: number) => (...args: E[]): E => [...args.flat(), ...simd(code)];
+const op1 = (code: number) => (...args: E[]): E => [...args.flat(), code];
+export const i32ops = {
+  add: op1(0x6a), sub: op1(0x6b), mul: op1(0x6c), and: op1(0x71), shrU: op1(0x76),
+  eqz: op1(0x45), ltU: op1(0x49), gtU: op1(0x4b), geU: op1(0x4f),
+  /** a < b ? a : b (unsigned) */
+  minU: (a: E, b: E): E => [...a, ...b, ...a, ...b, 0x49, 0x1b],
+};
+export const f32ops = {
+  add: op1(0x92), mul: op1(0x94),
+  load: (addr: E, offset = 0): E => [...addr, 0x2a, ...mem(offset)],
+  store: (addr: E, value: E, offset = 0): E => [...addr, ...value, 0x38, ...mem(offset)],
+};
+export const f32x4 = {
+  abs: op(0xe0), add: op(0xe4), sub: op(0xe5), mul: op(0xe6), div: op(0xe7),
+  /** b < a ? b : a (one x64 minps; f32x4.min's NaN and ±0 rules cost V8 several instructions) */
+  pmin: op(0xea),
+  gt: op(0x44),
+  /** a·b + c, rounded twice (wasm SIMD has no fused multiply-add) */
+  mad: (a: E, b: E, c: E): E => f32x4.add(f32x4.mul(a, b), c),
+  /** v128.const of four copies of float32 v */
+  splat: (v: number): E => [...simd(0x0c), ...new Uint8Array(new Float32Array([v, v, v, v]).buffer)],
+  extractLane: (a: E, lane: number): E => [...a, ...simd(0x1f), lane],
+};
+export const i32x4 = {
+  shl: (a: E, bits: number): E => [...a, ...i32(bits), ...simd(0xab)],
+  splat: (v: number): E => [...simd(0x0c), ...new Uint8Array(new Int32Array([v, v, v, v]).buffer)],
+};
+export const v128 = {
+  and: op(0x4e), or: op(0x50), /** bits of a where mask is 1, else of b */ bitselect: op(0x52),
+  load: (addr: E, offset = 0): E => [...addr, ...simd(0x00), ...mem(offset)],
+  store: (addr: E, value: E, offset = 0): E => [...addr, ...value, ...simd(0x0b), ...mem(offset)],
+  /** one float32 into lane 0, zeros elsewhere */
+  load32Zero: (addr: E, offset = 0): E => [...addr, ...simd(0x5c), ...mem(offset)],
+  /** one float32 into all four lanes */
+  load32Splat: (addr: E, offset = 0): E => [...addr, ...simd(0x09), ...mem(offset)],
+  /** one float32 into `lane` of vector v */
+  load32Lane: (addr: E, v: E, lane: number): E => [...addr, ...v, ...simd(0x56), ...mem(), lane],
+  store32Lane: (addr: E, v: E, lane: number): E => [...addr, ...v, ...simd(0x5a), ...mem(), lane],
+};
+/** `while (!(done)) { body }` (done is an i32 expression, tested before each pass). */
+export const whileNot = (done: E, body: E): E => [0x02, 0x40, 0x03, 0x40, ...done, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];
+/** `if (cond) { body }` */
+export const when = (cond: E, body: E): E => [...cond, 0x04, 0x40, ...body, 0x0b];
+
+/** A function of a kernel module: i32 parameters, locals as [count, type] runs, no results. */
+export interface WasmFunction { name: string; params: number; locals: Array<[number, number]>; body: E }
+
+/** The bytes of a module of `fns` over an imported memory (`shared`: the threaded build's heap). */
+export function moduleBytes(fns: WasmFunction[], shared: boolean): Uint8Array<ArrayBuffer> {
+  // Memory limits: at least 0 pages; a shared memory must state a maximum (wasm32's 65536 pages).
+  const limits = shared ? [0x03, 0, ...uleb(65536)] : [0x00, 0];
+  const code = fns.map((f) => [...vec(f.locals.map(([n, t]) => [...uleb(n), t])), ...f.body, 0x0b]);
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
+    ...section(1, vec(fns.map((f) => [0x60, ...vec(new Array<number[]>(f.params).fill([I32])), ...vec([])]))), // type i: (i32 …) -> ()
+    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]])), // import env.memory
+    ...section(3, vec(fns.map((_, i) => uleb(i)))), // function i has type i
+    ...section(7, vec(fns.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))), // exports by name
+    ...section(10, vec(code.map((c) => [...uleb(c.length), ...c]))),
+  ]);
+}
+
+export type Exports = Record<string, (...args: number[]) => void>;
+
+/**
+ * A kernel module built by `build` (for a plain or a shared memory), compiled once per kind and
+ * instantiated once per memory; the returned function gives its exports for a memory, or undefined
+ * where the engine cannot run it (no SIMD, no shared memory, a browser refusing a synchronous compile).
+ */
+export function heapModule(build: (shared: boolean) => Uint8Array<ArrayBuffer>): (memory: WebAssembly.Memory) => Exports | undefined {
+  const compiled = new Map<boolean, WebAssembly.Module | null>();
+  const instances = new WeakMap<WebAssembly.Memory, Exports | null>();
+  const compile = (shared: boolean): WebAssembly.Module | null => {
+    if (!compiled.has(shared)) {
+      let mod: WebAssembly.Module | null = null;
+      try {
+        const bytes = build(shared);
+        if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) mod = new WebAssembly.Module(bytes);
+      } catch {
+        // then callers use their fallback
+      }
+      compiled.set(shared, mod);
+    }
+    return compiled.get(shared)!;
+  };
+  return (memory) => {
+    if (!instances.has(memory)) {
+      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+      const mod = compile(shared);
+      instances.set(memory, mod ? (new WebAssembly.Instance(mod, { env: { memory } }).exports as Exports) : null);
+    }
+    return instances.get(memory) ?? undefined;
+  };
+}
+
+/** The emscripten Module of tfjs-backend-wasm (WasmBackend's `wasm` field), as far as used here. */
+type EmscriptenModule = { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+
+/** The wasm backend's heap: Module.wasmMemory in the threaded build, the module's exported memory otherwise. */
+export function wasmHeap(backend: unknown): WebAssembly.Memory | undefined {
+  const w = (backend as { wasm?: EmscriptenModule } | undefined)?.wasm;
+  const m = w?.wasmMemory ?? w?.asm?.memory;
+  return typeof WebAssembly === 'object' && m instanceof WebAssembly.Memory ? m : undefined;
+}
