@@ -650,6 +650,41 @@ function identity({ inputs, backend }: KernelArgs): Info {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype } as Info;
 }
 
+// Cast to the dtype a tensor already has: wasm copies it, where the cpu backend shares the data.
+// tfjs's gradients cast every saved operand to float32 (184 calls in the MLP meta-step), so share it,
+// as Identity does.
+function cast(args: KernelArgs): Info {
+  const { x } = args.inputs as { x: Info };
+  if (x.dtype !== (args.attrs as { dtype: string }).dtype) return ORIGINALS.get('Cast')!(args);
+  return identity(args);
+}
+
+// Sum: wasm reduces innermost axes only, so a sum over leading or middle axes (every bias gradient:
+// dy [B, N] summed over B) first copies x through Transpose. Over a block of axes p, p+1, …, q−1 that leaves
+// the last axis alone it is ones[1, R]·X[R, C] for each of the outer slices, on core's SIMD matrix
+// product in place: one pass over x. That product adds each column's R values in order from 0, one
+// at a time (1·x is exact), as the stock loop does: the same bits.
+function sum(args: KernelArgs): Info {
+  const { inputs, backend, attrs } = args;
+  const { x } = inputs as { x: Info };
+  const { axis, keepDims } = attrs as { axis: number | number[]; keepDims: boolean };
+  const gemm = x.dtype === 'float32' && wasmKernelTuning.simdMatMul ? simdGemmFor(backend) : undefined;
+  // Axes in the order given: the stock kernel moves them innermost in that order, which sets the
+  // order of the sum (so [2, 1] is left to it).
+  const axes = tf.util.parseAxisParam(axis, x.shape);
+  const [p, q] = [axes[0]!, axes[axes.length - 1]! + 1];
+  const block = axes.every((a, i) => a === p + i);
+  if (!gemm || axes.length === 0 || !block || q >= x.shape.length || prod(x.shape) === 0) return ORIGINALS.get('Sum')!(args);
+  const [outer, rows, cols] = [prod(x.shape.slice(0, p)), prod(x.shape.slice(p, q)), prod(x.shape.slice(q))];
+  const c = new Composer(backend as never);
+  const ones = c.tensor(new Float32Array(rows).fill(1), [rows]);
+  const w = backend as WasmHeapBackend;
+  const out = w.makeOutput(keepDims ? x.shape.map((d, i) => (i >= p && i < q ? 1 : d)) : [...x.shape.slice(0, p), ...x.shape.slice(q)], 'float32');
+  const [po, px, pc] = [w.getMemoryOffset(ones.dataId), w.getMemoryOffset(x.dataId), w.getMemoryOffset(out.dataId)];
+  for (let i = 0; i < outer; i++) gemm(po, px + 4 * rows * cols * i, pc + 4 * cols * i, 1, cols, rows, false, false);
+  return c.done(out);
+}
+
 // Slice: wasm copies rows with TypedArray.set for rank ≤ 4, but rank 5+ goes through a per-element
 // JS loop (sliceImplCPU). Video batches are [B, T, H, W, C], and unstacking them into frames (Unpack,
 // which calls that same slice) took 40% of a 32×32 SVG training step. Merging every dimension that
@@ -729,6 +764,8 @@ const freeingOnThrow = <K extends string>(table: Record<K, KernelFunc>): Record<
 
 const WASM_REPLACEMENTS: Record<string, KernelFunc> = freeingOnThrow({
   Identity: identity,
+  Cast: cast,
+  Sum: sum,
   Slice: slice,
   Concat: concat,
   Unpack: unpack as unknown as KernelFunc,

@@ -405,6 +405,67 @@ describe('wasm kernels replaced by core', () => {
   });
 });
 
+describe('wasm Sum over leading/middle axes (ones·X on the SIMD matrix product) and Cast to the same dtype', () => {
+  const cases: Array<[number[], number | number[], boolean]> = [
+    [[256, 200], 0, false], // a bias gradient
+    [[3, 5, 7], [0, 1], false],
+    [[3, 5, 7], 1, true], // a middle axis: one product per outer slice
+    [[2, 3, 4, 5], [1, 2], false],
+    [[2, 3, 4, 5], [2, 1], false], // not in order: stock (it sums in the order given)
+    [[2, 3, 4, 5], -3, true],
+    [[1, 7], 0, false],
+    [[6, 1], 0, false],
+    [[3, 4, 5], [0, 2], false], // not one block: stock
+    [[3, 4, 5], 2, false], // the last axis: stock
+    [[0, 3], 0, false], // empty: stock
+  ];
+  for (const [shape, axis, keepDims] of cases) {
+    it(`Sum [${shape}] over ${JSON.stringify(axis)}${keepDims ? ' (keepDims)' : ''}: the stock kernel's bits, and cpu's values`, async () => {
+      const f = () => tf.sum(tf.mul(uni(71, shape), 3), axis, keepDims);
+      if (prod(shape) > 0) await agree(f, 1e-5 * Math.sqrt(prod(shape)));
+      await tf.setBackend('wasm');
+      const before = tf.memory().numTensors;
+      const ours = tf.tidy(() => f().dataSync());
+      wasmKernelTuning.simdMatMul = false;
+      try {
+        const stock = tf.tidy(() => f().dataSync());
+        expect(new Uint32Array(ours.buffer)).toEqual(new Uint32Array(stock.buffer));
+      } finally {
+        wasmKernelTuning.simdMatMul = true;
+      }
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+  it('Sum of int32 stays on the stock kernel and is exact', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32');
+    const y = tf.sum(x, 0);
+    expect(y.dtype).toBe('int32');
+    expect(Array.from(y.dataSync())).toEqual([9, 12]);
+    tf.dispose([x, y]);
+  });
+  it('Cast to the dtype it has shares the buffer; to another dtype it converts', async () => {
+    await tf.setBackend('wasm');
+    const b = tf.engine().backend as unknown as { numDataIds(): number };
+    const ids = b.numDataIds();
+    const x = tf.tensor1d([1.5, -2.25, 3]);
+    const y = tf.cast(x, 'float32');
+    expect(b.numDataIds()).toBe(ids + 1); // no copy
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1.5, -2.25, 3]);
+    const i = tf.cast(y, 'int32');
+    expect(i.dtype).toBe('int32');
+    expect(Array.from(i.dataSync())).toEqual([1, -2, 3]);
+    const back = tf.cast(i, 'float32');
+    expect(Array.from(back.dataSync())).toEqual([1, -2, 3]);
+    tf.dispose([y, i, back]);
+    expect(b.numDataIds()).toBe(ids);
+  });
+  it('the replacements are in place', () => {
+    expect(WASM_REPLACED_KERNELS).toEqual(expect.arrayContaining(['Sum', 'Cast']));
+  });
+});
+
 describe('wasm Slice and Unpack (rank ≥ 5 merged to rank ≤ 4)', () => {
   const cases: Array<[number[], number[], number[]]> = [
     [[2, 5, 4, 3, 2], [0, 2, 0, 0, 0], [2, 1, 4, 3, 2]], // one frame of a [B, T, H, W, C] batch
