@@ -297,7 +297,7 @@ describe('wasm kernels replaced by core', () => {
         const y = tf.tidy(() => tf.matMul(tf.ones([...sa]), tf.ones([...sb]), ta, tb));
         const want = tf.tidy(() => tf.matMul(tf.ones([...sa]), tf.ones([...sb]), ta, tb).shape);
         expect(y.shape, `[${sa}] · [${sb}]`).toEqual(want);
-        expect(Array.from(y.dataSync()).every((v) => v === (sa.includes(0) && sb.includes(0) ? 0 : 5)), `[${sa}] · [${sb}]`).toBe(true);
+        expect(Array.from(y.dataSync()).every((v) => v === ((sa as readonly number[]).includes(0) && (sb as readonly number[]).includes(0) ? 0 : 5)), `[${sa}] · [${sb}]`).toBe(true);
         y.dispose();
       }
       expect(tf.memory().numTensors).toBe(tensors);
