@@ -2,7 +2,7 @@
 // @noether/core's public API (and zod, for its options) only. A recurrent state-space model
 // for low-dimensional systems (the oscillator, spring, pendulum):
 //
-//   h_t, c_t = LSTM(x_{t−1}; h_{t−1}, c_{t−1})      x_t = x_{t−1} + dt · W_o · CN(h_t) + b_o
+//   h_t, c_t = LSTM(x_{t−1}; h_{t−1}, c_{t−1})      x_t = x_{t−1} + dt · (W_o · CN(h_t) + b_o)
 //
 // with the LSTM state started from the last context observation, h_0 = tanh(W_i x_0 + b_i),
 // c_0 = 0. It supports all three tailoring modes of the Predictor contract:

@@ -1,7 +1,7 @@
 // The library snippets of docs/getting-started.md ("The same experiment in code") and docs/plugins.md
-// ("Registering", "Using it", the audit, "Your own inner optimiser", the quad.yaml of "From the CLI"), run as written
+// ("Registering", "Using it", the audit, noPeekingCheck, "Your own inner optimiser", the quad.yaml of "From the CLI"), run as written
 // but for the epochs; the code snippets of the predictors-mlp, predictors-svg and embeddings-symbolic
-// READMEs; and examples/custom-predictor as its README uses it: in code, through the audit, and from the CLI.
+// READMEs and of examples/custom-embedding's; and examples/custom-predictor as its README uses it: in code, through the audit, and from the CLI.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import {
   createContainer, buildExperiment, train, evaluate, disposeMetaState, auditSecondOrder, tf,
   defineExperiment, examples, withThetaOf, encodeMetaState, decodeMetaState,
-  defaultInnerOptions, stopGradient, valueAndGradsOf, metaStepAuditCase, GradientInnerOptimizer, ArrayDataset, Rng, TOKENS,
+  defaultInnerOptions, stopGradient, valueAndGradsOf, metaStepAuditCase, GradientInnerOptimizer, ArrayDataset, Rng, TOKENS, listFactories, noPeekingCheck,
   type Embedding, type EmbeddingFactory, type InnerMinimizeOptions, type InnerOptimizer, type InnerOptimizerOptions, type InnerResult, type MetaSetup, type Params,
 } from '@noether/core';
 import { mseMetric } from '@noether/metrics';
@@ -22,6 +22,8 @@ import { SvgPredictor } from '@noether/predictors-svg';
 import { CnnEmbedding } from '@noether/embeddings-cnn';
 import { register, QuadraticEmbedding } from '../../../examples/custom-embedding/quadratic-embedding.js';
 import { register as registerRecurrent, auditCases as recurrentAuditCases, RecurrentPredictor } from '../../../examples/custom-predictor/recurrent-predictor.js';
+import { allPlugins } from '../src/commands/run-shared.js';
+import { cliContainer } from '../src/run/container.js';
 import { readJson, run, tmp } from './helpers.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -79,6 +81,17 @@ describe('docs/plugins.md', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('"Using it" names every type the CLI registers (its packages\' and its built-in experiments\')', () => {
+    const doc = readFileSync(join(root, 'docs', 'plugins.md'), 'utf8');
+    const start = doc.indexOf('## Using it');
+    const prose = doc.slice(start, doc.indexOf('```ts', start));
+    const c = cliContainer(...allPlugins());
+    const tokens = [TOKENS.PredictorFactory, TOKENS.EmbeddingFactory, TOKENS.DatasetFactory, TOKENS.MetricFactory];
+    const types = tokens.flatMap((t) => listFactories(c, t).map((f) => f.type));
+    expect(types).toContain('svg-action'); // the container is the CLI's, with every package
+    expect(types.filter((t) => !prose.includes(`\`${t}\``))).toEqual([]);
+  });
+
   it('"Registering": a factory (route 1) and a class under the token in a child container (route 2)', () => {
     const child = createContainer(register).createChildContainer();
     child.register(TOKENS.Embedding, { useClass: QuadraticEmbedding });
@@ -102,6 +115,21 @@ describe('docs/plugins.md', () => {
     expect(auditSecondOrder(() => c.run()).unchecked).toEqual([]);
   });
 
+  it('the noPeekingCheck snippet: the recurrent predictor, CN-tailored, does not peek and tailoring moves it', () => {
+    const before = tf.memory().numTensors;
+    const predictor = new RecurrentPredictor({ dt: 0.1, hidden: 4 });
+    const embedding = new examples.MlpEmbedding(2, 3, 1);
+    const setup = { predictor, embedding, mode: 'noether', tailorMode: 'cn', form: '2a',
+      inner: new GradientInnerOptimizer({ steps: 2, lr: 0.1 }), lrTheta: 0, lrPhi: 0 } as const;
+    const params = { theta: predictor.init(1), phi: embedding.init(2) };
+    const batch = examples.oscillatorDataset({ nTrain: 1, nTest: 2, seqLength: 6 }).gather('test', [0, 1]);
+    const r = noPeekingCheck(setup, params, batch);
+    expect(r.problem).toBeUndefined();
+    expect(r.tailoringChanged).toBe(true);
+    tf.dispose([params, batch.obs]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('"From the CLI": quad.yaml is a valid config for the quadratic plugin, and names the run directories the commands use', async () => {
     const doc = readFileSync(join(root, 'docs', 'plugins.md'), 'utf8');
     const yaml = /```yaml\n# quad\.yaml\n([\s\S]*?)```/.exec(doc)?.[1];
@@ -112,6 +140,21 @@ describe('docs/plugins.md', () => {
     const exp = await buildExperiment(createContainer(registerMlp, registerDatasets, registerMetrics, register), config);
     expect(exp.setup.embedding?.name).toBe('quadratic');
     expect(exp.metrics.map((m) => m.name)).toEqual(['mse']);
+  });
+});
+
+describe('examples/custom-embedding README', () => {
+  it('both routes, as written: a config selects the factory; the class resolves from a child container', async () => {
+    const container = createContainer(registerMlp, registerDatasets, registerMetrics, register);
+    const exp = await buildExperiment(container, {
+      predictor: { type: 'mlp', dt: 3 / 29 },
+      embedding: { type: 'quadratic' },
+      dataset: { type: 'spring', trajectories: 50 },
+    });
+    expect(exp.setup.embedding).toBeInstanceOf(QuadraticEmbedding);
+    const child = createContainer(register).createChildContainer();
+    child.register(TOKENS.Embedding, { useClass: QuadraticEmbedding });
+    expect(child.resolve<Embedding>(TOKENS.Embedding)).toBeInstanceOf(QuadraticEmbedding);
   });
 });
 

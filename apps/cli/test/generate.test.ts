@@ -34,6 +34,7 @@ describe('noether generate', () => {
     const r = await run(['generate', 'gym-pendulum', '--episodes', '1', '--frames', '3', '--size', '8', '--view', '1.2', '--out', dir]);
     expect(r.code, r.err).toBe(0);
     expect(readGymManifest(dir).view).toBe(1.2);
+    expect(readGymManifest(dir).trainEpisodes).toBe(0); // the default leaves an episode to test on: here, the only one
     for (const [args, msg] of [
       [['gym-pendulum', '--view', '1'], /--view must be > 1.1/],
       [['spring', '--view', '1.5'], /--view applies to gym-pendulum only, not spring: drop it, or run noether generate gym-pendulum/],

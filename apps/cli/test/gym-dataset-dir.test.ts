@@ -50,6 +50,15 @@ describe('gym-pendulum-pixels with dataset.dir', () => {
     // Simulated episodes too.
     expect(() => create({ ...WINDOWS, episodes: 2, trainEpisodes: 2, framesPerEpisode: 12, size: 8, supersample: 1 })).toThrow(/dataset\.episodes 2 with dataset\.trainEpisodes 2, which leaves 4 training and 0 test windows/);
     expect(() => create({ ...WINDOWS, episodes: 2, trainEpisodes: 5, framesPerEpisode: 12, size: 8 })).toThrow(/dataset\.trainEpisodes 5 is more than dataset\.episodes 2/);
+    expect(() => create({ ...WINDOWS, episodes: 1, framesPerEpisode: 12, size: 8, supersample: 1 })).toThrow(/dataset\.episodes 1 with dataset\.trainEpisodes 0, .*: use 2 or more episodes/);
+  });
+
+  it('simulated episodes without dataset.trainEpisodes: 5 train episodes, as the paper, but always one left to test on', () => {
+    const sim = { ...WINDOWS, framesPerEpisode: 12, size: 8, supersample: 1 };
+    const three = create({ ...sim, episodes: 3 });
+    expect([three.size('train'), three.size('test')]).toEqual([4, 2]);
+    const seven = create({ ...sim, episodes: 7 });
+    expect([seven.size('train'), seven.size('test')]).toEqual([10, 4]);
   });
 
   it('checks the predictor and embedding against the frames of the data', () => {

@@ -89,7 +89,7 @@ describe('experiment / train --out', () => {
 });
 
 describe('generate --out', () => {
-  it('a file or a path through one: exit 2 naming it; --train-episodes > --episodes: exit 2 naming the flag, nothing created', async () => {
+  it('a file or a path through one: exit 2 naming it; --train-episodes ≥ --episodes: exit 2 naming the flag, nothing created', async () => {
     const dir = tmp();
     const file = join(dir, 'afile');
     writeFileSync(file, 'x');
@@ -100,9 +100,12 @@ describe('generate --out', () => {
     expect(b.code).toBe(2);
     expect(errorLine(b.err)).toMatch(/--out .*afile\/x: .*afile is a file, not a folder/);
     const q = join(dir, 'data', 'q2');
-    const c = await run(['generate', 'gym-pendulum', '--train-episodes', '5', '--episodes', '2', '--out', q]);
-    expect(c.code).toBe(2);
-    expect(errorLine(c.err)).toMatch(/--train-episodes \(5\) exceeds --episodes \(2\)/);
+    for (const train of ['5', '2']) {
+      // All episodes in the train split would leave none to test on.
+      const c = await run(['generate', 'gym-pendulum', '--train-episodes', train, '--episodes', '2', '--out', q]);
+      expect(c.code).toBe(2);
+      expect(errorLine(c.err)).toMatch(new RegExp(`--train-episodes \\(${train}\\) must be below --episodes \\(2\\): .*at least one is left to test on`));
+    }
     expect(existsSync(join(dir, 'data'))).toBe(false);
   });
 });

@@ -204,10 +204,10 @@ export class GenerationInterrupted extends Error {
 
 const pad4 = (i: number) => String(i).padStart(4, '0');
 
-/** The train split when none is given: the paper's 5 leading episodes, but never all of them, so
- * that a small set still has an episode to test on. */
+/** The train split when none is given: the paper's 5 leading episodes, but at most episodes − 1, so
+ * that an experiment on a small set still has an episode to test on (a single episode is all test). */
 export function defaultTrainEpisodes(episodes: number): number {
-  return episodes > 1 ? Math.min(5, episodes - 1) : episodes;
+  return Math.max(0, Math.min(5, episodes - 1));
 }
 
 /** Generates episodes into `out`: per-episode frames and meta files, preview.png, and manifest.json

@@ -193,6 +193,9 @@ describe('gym Pendulum data set', () => {
     // A small set keeps an episode to test on (the default took all 3, leaving the test split empty).
     const small = gymPendulumDataset({ episodes: 3, seed: 1, frames: 30, size: 8, supersample: 1 });
     expect([small.size('train'), small.size('test')]).toEqual([2, 1]);
+    // …and so does a single episode: it is all test.
+    const one = gymPendulumDataset({ episodes: 1, seed: 1, frames: 30, size: 8, supersample: 1 });
+    expect([one.size('train'), one.size('test')]).toEqual([0, 1]);
   });
 
   it('mirror: adds each training window flipped left-right with negated actions, a valid trajectory; test is untouched', async () => {
@@ -249,13 +252,14 @@ describe('gym Pendulum data set', () => {
       writeFileSync(join(bad, 'manifest.json'), JSON.stringify({ ...good, episodes: [good.episodes[0], good.episodes[0]] }));
       expect(() => readGymManifest(bad)).toThrow(/manifest\.json: two episodes have index 0/);
       writeFileSync(join(bad, 'manifest.json'), JSON.stringify(good));
-      // A damaged meta file: NaN torques are refused when read, naming the file and frame.
+      // A damaged meta file: NaN torques are refused when read, naming the file and frame (the one
+      // episode is the test split: the default split leaves an episode to test on).
       const metaFile = join(bad, good.episodes[0].meta);
       const meta = readFileSync(metaFile);
       meta.writeFloatLE(NaN, 12 * 3);
       writeFileSync(metaFile, meta);
       const damaged = openGymPendulum(bad, { history: 2, future: 2 });
-      await expect((async () => { for await (const b of damaged.batches('train', { batchSize: 8 })) tf.dispose([b.obs, b.actions!]); })()).rejects.toThrow(/episode_0000\.meta\.f32: the action of frame 3 is NaN/);
+      await expect((async () => { for await (const b of damaged.batches('test', { batchSize: 8 })) tf.dispose([b.obs, b.actions!]); })()).rejects.toThrow(/episode_0000\.meta\.f32: the action of frame 3 is NaN/);
       truncateSync(join(bad, good.episodes[0].frames), 100);
       expect(() => readGymManifest(bad)).toThrow(/episode_0000\.frames\.u8: 100 bytes, expected 5952/);
       expect(() => openGymPendulum(bad)).toThrow(/episode_0000\.frames\.u8/);

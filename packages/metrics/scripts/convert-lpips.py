@@ -31,7 +31,11 @@ import struct
 import sys
 import tempfile
 
-import torch
+try:
+    import torch
+except ImportError as e:
+    # One line, not a traceback: what is missing is an install.
+    sys.exit(f"convert-lpips: needs PyTorch, which this python3 cannot import ({e}): install Debian's python3-torch (or pip install torch)")
 
 # AlexNet feature convolutions LPIPS taps: (our name, torchvision features index, lpips slice, shape [out, in, k, k]).
 CONVS = [

@@ -41,6 +41,11 @@ describe('metric edge cases', () => {
     tf.dispose([a, b]);
   });
 
+  it('LPIPS without a weights record (plain JavaScript) says to load weights, not a TypeError', () => {
+    expect(() => lpipsMetric(undefined as never)).toThrow(/lpipsMetric: params must be the weights record, got undefined; load weights with loadLpipsWeights\(\)/);
+    expect(() => lpipsMetric(null as never)).toThrow(/got null; load weights/);
+  });
+
   it('LPIPS names the channel rule for RGBA images', () => {
     const m = lpipsMetric({});
     const x = tf.zeros([1, 32, 32, 4]);

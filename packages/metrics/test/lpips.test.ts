@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,6 +126,15 @@ describe('LPIPS weights loading', () => {
     } finally {
       if (saved !== undefined) process.env[LPIPS_WEIGHTS_ENV] = saved;
     }
+  });
+
+  // Whether or not torch is installed here: a None in sys.modules makes `import torch` fail as if absent.
+  it.skipIf(spawnSync('python3', ['--version']).status !== 0)('convert-lpips.py without torch: one line saying it needs PyTorch, exit non-zero, no traceback', () => {
+    const script = new URL('../scripts/convert-lpips.py', import.meta.url).pathname;
+    const run = `import sys, runpy; sys.modules['torch'] = None; sys.argv = ['convert-lpips.py', '--help']; runpy.run_path(${JSON.stringify(script)}, run_name='__main__')`;
+    const r = spawnSync('python3', ['-c', run], { encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^convert-lpips: needs PyTorch, .*python3-torch/)]);
   });
 
   it('takes the folder from NOETHER_LPIPS_WEIGHTS', () => {

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  GradientInnerOptimizer, deriveSeed, disposeBatch, imageToPng, interrupted, linePlot, makeWindow, mseTaskLoss, noetherLoss, tailorable, tf, tidy, unstackTime,
+  GradientInnerOptimizer, disposeBatch, evalNoiseSeed, imageToPng, interrupted, linePlot, makeWindow, mseTaskLoss, noetherLoss, tailorable, tf, tidy, unstackTime,
   type InnerOptimizerKind, type Params, type TailorMode,
 } from '@noether/core';
 import type { RunDir } from '../run/run-dir.js';
@@ -73,7 +73,7 @@ export async function innerSteps(runDir: RunDir, loaded: LoadedPhase, o: InnerSt
       const w = makeWindow(setup.predictor, batch, {
         contextLength: setup.contextLength ?? setup.predictor.contextLength,
         horizon: setup.horizon,
-        noiseSeed: deriveSeed(exp.config.seed, `eval-noise-${nb}`),
+        noiseSeed: evalNoiseSeed(exp.config.seed, nb), // evaluate's noise for this batch: its numbers at --steps = the run's
       });
       const { vars: v0, run, perExample } = tailorable(
         { predictor: setup.predictor, theta: state.theta, embedding: emb, phi: state.phi, inner: setup.inner, form: setup.form, mode: o.tailor ?? setup.tailorMode },

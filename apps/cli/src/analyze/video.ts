@@ -3,7 +3,7 @@
 // and loading a trained phase back from a run directory.
 import { join } from 'node:path';
 import {
-  buildExperiment, deriveSeed, disposeBatch, disposeMetaState, evaluate, frameGrid, initMetaState, persistencePredictor, imageToPng, linePlot, makeWindow, predictSequence, tf, tidy,
+  buildExperiment, disposeBatch, disposeMetaState, evalNoiseSeed, evaluate, frameGrid, initMetaState, persistencePredictor, imageToPng, linePlot, predictTestBatch, tailorEmbedding, tf, tidy,
   type Batch, type DependencyContainer, type EvalResult, type Experiment, type MetaState, type RgbaImage,
 } from '@noether/core';
 import { CliError } from '../cli/errors.js';
@@ -105,19 +105,11 @@ export async function writeFrameGrid(runDir: RunDir, models: GridModel[], o: { n
   try {
     models.forEach((m, mi) => {
       const setup = m.exp.testSetup;
-      const embedding = setup.mode === 'baseline' ? undefined : setup.embedding;
+      const embedding = tailorEmbedding(setup);
+      // evaluate's prediction of its first test batch (the same noise), so the grid shows what was scored.
       const out = tidy(() => {
-        const w = makeWindow(setup.predictor, batch!, {
-          contextLength: setup.contextLength ?? setup.predictor.contextLength,
-          horizon: setup.horizon,
-          noiseSeed: deriveSeed(o.seed, 'eval-noise-0'),
-        });
-        const r = predictSequence(
-          { predictor: setup.predictor, theta: m.state.theta, embedding, phi: m.state.phi, inner: setup.inner, form: setup.form, mode: setup.tailorMode },
-          w.seq,
-          { differentiable: false, untailored: true },
-        );
-        return { targets: w.targets, u: r.untailored!.preds, t: r.tailored.preds };
+        const p = predictTestBatch(setup, m.state, batch!, evalNoiseSeed(o.seed, 0));
+        return { targets: p.targets, u: p.untailored, t: p.tailored };
       });
       const cols = Math.min(o.maxFrames ?? out.targets.length, out.targets.length);
       for (let b = 0; b < B; b++) {

@@ -36,7 +36,7 @@ export const generateCommand: Command = {
   flags: [
     { name: 'out', type: 'string', valueName: 'DIR', description: 'output directory (must be empty or absent)' },
     { name: 'episodes', only: GYM, type: 'int', min: 1, valueName: 'N', description: 'gym-pendulum: number of episodes (default 200)' },
-    { name: 'train-episodes', only: GYM, type: 'int', min: 0, valueName: 'N', description: 'gym-pendulum: leading episodes in the train split (default 5, as the paper, at most --episodes − 1)' },
+    { name: 'train-episodes', only: GYM, type: 'int', min: 0, valueName: 'N', description: 'gym-pendulum: leading episodes in the train split, at most --episodes − 1 so that one is left to test on (default 5, as the paper, or --episodes − 1 if fewer)' },
     { name: 'frames', only: GYM, type: 'int', min: 1, valueName: 'T', description: 'gym-pendulum: frames per episode (default 200)' },
     { name: 'size', only: GYM, type: 'int', min: 1, valueName: 'PX', description: 'gym-pendulum: frame size in pixels (default 64)' },
     { name: 'view', only: GYM, type: 'number', valueName: 'W', description: `gym-pendulum: half-width of the square drawn, > ${GYM_ROD_REACH} (default ${GYM_VIEW}, Gym's; 1.2 fills the frame with the rod's circle)` },
@@ -54,7 +54,8 @@ export const generateCommand: Command = {
     const view = viewFlag(f['view'] as number | undefined);
     const episodes = (f['episodes'] as number | undefined) ?? 200;
     const trainEpisodes = (f['train-episodes'] as number | undefined) ?? defaultTrainEpisodes(episodes);
-    if (trainEpisodes > episodes) throw new UsageError(`--train-episodes (${trainEpisodes}) exceeds --episodes (${episodes}): the train split is the leading episodes; lower it or raise --episodes`);
+    // An experiment tests on the episodes after the train split (and refuses an empty test split).
+    if (trainEpisodes >= episodes) throw new UsageError(`--train-episodes (${trainEpisodes}) must be below --episodes (${episodes}): the train split is the leading episodes and at least one is left to test on; lower it or raise --episodes`);
     const frames = (f['frames'] as number | undefined) ?? 200;
     const size = (f['size'] as number | undefined) ?? 64;
     if (typeof f['out'] !== 'string') throw new UsageError('--out DIR is required: where to write the dataset');

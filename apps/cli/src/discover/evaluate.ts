@@ -133,6 +133,7 @@ export async function metaTailor(
   } catch (e) {
     if (!(e instanceof NonFiniteError)) throw e;
     disposeMetaState(cur);
-    return { theta: {}, phi: {}, losses: [], diverged: e.message };
+    // Where and when only: core's fix (learning rates, clipping) is for a user's run, not a candidate's.
+    return { theta: {}, phi: {}, losses: [], diverged: `non-finite value in ${e.where} at step ${e.step}` };
   }
 }

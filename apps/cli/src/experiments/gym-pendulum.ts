@@ -12,7 +12,7 @@ import {
   TOKENS, buildExperiment, cloneParams, disposeMetaState, withThetaOf,
   type Dataset, type DatasetFactory, type ExperimentConfig, type MetaState, type Plugin,
 } from '@noether/core';
-import { GYM_ROD_REACH, GYM_VIEW, GymPendulumDataset, fileEpisodeSource, gymPendulumDataset, readGymManifest } from '@noether/datasets';
+import { GYM_ROD_REACH, GYM_VIEW, GymPendulumDataset, defaultTrainEpisodes, fileEpisodeSource, gymPendulumDataset, readGymManifest } from '@noether/datasets';
 import { CliError } from '../cli/errors.js';
 import { curveRows, persistenceCurves, writeCurves, writeFrameGrid, writeRunJson } from '../analyze/video.js';
 import { tableModels, type ResultTableSpec } from './table.js';
@@ -68,8 +68,9 @@ let lastDataset: { key: string; ds: Dataset } | undefined;
 /** Options that describe simulated episodes only: episodes on disk (dir) come as their manifest.json says. */
 const SIMULATION_ONLY = ['episodes', 'framesPerEpisode', 'supersample', 'actionNoise', 'seed'] as const;
 
-// Without dir the episodes are simulated (trainEpisodes default 5, as the paper); with dir the split
-// is the manifest's unless dataset.trainEpisodes is set, which is why the presets leave it unset.
+// Without dir the episodes are simulated (trainEpisodes default 5, as the paper, and as `noether generate`
+// at most episodes − 1); with dir the split is the manifest's unless dataset.trainEpisodes is set, which
+// is why the presets leave it unset.
 function makeGymDataset(o: GymPixelsOptions): GymPendulumDataset {
   const win = { history: o.history ?? 4, future: o.future ?? 26, stride: o.stride, testStride: o.testStride, mirror: o.mirror };
   if (o.dir) {
@@ -88,7 +89,7 @@ function makeGymDataset(o: GymPixelsOptions): GymPendulumDataset {
     return checkSplits(new GymPendulumDataset(fileEpisodeSource(o.dir, m), { ...win, trainEpisodes }), `${o.dir} has ${n} episodes and ${source}`, n);
   }
   const episodes = o.episodes ?? 200;
-  const trainEpisodes = o.trainEpisodes ?? 5;
+  const trainEpisodes = o.trainEpisodes ?? defaultTrainEpisodes(episodes);
   if (trainEpisodes > episodes) throw new Error(`dataset.trainEpisodes ${trainEpisodes} is more than dataset.episodes ${episodes}: lower it or raise dataset.episodes`);
   const ds = gymPendulumDataset({
     ...win,
@@ -116,9 +117,9 @@ function frameSets(size: number, withDataset: boolean): string {
 function checkSplits(ds: GymPendulumDataset, what: string, episodes: number): GymPendulumDataset {
   const [train, test] = [ds.size('train'), ds.size('test')];
   if (train > 0 && test > 0) return ds;
-  const fix = test === 0
-    ? (episodes > 1 ? `set --set dataset.trainEpisodes=${episodes - 1} or fewer, or use more episodes` : 'use more episodes')
-    : 'set dataset.trainEpisodes to 1 or more';
+  const fix = episodes < 2
+    ? 'use 2 or more episodes: one to train on, one to test on'
+    : test === 0 ? `set --set dataset.trainEpisodes=${episodes - 1} or fewer, or use more episodes` : 'set dataset.trainEpisodes to 1 or more';
   const windows = `windows of ${ds.seqLength} frames (dataset.history + dataset.future)`;
   throw new Error(`dataset: ${what}, which leaves ${train} training and ${test} test ${windows}: ${fix}`);
 }

@@ -51,10 +51,14 @@ export interface StepReport {
   gradNormPhi: number;
 }
 
-/** Raised when a loss or gradient is NaN/Inf; names where. */
+/** Raised when a loss or gradient is NaN/Inf; names where. The library writes no checkpoints, so the
+ * message says what is kept in memory (the CLI's own message adds its checkpoint). */
 export class NonFiniteError extends Error {
   constructor(readonly where: string, readonly step: number) {
-    super(`non-finite value in ${where} at step ${step}: lower the learning rates or enable clipping; the last good checkpoint is kept`);
+    super(
+      `non-finite value in ${where} at step ${step}: lower the learning rates or set clipTheta / clipPhi (outer.clipTheta / outer.clipPhi in a config); ` +
+        'the step was not applied: train() hands back the state before it as trainErrorState(error)',
+    );
     this.name = 'NonFiniteError';
   }
 }

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import {
-  tf, GradientInnerOptimizer, initMetaState, metaStep, train, trainErrorState, evaluate, disposeMetaState, predictSequence, makeWindow,
+  tf, GradientInnerOptimizer, NonFiniteError, initMetaState, metaStep, train, trainErrorState, evaluate, disposeMetaState, predictSequence, makeWindow,
   type MetaSetup,
 } from '../../src/index.js';
 import { ToyPredictor, ToyEmbedding, energyEmbedding, oscillatorDataset, mseMetric } from './toy.js';
@@ -104,6 +104,22 @@ describe('meta-training', () => {
     const last = trainErrorState(err)!;
     expect(last.step).toBe(2);
     expect(Object.values(last.theta).every((t) => !t.isDisposed)).toBe(true);
+    disposeMetaState(last);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a non-finite loss: the error names where and the fix, and promises only what train() keeps (no checkpoint)', async () => {
+    const s = { ...setup('noether'), lrTheta: 1e38 };
+    const ds = oscillatorDataset(8, 4, 5, 3);
+    const before = tf.memory().numTensors;
+    const st = initMetaState(s, s.predictor.init(1), s.embedding!.init(2));
+    const err = await train(s, ds, st, { epochs: 4, batchSize: 4, seed: 0 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NonFiniteError);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/^non-finite value in the .* at step \d+: lower the learning rates or set clipTheta \/ clipPhi .*trainErrorState\(error\)$/);
+    expect(msg).not.toMatch(/checkpoint/);
+    const last = trainErrorState(err)!;
+    expect(last.step).toBe((err as NonFiniteError).step - 1);
     disposeMetaState(last);
     expect(tf.memory().numTensors).toBe(before);
   });

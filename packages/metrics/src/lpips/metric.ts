@@ -17,6 +17,13 @@ export interface LpipsMetricOptions {
  * repeated over RGB). `params` comes from loadLpipsWeights(); it stays owned by the caller.
  */
 export function lpipsMetric(params: Params, opts: LpipsMetricOptions = {}): Metric {
+  // Plain JavaScript can pass anything: refuse a missing record here, not as a TypeError at compute.
+  if (typeof params !== 'object' || params === null) {
+    throw new Error(
+      `lpipsMetric: params must be the weights record, got ${params === null ? 'null' : typeof params}; load weights with loadLpipsWeights() ` +
+        `(see packages/metrics/README.md, "LPIPS weights")`,
+    );
+  }
   const range = opts.inputRange ?? '0,1';
   if (range !== '0,1' && range !== '-1,1') throw new Error(`lpipsMetric: inputRange must be '0,1' or '-1,1', got '${String(range)}'`);
   const prep = (x: tf.Tensor, other: tf.Tensor): tf.Tensor => {
