@@ -11,18 +11,41 @@ export const mseMetric: Metric = Object.freeze({
   compute: (pred: tf.Tensor, target: tf.Tensor) => mse(pred, target),
 });
 
+/**
+ * For a metric left at the default data range 1: on its first batch (one read of max |target|),
+ * refuses targets that reach beyond 2, such as float images in 0–255, which would score a
+ * meaningless number without a word (int32 images are refused by psnr/ssim themselves). Once per
+ * metric object, so evaluation loops pay one read.
+ */
+function defaultRangeGuard(fn: string, dataRange: number | undefined): (target: tf.Tensor) => void {
+  let checked = dataRange !== undefined;
+  return (target) => {
+    if (checked) return;
+    const peak = tf.tidy(() => tf.max(tf.abs(tf.cast(target, 'float32'))).dataSync()[0]!);
+    if (peak > 2) {
+      throw new Error(
+        `${fn}: the targets reach ${+peak.toPrecision(4)}, far beyond the default dataRange 1 (images in [0, 1]): ` +
+          `pass the images' range, e.g. ${fn}Metric({ dataRange: 255 }) for 0–255 values, or scale them to [0, 1]`,
+      );
+    }
+    checked = true;
+  };
+}
+
 export function psnrMetric(opts: PsnrOptions & { name?: string } = {}): Metric {
   const { name = 'psnr', ...o } = opts;
   if (o.dataRange !== undefined && !(o.dataRange > 0 && Number.isFinite(o.dataRange))) {
     throw new Error(`psnrMetric: dataRange must be a positive finite number, got ${o.dataRange}`);
   }
-  return Object.freeze({ name, higherIsBetter: true, compute: (p: tf.Tensor, t: tf.Tensor) => psnr(p, t, o) });
+  const guard = defaultRangeGuard('psnr', o.dataRange);
+  return Object.freeze({ name, higherIsBetter: true, compute: (p: tf.Tensor, t: tf.Tensor) => (guard(t), psnr(p, t, o)) });
 }
 
 export function ssimMetric(opts: SsimOptions & { name?: string } = {}): Metric {
   const { name = 'ssim', ...o } = opts;
   resolveSsimOptions(o); // bad options fail here, not on the first batch
-  return Object.freeze({ name, higherIsBetter: true, compute: (p: tf.Tensor, t: tf.Tensor) => ssim(p, t, o) });
+  const guard = defaultRangeGuard('ssim', o.dataRange);
+  return Object.freeze({ name, higherIsBetter: true, compute: (p: tf.Tensor, t: tf.Tensor) => (guard(t), ssim(p, t, o)) });
 }
 
 /**

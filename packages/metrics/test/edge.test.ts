@@ -1,7 +1,7 @@
 // Options and inputs that used to give silent NaN/Infinity or an error naming the wrong thing.
 import { describe, expect, it } from 'vitest';
 import { tf } from '@noether/core';
-import { lpipsMetric, metricOverTime, mse, mseMetric, psnr, ssim } from '../src/index.js';
+import { lpipsMetric, metricOverTime, mse, mseMetric, psnr, psnrMetric, ssim, ssimMetric } from '../src/index.js';
 
 describe('metric edge cases', () => {
   it('refuses images without pixels instead of scoring them a perfect match', () => {
@@ -19,6 +19,24 @@ describe('metric edge cases', () => {
     const [fa, fb] = [tf.div(tf.cast(a, 'float32'), 255), tf.div(tf.cast(b, 'float32'), 255)];
     expect(psnr(a, b, { dataRange: 255 }).arraySync()).toEqual(psnr(fa, fb).arraySync().map((v) => expect.closeTo(v, 4)));
     tf.dispose([a, b, fa, fb]);
+  });
+
+  it('the psnr and ssim Metrics at the default range refuse float images in 0–255 on their first batch, once', () => {
+    const a = tf.tensor4d(Array.from({ length: 2 * 8 * 8 * 3 }, (_, i) => (i * 37) % 256), [2, 8, 8, 3]);
+    const b = tf.tensor4d(Array.from({ length: 2 * 8 * 8 * 3 }, (_, i) => (i * 53) % 256), [2, 8, 8, 3]);
+    const before = tf.memory().numTensors;
+    expect(() => psnrMetric().compute(a, b)).toThrow(/psnr: the targets reach 255, far beyond the default dataRange 1 .*psnrMetric\(\{ dataRange: 255 \}\)/);
+    expect(() => ssimMetric().compute(a, b)).toThrow(/ssim: the targets reach 255, far beyond the default dataRange 1/);
+    expect(tf.memory().numTensors).toBe(before);
+    // Given the range, or with images in [0, 1], they score as before.
+    const given = psnrMetric({ dataRange: 255 }).compute(a, b);
+    expect(given.arraySync()).toEqual(psnr(a, b, { dataRange: 255 }).arraySync());
+    const [fa, fb] = [tf.div(a, 255), tf.div(b, 255)];
+    const m = ssimMetric();
+    expect(m.compute(fa, fb).arraySync()).toEqual(ssim(fa, fb).arraySync());
+    // Checked once: later batches are not read again (a second out-of-range batch passes through).
+    expect(() => tf.dispose(m.compute(a, b))).not.toThrow();
+    tf.dispose([a, b, fa, fb, given]);
   });
 
   it('validates k1, k2 and sigma, naming the option', () => {
