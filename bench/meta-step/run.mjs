@@ -27,8 +27,9 @@ const HELP = `usage: node bench/meta-step/run.mjs [options]
   --problems LIST         mlp,video,svg (default all three)
   --peers LIST            tfjs-cpu,tfjs-wasm,tfjs-wasm-stock,torch,torch-1t,tfjs-node
                           (default tfjs-cpu,tfjs-wasm-stock,tfjs-wasm,torch,torch-1t; tfjs-wasm = wasm as core
-                          selects it, with core's kernel replacements (Identity, BatchMatMul, Conv2DBackpropInput,
-                          Tanh, comparisons, Slice/Unpack, Concat: packages/core/src/backend/wasm-kernels.ts);
+                          selects it, with core's kernel replacements (Identity, Cast, Sum, BatchMatMul (SIMD
+                          GEMM), Conv2DBackpropInput, Tanh (SIMD), comparisons, Slice/Unpack, Concat, …:
+                          packages/core/src/backend/wasm-kernels.ts);
                           tfjs-wasm-stock = tfjs-backend-wasm's
                           own kernels; torch-1t = PyTorch on 1 thread)
   --cap PEER[:PROBLEM]=N  at most N steps (incl. warm-up) for that peer (on that problem), comma-separated;
