@@ -66,6 +66,8 @@ export const f32x4 = {
   /** v128.const of four copies of float32 v */
   splat: (v: number): E => [...simd(0x0c), ...new Uint8Array(new Float32Array([v, v, v, v]).buffer)],
   extractLane: (a: E, lane: number): E => [...a, ...simd(0x1f), lane],
+  /** lanes of a (0–3) and b (4–7) picked by `lanes` (i8x16.shuffle) */
+  shuffle: (a: E, b: E, lanes: number[]): E => [...a, ...b, ...simd(0x0d), ...lanes.flatMap((l) => [0, 1, 2, 3].map((i) => 4 * l + i))],
 };
 export const i32x4 = {
   shl: (a: E, bits: number): E => [...a, ...i32(bits), ...simd(0xab)],
