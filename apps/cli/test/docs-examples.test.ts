@@ -196,7 +196,9 @@ describe('package READMEs', () => {
     const doc = readFileSync(join(root, 'packages', 'embeddings-symbolic', 'README.md'), 'utf8');
     const script = /node --input-type=module -e "\n([\s\S]*?)"\n```/.exec(doc)?.[1];
     expect(script, 'the README shows the counter').toBeDefined();
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script!], { cwd: root, encoding: 'utf8' });
+    // Without colours: under nx (FORCE_COLOR) console.log would wrap the numbers in escape codes.
+    const env = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' };
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script!], { cwd: root, encoding: 'utf8', env });
     // Its counts, in the order it prints them, are the table's rows in order (pendulum, spring).
     const printed = (system: string) => [...(new RegExp(`${system} \\{([^}]*)\\}`).exec(out)?.[1] ?? '').matchAll(/: (\d+)/g)].map((m) => Number(m[1]));
     const table = doc.slice(doc.indexOf('| rule | pendulum | spring |'));
