@@ -47,9 +47,18 @@ const op = (code: number) => (...args: E[]): E => [...args.flat(), ...simd(code)
 const op1 = (code: number) => (...args: E[]): E => [...args.flat(), code];
 export const i32ops = {
   add: op1(0x6a), sub: op1(0x6b), mul: op1(0x6c), and: op1(0x71), shrU: op1(0x76),
-  eqz: op1(0x45), ltU: op1(0x49), gtU: op1(0x4b), geU: op1(0x4f),
+  eqz: op1(0x45), ltU: op1(0x49), gtU: op1(0x4b), geU: op1(0x4f), ltS: op1(0x48), gtS: op1(0x4a),
   /** a < b ? a : b (unsigned) */
   minU: (a: E, b: E): E => [...a, ...b, ...a, ...b, 0x49, 0x1b],
+  /** a < b ? a : b (signed) */
+  minS: (a: E, b: E): E => [...a, ...b, ...a, ...b, 0x48, 0x1b],
+  /** a > b ? a : b (signed) */
+  maxS: (a: E, b: E): E => [...a, ...b, ...a, ...b, 0x4a, 0x1b],
+};
+/** Bulk memory (wasm 2.0, Node ≥ 12): memory.copy(dst, src, bytes) (overlap-safe) and memory.fill(dst, byte, bytes). */
+export const memops = {
+  copy: (dst: E, src: E, bytes: E): E => [...dst, ...src, ...bytes, 0xfc, 10, 0, 0],
+  fill: (dst: E, byte: E, bytes: E): E => [...dst, ...byte, ...bytes, 0xfc, 11, 0],
 };
 export const f32ops = {
   add: op1(0x92), mul: op1(0x94),

@@ -9,6 +9,8 @@
 import { tf } from '../tf.js';
 import { simdTanhFor } from './wasm-simd-tanh.js';
 import { simdGemmFor, type GemmFn } from './wasm-simd-gemm.js';
+import { simdIm2colFor, type ConvGeometry, type Im2colFns } from './wasm-simd-im2col.js';
+import { wasmHeap } from './wasm-asm.js';
 import { KernelComposer, broadcastMatMulBatches, einsumKernel, freeOnThrow, padShape, prod, type Info, type KernelArgs, type KernelFunc } from './composer.js';
 
 
@@ -21,8 +23,9 @@ class Composer extends KernelComposer {
   }
 }
 
-// dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s+kh-padT, ow*s+kw-padL, ci] * dy[n,oh,ow,co]: a conv2d
-// of x^T ([Ci,H,W,N], batch = Ci) with dy^T ([OH,OW,N,Co] as filter) dilated by the stride.
+// dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s+kh-padT, ow*s+kw-padL, ci] * dy[n,oh,ow,co]: float32 as
+// im2col + the SIMD GEMM (filterGradIm2col below); otherwise (no SIMD, switched off) a conv2d of x^T
+// ([Ci,H,W,N], batch = Ci) with dy^T ([OH,OW,N,Co] as filter) dilated by the stride.
 function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
   const { x, dy } = inputs as { x: Info; dy: Info };
   const a = attrs as {
@@ -35,10 +38,12 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
   if (a.dataFormat && a.dataFormat !== 'NHWC') {
     throw new Error(`wasm Conv2DBackpropFilter: only NHWC is supported, got ${a.dataFormat}`);
   }
-  const c = new Composer(backend as never);
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad as 'same', a.dimRoundingMode,
   );
+  const simd = simdConvGrad(backend, x, dy);
+  if (simd && im2colPays(info, 'filter')) return filterGradIm2col(simd, backend, x, dy, info);
+  const c = new Composer(backend as never);
   const [kh, kw, ci, co] = a.filterShape;
   const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow, inHeight: h, inWidth: w } = info;
   const top = info.padInfo.top;
@@ -55,6 +60,153 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
   );
   const cut = c.run('Slice', { x: conv }, { begin: [0, 0, 0, 0], size: [ci, kh, kw, co] });
   return c.done(c.run('Transpose', { x: cut }, { perm: [1, 2, 0, 3] }));
+}
+
+// ---- conv2d gradients as im2col / col2im around one SIMD matrix product (wasm-simd-im2col.ts) ----
+
+/** The SIMD GEMM and im2col module for float32 conv gradients, or undefined (no SIMD, switched off). */
+function simdConvGrad(backend: unknown, ...xs: Info[]): { gemm: GemmFn; cols: Im2colFns } | undefined {
+  if (!wasmKernelTuning.simdConvGrad || !wasmKernelTuning.simdMatMul || xs.some((x) => x.dtype !== 'float32')) return undefined;
+  const gemm = simdGemmFor(backend);
+  const cols = gemm && simdIm2colFor(backend);
+  return cols && { gemm, cols };
+}
+
+function geometryOf(info: tf.backend_util.Conv2DInfo): ConvGeometry {
+  return {
+    h: info.inHeight, w: info.inWidth, c: info.inChannels, oh: info.outHeight, ow: info.outWidth, kh: info.filterHeight,
+    kw: info.filterWidth, sh: info.strideHeight, sw: info.strideWidth, top: info.padInfo.top, left: info.padInfo.left,
+  };
+}
+
+// Chunks are sized for the cache, not only for the scratch cap: the GEMM walks cols (colsᵀ·dY: down
+// its columns) once per 4×8 tile of dW, so cols past L2 is read from memory every time. x [4,32,32,32],
+// dy [4,32,32,64], 5×5 (ms, 2-core EPYC, loaded): 44 with all 4096 positions in one 13 MB chunk
+// (slower than the composed path's 36), 15 in chunks of 64 positions (256 KB), 19 at 256 positions.
+// Each further chunk of dW costs a partial product and an add of KH·KW·Cin·Cout floats, which at
+// ≥ 64 positions a chunk is ≤ 1/64 of its products: SVG's dy [4,4,4,1024]·[4,4,256,1024] (64 positions,
+// 16 MB dW) takes 42–47 ms in one chunk, 57–64 in 4, 69–73 in 16.
+const CHUNK_FLOATS = 1 << 16;
+const CHUNK_MIN_POSITIONS = 64;
+/** Output rows (b, oy) per chunk (OW positions of KH·KW·Cin floats each): see above; at most the scratch cap. */
+function chunkRows(g: ConvGeometry): number {
+  const row = g.ow * g.kh * g.kw * g.c;
+  const positions = Math.max(CHUNK_MIN_POSITIONS, CHUNK_FLOATS / (g.kh * g.kw * g.c));
+  return Math.max(1, Math.min(Math.floor(positions / g.ow), Math.floor(wasmKernelTuning.convScratchFloats / row)));
+}
+
+// im2col + SIMD GEMM against the previous paths (ms per call, median CPU, interleaved, Node 20 on the
+// loaded 2-core EPYC; "old": the composed path above each kernel, or stock wasm where it ran):
+//   x, filter, stride ('same')             filter grad old / new   input grad old / new
+//   [4,32,32,32], 5×5×32×64, 1  (video)        36 / 15–20             23.6 / 17–18
+//   [4,32,32,32], 4×4×32×64, 2  (video)       6.0 / 3.2–4.2           15 / 3.2
+//   [4,8,8,256], 4×4×256×1024, 2 (SVG deep)    61 / 43                205 / 22
+//   [4,128,128,3], 4×4×3×64, 2                 19 / 7                  48 / 5–9
+//   [4,64,64,3], 4×4×3×32, 2                  2.2–8 / 1.5–1.9        6.8 / 1.0–1.3
+//   [4,32,32,32], 1×1×32×64, 1 ('valid')      4.1 / 1.2              1.2 / 1.1
+//   [4,64,64,32], 4×4×32×3, 2                 3.9–6 / 1.8–2.6        4.6 / 2.8
+//   [4,32,32,64], 4×4×64×3, 1                 4.2 / 2.8               2.3 / 2.7–3.0
+//   [4,32,32,32], 3×3×32×4, 1                 2.4 / 0.9               1.2 / 1.1
+//   [4,32,32,64], 3×3×64×32, 1  (video)          –                    8.1 / 8.3
+//   [4,64,64,6], 5×5×6×32, 1    (video)          –                    9.3 / 8.4
+//   [4,16,16,64], 3×3×64×64, 1  (video)          –                    5.1 / 3.2
+// The composed input gradient wins only at stride 1 with few output channels (no dilation there, and
+// dcols is KH·KW·Cin values per position for Cout multiply-adds each): it keeps those. At stride 1
+// with more channels the two are close (XNNPACK's conv against the dot form plus col2im).
+function im2colPays(info: tf.backend_util.Conv2DInfo, which: 'filter' | 'input'): boolean {
+  if (which === 'filter') return true;
+  const stride1 = info.strideHeight === 1 && info.strideWidth === 1;
+  const composed = info.batchSize * info.outHeight * info.outWidth >= wasmKernelTuning.conv2dBackpropInputMinPositions;
+  return !(stride1 && info.outChannels < 8 && composed);
+}
+
+/** A scratch buffer in the heap, freed by the caller (uninitialised: every value is written first). */
+function scratch(w: WasmHeapBackend, n: number, made: Info[]): number {
+  const t = w.makeOutput([n], 'float32');
+  made.push(t);
+  return w.getMemoryOffset(t.dataId);
+}
+const freeAll = (backend: unknown, made: Info[]) => made.forEach((t) => (backend as { disposeData(id: object): void }).disposeData(t.dataId));
+
+// dW[KH·KW·Cin, Cout] = colsᵀ · dY[P, Cout], chunk by chunk of output rows; chunks after the first
+// go to a partial product that is added on (so the bits depend on the chunk size, which depends
+// only on the shapes and convScratchFloats). With Cout under the outer form's 8-column tile, the
+// product is dWᵀ = dYᵀ · cols instead (the stream form: cols read once, in order; x [4,32,32,64],
+// 4×4 → 3 channels: 12 ms as colsᵀ·dY, 4.2 composed, see the table), then transposed (Cout·KH·KW·Cin
+// values). Both sum the positions in order: the same bits either way.
+function filterGradIm2col(simd: { gemm: GemmFn; cols: Im2colFns }, backend: unknown, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info {
+  const w = backend as WasmHeapBackend;
+  const g = geometryOf(info);
+  const [kkc, co, rows] = [g.kh * g.kw * g.c, info.outChannels, info.batchSize * g.oh];
+  const shape = [g.kh, g.kw, g.c, co];
+  const swap = co < 8;
+  const c = new Composer(backend as never);
+  const made: Info[] = [];
+  try {
+    if (kkc * co === 0 || rows * g.ow === 0) return c.done(c.tensor(new Float32Array(kkc * co), shape));
+    const acc = w.makeOutput(swap ? [co, kkc] : shape, 'float32');
+    if (swap) made.push(acc);
+    const chunk = Math.min(rows, chunkRows(g));
+    const pc = scratch(w, chunk * g.ow * kkc, made);
+    const pp = rows > chunk ? scratch(w, kkc * co, made) : 0;
+    const [px, pdy, po] = [w.getMemoryOffset(x.dataId), w.getMemoryOffset(dy.dataId), w.getMemoryOffset(acc.dataId)];
+    if (!swap) made.push(acc); // (freed only if this throws)
+    for (let r0 = 0; r0 < rows; r0 += chunk) {
+      const n = Math.min(chunk, rows - r0);
+      const [pd, target] = [pdy + 4 * r0 * g.ow * co, r0 === 0 ? po : pp];
+      simd.cols.im2col(px, pc, g, r0, n);
+      if (swap) simd.gemm(pd, pc, target, co, kkc, n * g.ow, true, false);
+      else simd.gemm(pc, pd, target, kkc, co, n * g.ow, true, false);
+      if (r0 > 0) simd.cols.add(po, pp, kkc * co);
+    }
+    if (!swap) {
+      made.pop();
+      return c.done(acc);
+    }
+    return c.done(c.run('Reshape', { x: c.run('Transpose', { x: acc }, { perm: [1, 0] }) }, { shape }));
+  } finally {
+    freeAll(backend, made);
+  }
+}
+
+// dcols[P, KH·KW·Cin] = dY[P, Cout] · Wᵀ (W as stored, [KH·KW·Cin, Cout], is the dot form's Bᵀ),
+// then dx = col2im(dcols), chunk by chunk of output rows. For Cout < DOT_MIN_K the dot form is
+// mostly horizontal sums: Wᵀ is copied (Cout·KH·KW·Cin values, small) for the outer form instead.
+function inputGradIm2col(simd: { gemm: GemmFn; cols: Im2colFns }, backend: unknown, dy: Info, filter: Info, info: tf.backend_util.Conv2DInfo): Info {
+  const w = backend as WasmHeapBackend;
+  const g = geometryOf(info);
+  const [kkc, co, rows] = [g.kh * g.kw * g.c, info.outChannels, info.batchSize * g.oh];
+  const out = w.makeOutput([info.batchSize, g.h, g.w, g.c], 'float32');
+  const size = prod(out.shape);
+  if (size === 0) return out;
+  const c = new Composer(backend as never);
+  const made: Info[] = [];
+  try {
+    const empty = rows * g.ow * kkc * co === 0; // no products: dx is zeros
+    let [pw, tb] = [empty ? 0 : w.getMemoryOffset(filter.dataId), true];
+    if (!empty && co < DOT_MIN_K) {
+      const wt = c.run('Transpose', { x: c.run('Reshape', { x: filter }, { shape: [kkc, co] }) }, { perm: [1, 0] });
+      [pw, tb] = [w.getMemoryOffset(wt.dataId), false];
+    }
+    const chunk = Math.min(rows, chunkRows(g));
+    const pd = empty ? 0 : scratch(w, chunk * g.ow * kkc, made);
+    const po = w.getMemoryOffset(out.dataId);
+    new Float32Array(wasmHeap(backend)!.buffer, po, size).fill(0); // (the buffer as of the last allocation)
+    if (empty) return out;
+    const pdy = w.getMemoryOffset(dy.dataId);
+    for (let r0 = 0; r0 < rows; r0 += chunk) {
+      const n = Math.min(chunk, rows - r0);
+      simd.gemm(pdy + 4 * r0 * g.ow * co, pw, pd, n * g.ow, kkc, co, false, tb);
+      simd.cols.col2im(pd, po, g, r0, n);
+    }
+    return out;
+  } catch (e) {
+    freeAll(backend, [out]);
+    throw e;
+  } finally {
+    freeAll(backend, made);
+    c.done(out);
+  }
 }
 
 // out[s] = sum_{i: ids[i] = s} x[i] = oneHot(ids)^T @ x (negative ids give all-zero rows, dropped
@@ -242,7 +394,8 @@ function swapPays(sa: number[], sb: number[], at: { transposeA: boolean; transpo
   return 1.5 * swapped < direct; // clear wins only: it is one more kernel call
 }
 
-// Conv2DBackpropInput: wasm runs a scalar 7-deep loop (kernels/Conv2DBackpropInput.cc). dx is a
+// Conv2DBackpropInput: wasm runs a scalar 7-deep loop (kernels/Conv2DBackpropInput.cc). Float32 runs
+// as the SIMD GEMM + col2im (inputGradIm2col) where im2colPays; otherwise (and without SIMD) dx is a
 // stride-1 correlation of the stride-dilated dy with the spatially flipped filter, in/out channels
 // swapped, padded by (k − 1 − pad_before): one XNNPACK Conv2D. Dilation = reshape, zero PadV2, reshape.
 // Flipping the filter (wasm's Reverse, per element) costs about as much as the whole stock kernel
@@ -264,6 +417,10 @@ export const wasmKernelTuning = {
   simdTanh: true,
   /** Float32 BatchMatMul runs the SIMD kernel where the engine can, unless XNNPACK pays (false: never). */
   simdMatMul: true,
+  /** Float32 Conv2DBackpropFilter/Input run as im2col/col2im + the SIMD kernel where they pay (false: never; needs simdMatMul). */
+  simdConvGrad: true,
+  /** Scratch (cols, dcols) of those, in floats (16 MB): the batch is done in chunks of output rows that fit. */
+  convScratchFloats: 1 << 22,
 };
 
 /**
@@ -486,6 +643,8 @@ function conv2DBackpropInput(args: KernelArgs): Info {
   const info = tf.backend_util.computeConv2DInfo(
     a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad as 'same', a.dimRoundingMode,
   );
+  const simd = simdConvGrad(backend, dy, filter);
+  if (simd && im2colPays(info, 'input')) return inputGradIm2col(simd, backend, dy, filter, info);
   if (dy.shape[0]! * info.outHeight * info.outWidth < wasmKernelTuning.conv2dBackpropInputMinPositions) return stock();
   const c = new Composer(backend as never);
   const g = strideDilated(c, dy, info);

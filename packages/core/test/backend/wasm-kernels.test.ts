@@ -190,10 +190,12 @@ describe('wasm kernels replaced by core', () => {
       return f(args);
     };
     const ids = b.numDataIds();
+    wasmKernelTuning.simdConvGrad = false; // the composed path (im2col makes no Transpose)
     try {
       expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as never)).toThrow(/injected failure/);
     } finally {
       (k as { kernelFunc: typeof f }).kernelFunc = f;
+      wasmKernelTuning.simdConvGrad = true;
     }
     expect(calls).toBe(2);
     expect(b.numDataIds()).toBe(ids); // the transposed x is freed
@@ -333,12 +335,14 @@ describe('wasm kernels replaced by core', () => {
     { x: [1, 10, 11, 2], w: [2, 3, 2, 3], s: 2, pad: 'valid' },
     { x: [1, 8, 8, 2], w: [3, 3, 2, 2], s: 2, pad: 1 },
   ];
-  // Tiny shapes: with the size threshold at 0 so that core's replacement, not the stock kernel, runs.
+  // Tiny shapes: with the size threshold at 0 so that core's replacement, not the stock kernel, runs
+  // (the composed one: im2col is off here and has its own tests below).
   for (const cc of convCases) {
     it(`Conv2DBackpropInput matches cpu: x [${cc.x}], filter [${cc.w}], stride ${cc.s}, pad ${cc.pad}`, async () => {
       const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(cc.x) as tf.Tensor4D, tf.zeros(cc.w) as tf.Tensor4D, cc.s, cc.pad).shape);
       const threshold = wasmKernelTuning.conv2dBackpropInputMinPositions;
       wasmKernelTuning.conv2dBackpropInputMinPositions = 0;
+      wasmKernelTuning.simdConvGrad = false;
       try {
         await agreeRel(
           () => tf.conv2dTranspose(uni(41, dyShape) as tf.Tensor4D, uni(42, cc.w) as tf.Tensor4D, cc.x, cc.s, cc.pad),
@@ -346,9 +350,99 @@ describe('wasm kernels replaced by core', () => {
         );
       } finally {
         wasmKernelTuning.conv2dBackpropInputMinPositions = threshold;
+        wasmKernelTuning.simdConvGrad = true;
       }
     });
   }
+
+  // Conv2DBackpropFilter / Input as im2col / col2im around the SIMD GEMM (wasm-simd-im2col.ts; the
+  // module's own tests run it directly): odd sizes, strides 1–3, every kind of padding, batches, few
+  // and many output channels (the swapped filter product, the copied Wᵀ), in one chunk of output rows
+  // and in chunks of one row (convScratchFloats = 1).
+  describe('conv2d gradients as im2col + SIMD GEMM', () => {
+    type Pad = 'same' | 'valid' | number | number[][];
+    const cases: Array<{ x: Shape4; w: Shape4; s: [number, number]; pad: Pad; round?: 'floor' | 'ceil' | 'round' }> = [
+      { x: [2, 7, 9, 3], w: [3, 3, 3, 9], s: [1, 1], pad: 'same' },
+      { x: [3, 9, 8, 5], w: [4, 4, 5, 2], s: [2, 2], pad: 'same' },
+      { x: [1, 11, 10, 2], w: [2, 3, 2, 8], s: [3, 2], pad: 'valid' },
+      { x: [2, 8, 7, 1], w: [5, 5, 1, 3], s: [3, 3], pad: 'same' },
+      { x: [2, 6, 7, 4], w: [3, 2, 4, 10], s: [2, 1], pad: [[0, 0], [2, 0], [1, 3], [0, 0]] },
+      { x: [1, 9, 9, 3], w: [3, 3, 3, 4], s: [2, 2], pad: 1, round: 'ceil' },
+      { x: [2, 5, 5, 6], w: [1, 1, 6, 5], s: [2, 2], pad: 'valid' },
+    ];
+    const attrsOf = (cc: (typeof cases)[number]) => ({ strides: cc.s, pad: cc.pad, dataFormat: 'NHWC', dimRoundingMode: cc.round });
+    const dyShapeOf = (cc: (typeof cases)[number]) =>
+      tf.backend_util.computeConv2DInfo(cc.x, cc.w, cc.s, 1, cc.pad as 'same', cc.round).outShape;
+    const filterGrad = (cc: (typeof cases)[number]) => () =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: uni(91, cc.x), dy: uni(92, dyShapeOf(cc)) }, { ...attrsOf(cc), filterShape: cc.w } as never) as T;
+    const inputGrad = (cc: (typeof cases)[number]) => () =>
+      tf.engine().runKernel('Conv2DBackpropInput', { dy: uni(92, dyShapeOf(cc)), filter: uni(93, cc.w) }, { ...attrsOf(cc), inputShape: cc.x } as never) as T;
+    /** fn with the scratch capped at `scratch` floats and the composed input path's threshold at 0
+     * (so the rule picks by stride and channels alone, as at real sizes). */
+    const tuned = async <R>(scratch: number, fn: () => Promise<R>): Promise<R> => {
+      const was = [wasmKernelTuning.convScratchFloats, wasmKernelTuning.conv2dBackpropInputMinPositions] as const;
+      [wasmKernelTuning.convScratchFloats, wasmKernelTuning.conv2dBackpropInputMinPositions] = [scratch, 0];
+      try {
+        return await fn();
+      } finally {
+        [wasmKernelTuning.convScratchFloats, wasmKernelTuning.conv2dBackpropInputMinPositions] = was;
+      }
+    };
+    /** The bits of fn's result on wasm, and the names of the wasm kernels it ran inside. */
+    const runWasm = async (fn: () => T) => {
+      await tf.setBackend('wasm');
+      const names = ['Conv2D', 'Transpose', 'Reverse'];
+      const seen: string[] = [];
+      const saved = names.map((n) => {
+        const k = tf.getKernel(n, 'wasm')!;
+        const f = k.kernelFunc;
+        (k as { kernelFunc: typeof f }).kernelFunc = (args) => (seen.push(n), f(args));
+        return [k, f] as const;
+      });
+      try {
+        const v = tf.tidy(() => fn().dataSync() as Float32Array);
+        return { bits: Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length)), seen };
+      } finally {
+        for (const [k, f] of saved) (k as { kernelFunc: typeof f }).kernelFunc = f;
+      }
+    };
+    for (const cc of cases) {
+      const name = `x [${cc.x}], filter [${cc.w}], strides ${cc.s}, pad ${JSON.stringify(cc.pad)}${cc.round ? ` (${cc.round})` : ''}`;
+      it(`match cpu, in one chunk and in one-row chunks, without leaks: ${name}`, async () => {
+        for (const scratch of [1 << 22, 1]) {
+          await tuned(scratch, async () => {
+            await agreeRel(filterGrad(cc), 1e-5);
+            await agreeRel(inputGrad(cc), 1e-5);
+          });
+        }
+      });
+    }
+
+    it('run without Conv2D, Reverse or stride dilation; the same inputs give the same bits; dx does not depend on the chunking', async () => {
+      const cc = cases[1]!;
+      const [f1, f2, i1, i2] = await tuned(1 << 22, async () => [await runWasm(filterGrad(cc)), await runWasm(filterGrad(cc)), await runWasm(inputGrad(cc)), await runWasm(inputGrad(cc))]);
+      expect(f1.seen).toEqual(['Transpose']); // the swapped product's dWᵀ (2 output channels) only
+      expect(i1.seen).toEqual(['Transpose']); // the copied Wᵀ (2 output channels) only
+      expect(f2.bits).toEqual(f1.bits);
+      expect(i2.bits).toEqual(i1.bits);
+      const i3 = await tuned(1, () => runWasm(inputGrad(cc)));
+      expect(i3.bits).toEqual(i1.bits);
+      const wide = await tuned(1 << 22, () => runWasm(filterGrad(cases[0]!)));
+      expect(wide.seen).toEqual([]);
+    });
+
+    it('keep the composed input gradient at stride 1 with few output channels, and everything composed when switched off', async () => {
+      const few = { x: [1, 6, 6, 3] as Shape4, w: [3, 3, 3, 4] as Shape4, s: [1, 1] as [number, number], pad: 'same' as Pad };
+      expect((await tuned(1 << 22, () => runWasm(inputGrad(few)))).seen).toContain('Conv2D');
+      wasmKernelTuning.simdConvGrad = false;
+      try {
+        expect((await runWasm(filterGrad(cases[0]!))).seen).toContain('Conv2D');
+        expect((await tuned(1 << 22, () => runWasm(inputGrad(cases[1]!)))).seen).toContain('Conv2D');
+      } finally {
+        wasmKernelTuning.simdConvGrad = true;
+      }
+    });
+  });
 
   // Values rounded to a coarse grid so that equality is often true.
   const grid = (seed: number, shape: number[]) => tf.round(tf.mul(uni(seed, shape), 2));
