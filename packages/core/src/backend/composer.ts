@@ -62,7 +62,7 @@ export class KernelComposer {
     for (let i = 0; i < k; i++) values[i * k + i] = 1;
     return this.tensor(values, [...window, 1, k]);
   }
-  private keep(t: Info): Info {
+  protected keep(t: Info): Info {
     this.made.push(t);
     return t;
   }

@@ -56,6 +56,11 @@ export const i32ops = {
   maxS: (a: E, b: E): E => [...a, ...b, ...a, ...b, 0x4a, 0x1b],
 };
 /** Bulk memory (wasm 2.0, Node ≥ 12): memory.copy(dst, src, bytes) (overlap-safe) and memory.fill(dst, byte, bytes). */
+/** local l += by (i32). */
+export const inc = (l: number, by: E): E => [...i32ops.add(local.get(l), by), ...local.set(l)];
+/** 0, 1, …, n − 1 (local indices, unrolled lanes and rows). */
+export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
 export const memops = {
   copy: (dst: E, src: E, bytes: E): E => [...dst, ...src, ...bytes, 0xfc, 10, 0, 0],
   fill: (dst: E, byte: E, bytes: E): E => [...dst, ...byte, ...bytes, 0xfc, 11, 0],
@@ -152,6 +157,15 @@ export function heapModule(build: (shared: boolean) => Uint8Array<ArrayBuffer>):
 
 /** The emscripten Module of tfjs-backend-wasm (WasmBackend's `wasm` field), as far as used here. */
 type EmscriptenModule = { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+
+/** A kernel bound to a memory (simdTanh, simdGemm, …) as the same kernel for a wasm backend's heap:
+ * undefined where the heap cannot be found or the engine cannot run it. */
+export function forBackend<T>(bind: (memory: WebAssembly.Memory) => T | undefined): (backend: unknown) => T | undefined {
+  return (backend) => {
+    const heap = wasmHeap(backend);
+    return heap && bind(heap);
+  };
+}
 
 /** The wasm backend's heap: Module.wasmMemory in the threaded build, the module's exported memory otherwise. */
 export function wasmHeap(backend: unknown): WebAssembly.Memory | undefined {

@@ -18,8 +18,19 @@ import { KernelComposer, broadcastMatMulBatches, einsumKernel, freeOnThrow, padS
 const ORIGINALS = new Map<string, KernelFunc>();
 
 class Composer extends KernelComposer {
+  private readonly heap: WasmHeapBackend;
   constructor(backend: never) {
     super(backend, 'wasm', ORIGINALS);
+    this.heap = backend;
+  }
+  /** An uninitialised float32 buffer in the heap, freed with the other intermediates unless it is the
+   * result (for kernels that write every value themselves: outputs, scratch). */
+  empty(shape: number[]): Info {
+    return this.keep(this.heap.makeOutput(shape, 'float32'));
+  }
+  /** Byte address of x's data in the heap (stable: growing the heap does not move it). */
+  at(x: Info): number {
+    return this.heap.getMemoryOffset(x.dataId);
   }
 }
 
@@ -120,14 +131,6 @@ function im2colPays(info: tf.backend_util.Conv2DInfo, which: 'filter' | 'input')
   return !(stride1 && info.outChannels < 8 && composed);
 }
 
-/** A scratch buffer in the heap, freed by the caller (uninitialised: every value is written first). */
-function scratch(w: WasmHeapBackend, n: number, made: Info[]): number {
-  const t = w.makeOutput([n], 'float32');
-  made.push(t);
-  return w.getMemoryOffset(t.dataId);
-}
-const freeAll = (backend: unknown, made: Info[]) => made.forEach((t) => (backend as { disposeData(id: object): void }).disposeData(t.dataId));
-
 // dW[KH·KW·Cin, Cout] = colsᵀ · dY[P, Cout], chunk by chunk of output rows; chunks after the first
 // go to a partial product that is added on (so the bits depend on the chunk size, which depends
 // only on the shapes and convScratchFloats). With Cout under the outer form's 8-column tile, the
@@ -135,78 +138,56 @@ const freeAll = (backend: unknown, made: Info[]) => made.forEach((t) => (backend
 // 4×4 → 3 channels: 12 ms as colsᵀ·dY, 4.2 composed, see the table), then transposed (Cout·KH·KW·Cin
 // values). Both sum the positions in order: the same bits either way.
 function filterGradIm2col(simd: { gemm: GemmFn; cols: Im2colFns }, backend: unknown, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info {
-  const w = backend as WasmHeapBackend;
   const g = geometryOf(info);
   const [kkc, co, rows] = [g.kh * g.kw * g.c, info.outChannels, info.batchSize * g.oh];
   const shape = [g.kh, g.kw, g.c, co];
   const swap = co < 8;
   const c = new Composer(backend as never);
-  const made: Info[] = [];
-  try {
-    if (kkc * co === 0 || rows * g.ow === 0) return c.done(c.tensor(new Float32Array(kkc * co), shape));
-    const acc = w.makeOutput(swap ? [co, kkc] : shape, 'float32');
-    if (swap) made.push(acc);
-    const chunk = Math.min(rows, chunkRows(g));
-    const pc = scratch(w, chunk * g.ow * kkc, made);
-    const pp = rows > chunk ? scratch(w, kkc * co, made) : 0;
-    const [px, pdy, po] = [w.getMemoryOffset(x.dataId), w.getMemoryOffset(dy.dataId), w.getMemoryOffset(acc.dataId)];
-    if (!swap) made.push(acc); // (freed only if this throws)
-    for (let r0 = 0; r0 < rows; r0 += chunk) {
-      const n = Math.min(chunk, rows - r0);
-      const [pd, target] = [pdy + 4 * r0 * g.ow * co, r0 === 0 ? po : pp];
-      simd.cols.im2col(px, pc, g, r0, n);
-      if (swap) simd.gemm(pd, pc, target, co, kkc, n * g.ow, true, false);
-      else simd.gemm(pc, pd, target, kkc, co, n * g.ow, true, false);
-      if (r0 > 0) simd.cols.add(po, pp, kkc * co);
-    }
-    if (!swap) {
-      made.pop();
-      return c.done(acc);
-    }
-    return c.done(c.run('Reshape', { x: c.run('Transpose', { x: acc }, { perm: [1, 0] }) }, { shape }));
-  } finally {
-    freeAll(backend, made);
+  if (kkc * co === 0 || rows * g.ow === 0) return c.done(c.tensor(new Float32Array(kkc * co), shape));
+  const acc = c.empty(swap ? [co, kkc] : shape);
+  const chunk = Math.min(rows, chunkRows(g));
+  const pc = c.at(c.empty([chunk * g.ow * kkc]));
+  const pp = rows > chunk ? c.at(c.empty([kkc * co])) : 0;
+  const [px, pdy, po] = [c.at(x), c.at(dy), c.at(acc)];
+  for (let r0 = 0; r0 < rows; r0 += chunk) {
+    const n = Math.min(chunk, rows - r0);
+    const [pd, target] = [pdy + 4 * r0 * g.ow * co, r0 === 0 ? po : pp];
+    simd.cols.im2col(px, pc, g, r0, n);
+    if (swap) simd.gemm(pd, pc, target, co, kkc, n * g.ow, true, false);
+    else simd.gemm(pc, pd, target, kkc, co, n * g.ow, true, false);
+    if (r0 > 0) simd.cols.add(po, pp, kkc * co);
   }
+  return c.done(swap ? c.run('Reshape', { x: c.run('Transpose', { x: acc }, { perm: [1, 0] }) }, { shape }) : acc);
 }
 
 // dcols[P, KH·KW·Cin] = dY[P, Cout] · Wᵀ (W as stored, [KH·KW·Cin, Cout], is the dot form's Bᵀ),
 // then dx = col2im(dcols), chunk by chunk of output rows. For Cout < DOT_MIN_K the dot form is
 // mostly horizontal sums: Wᵀ is copied (Cout·KH·KW·Cin values, small) for the outer form instead.
 function inputGradIm2col(simd: { gemm: GemmFn; cols: Im2colFns }, backend: unknown, dy: Info, filter: Info, info: tf.backend_util.Conv2DInfo): Info {
-  const w = backend as WasmHeapBackend;
   const g = geometryOf(info);
   const [kkc, co, rows] = [g.kh * g.kw * g.c, info.outChannels, info.batchSize * g.oh];
-  const out = w.makeOutput([info.batchSize, g.h, g.w, g.c], 'float32');
-  const size = prod(out.shape);
-  if (size === 0) return out;
   const c = new Composer(backend as never);
-  const made: Info[] = [];
-  try {
-    const empty = rows * g.ow * kkc * co === 0; // no products: dx is zeros
-    let [pw, tb] = [empty ? 0 : w.getMemoryOffset(filter.dataId), true];
-    if (!empty && co < DOT_MIN_K) {
-      const wt = c.run('Transpose', { x: c.run('Reshape', { x: filter }, { shape: [kkc, co] }) }, { perm: [1, 0] });
-      [pw, tb] = [w.getMemoryOffset(wt.dataId), false];
-    }
-    const chunk = Math.min(rows, chunkRows(g));
-    const pd = empty ? 0 : scratch(w, chunk * g.ow * kkc, made);
-    const po = w.getMemoryOffset(out.dataId);
-    new Float32Array(wasmHeap(backend)!.buffer, po, size).fill(0); // (the buffer as of the last allocation)
-    if (empty) return out;
-    const pdy = w.getMemoryOffset(dy.dataId);
+  const out = c.empty([info.batchSize, g.h, g.w, g.c]);
+  const size = prod(out.shape);
+  if (size === 0) return c.done(out);
+  const products = rows * g.ow * kkc * co > 0; // none: dx is zeros (and an empty operand has no memory)
+  let [pw, tb] = [products ? c.at(filter) : 0, true];
+  if (products && co < DOT_MIN_K) {
+    const wt = c.run('Transpose', { x: c.run('Reshape', { x: filter }, { shape: [kkc, co] }) }, { perm: [1, 0] });
+    [pw, tb] = [c.at(wt), false];
+  }
+  const chunk = Math.min(rows, chunkRows(g));
+  const pd = products ? c.at(c.empty([chunk * g.ow * kkc])) : 0;
+  const [po, pdy] = [c.at(out), products ? c.at(dy) : 0];
+  new Float32Array(wasmHeap(backend)!.buffer, po, size).fill(0); // (the buffer as of the last allocation)
+  if (products) {
     for (let r0 = 0; r0 < rows; r0 += chunk) {
       const n = Math.min(chunk, rows - r0);
       simd.gemm(pdy + 4 * r0 * g.ow * co, pw, pd, n * g.ow, kkc, co, false, tb);
       simd.cols.col2im(pd, po, g, r0, n);
     }
-    return out;
-  } catch (e) {
-    freeAll(backend, [out]);
-    throw e;
-  } finally {
-    freeAll(backend, made);
-    c.done(out);
   }
+  return c.done(out);
 }
 
 // out[s] = sum_{i: ids[i] = s} x[i] = oneHot(ids)^T @ x (negative ids give all-zero rows, dropped
@@ -300,11 +281,10 @@ function simdProduct(gemm: GemmFn, backend: unknown, a: Info, b: Info, at: { tra
   if (k !== kb) throw new Error(`BatchMatMul: inner dimensions differ (${k} and ${kb}) for shapes [${a.shape}] and [${b.shape}] with transposeA=${at.transposeA}, transposeB=${at.transposeB}`);
   const batchShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const [batchA, batchB, batch] = [prod(a.shape.slice(0, -2)), prod(b.shape.slice(0, -2)), prod(batchShape)];
-  const w = backend as WasmHeapBackend;
-  const out = w.makeOutput([...batchShape, m, n], 'float32');
+  const out = c.empty([...batchShape, m, n]);
   if (m * n * batch > 0) {
-    const at0 = (x: Info) => (k > 0 ? w.getMemoryOffset(x.dataId) : 0); // an empty operand has no memory
-    const [pa, pb, pc] = [at0(a), at0(b), w.getMemoryOffset(out.dataId)];
+    const at0 = (x: Info) => (k > 0 ? c.at(x) : 0); // an empty operand has no memory
+    const [pa, pb, pc] = [at0(a), at0(b), c.at(out)];
     // A batched A against one B, A not transposed: one product of batch·M rows.
     if (batchB === 1 && !ta) gemm(pa, pb, pc, batchA * m, n, k, false, tb);
     else for (let i = 0; i < batch; i++) gemm(pa + 4 * m * k * (i % batchA), pb + 4 * k * n * (i % batchB), pc + 4 * m * n * i, m, n, k, ta, tb);
@@ -837,9 +817,8 @@ function sum(args: KernelArgs): Info {
   const [outer, rows, cols] = [prod(x.shape.slice(0, p)), prod(x.shape.slice(p, q)), prod(x.shape.slice(q))];
   const c = new Composer(backend as never);
   const ones = c.tensor(new Float32Array(rows).fill(1), [rows]);
-  const w = backend as WasmHeapBackend;
-  const out = w.makeOutput(keepDims ? x.shape.map((d, i) => (i >= p && i < q ? 1 : d)) : [...x.shape.slice(0, p), ...x.shape.slice(q)], 'float32');
-  const [po, px, pc] = [w.getMemoryOffset(ones.dataId), w.getMemoryOffset(x.dataId), w.getMemoryOffset(out.dataId)];
+  const out = c.empty(keepDims ? x.shape.map((d, i) => (i >= p && i < q ? 1 : d)) : [...x.shape.slice(0, p), ...x.shape.slice(q)]);
+  const [po, px, pc] = [c.at(ones), c.at(x), c.at(out)];
   for (let i = 0; i < outer; i++) gemm(po, px + 4 * rows * cols * i, pc + 4 * cols * i, 1, cols, rows, false, false);
   return c.done(out);
 }

@@ -25,12 +25,10 @@
 // K = 0 stores zeros.
 // Each C value is one fixed sequence of rounded float32 multiplies and adds (k in order in the outer
 // and stream forms, which give the same bits), whichever tile computes it: same inputs, same bits.
-import { I32, V128, f32ops, f32x4, heapModule, i32, i32ops, local, moduleBytes, v128, wasmHeap, when, whileNot, type E, type WasmFunction } from './wasm-asm.js';
+import { I32, V128, f32ops, f32x4, forBackend, heapModule, i32, i32ops, inc, local, moduleBytes, range, v128, when, whileNot, type E, type WasmFunction } from './wasm-asm.js';
 
 const { get: g, set } = local;
 const { add, mul } = i32ops;
-const inc = (l: number, by: E): E => [...add(g(l), by), ...set(l)];
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** Local indices after `params` parameters: i32 scalars, then v128 ones. */
 function layout(params: number, ints: number, vecs: number) {
@@ -238,7 +236,4 @@ export function simdGemm(memory: WebAssembly.Memory): GemmFn | undefined {
 }
 
 /** The SIMD product for a wasm backend's heap, or undefined (no SIMD, or a heap it cannot find). */
-export function simdGemmFor(backend: unknown): GemmFn | undefined {
-  const heap = wasmHeap(backend);
-  return heap && simdGemm(heap);
-}
+export const simdGemmFor = forBackend(simdGemm);

@@ -11,12 +11,10 @@
 // the rest with memory.fill (bulk memory); col2im adds it into dx 4 floats at a time (SIMD128), the
 // tail one at a time. col2im visits ox, then kh, then kw in order (rows in the order called), so every
 // dx value is one fixed sequence of float32 adds: same inputs, same bits.
-import { I32, f32ops, f32x4, heapModule, i32, i32ops, local, memops, moduleBytes, v128, wasmHeap, when, whileNot, type E, type WasmFunction } from './wasm-asm.js';
+import { I32, f32ops, f32x4, forBackend, heapModule, i32, i32ops, inc, local, memops, moduleBytes, range, v128, when, whileNot, type E, type WasmFunction } from './wasm-asm.js';
 
 const { get: g, set } = local;
 const { add, sub, mul } = i32ops;
-const inc = (l: number, by: E): E => [...add(g(l), by), ...set(l)];
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 // Parameters of both row functions: the cols side (cols or dcols, at the row's first position), the
 // image side (x or dx, at image b), iy0 = oy·sh − padTop, then the geometry.
@@ -122,7 +120,4 @@ export function simdIm2col(memory: WebAssembly.Memory): Im2colFns | undefined {
 }
 
 /** im2col / col2im for a wasm backend's heap, or undefined (no SIMD or bulk memory, or no heap found). */
-export function simdIm2colFor(backend: unknown): Im2colFns | undefined {
-  const heap = wasmHeap(backend);
-  return heap && simdIm2col(heap);
-}
+export const simdIm2colFor = forBackend(simdIm2col);

@@ -14,7 +14,7 @@
 // the 2-core bench machine, loaded), where the composition took 14 ns.
 //
 // Assembled with wasm-asm.ts (which says where it runs); the module is ~0.6 KB.
-import { I32, V128, f32x4, heapModule, i32, i32ops, i32x4, local, mem, moduleBytes, simd, v128, wasmHeap, whileNot, type E } from './wasm-asm.js';
+import { I32, V128, f32x4, heapModule, i32, i32ops, i32x4, local, mem, forBackend, moduleBytes, simd, v128, whileNot, type E } from './wasm-asm.js';
 
 // ---- The function: tanh(x: i32 byte address, y: i32 byte address, n: i32 element count) ----
 const [X, Y, N, COUNT] = [0, 1, 2, 3]; // params, then the i32 loop counter
@@ -86,7 +86,4 @@ export function simdTanh(memory: WebAssembly.Memory): TanhFn | undefined {
 }
 
 /** The SIMD tanh for a wasm backend's heap, or undefined (no SIMD, or a heap it cannot find). */
-export function simdTanhFor(backend: unknown): TanhFn | undefined {
-  const heap = wasmHeap(backend);
-  return heap && simdTanh(heap);
-}
+export const simdTanhFor = forBackend(simdTanh);
