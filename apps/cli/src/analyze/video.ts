@@ -107,21 +107,18 @@ export async function writeFrameGrid(runDir: RunDir, models: GridModel[], o: { n
       const setup = m.exp.testSetup;
       const embedding = tailorEmbedding(setup);
       // evaluate's prediction of its first test batch (the same noise), so the grid shows what was scored.
-      const out = tidy(() => {
-        const p = predictTestBatch(setup, m.state, batch!, evalNoiseSeed(o.seed, 0));
-        return { targets: p.targets, u: p.untailored, t: p.tailored };
-      });
+      const out = tidy(() => predictTestBatch(setup, m.state, batch!, evalNoiseSeed(o.seed, 0)));
       const cols = Math.min(o.maxFrames ?? out.targets.length, out.targets.length);
       for (let b = 0; b < B; b++) {
         const rows = byExample[b]!;
         if (mi === 0) rows.push([`example ${b + 1}: ground truth`, pick(out.targets, b, cols)]);
-        if (!embedding) rows.push([`example ${b + 1}: ${m.label}`, pick(out.u, b, cols)]);
+        if (!embedding) rows.push([`example ${b + 1}: ${m.label}`, pick(out.untailored, b, cols)]);
         else {
-          if (m.untailored !== false) rows.push([`example ${b + 1}: ${m.label} (untailored)`, pick(out.u, b, cols)]);
-          rows.push([`example ${b + 1}: ${m.label} (tailored)`, pick(out.t, b, cols)]);
+          if (m.untailored !== false) rows.push([`example ${b + 1}: ${m.label} (untailored)`, pick(out.untailored, b, cols)]);
+          rows.push([`example ${b + 1}: ${m.label} (tailored)`, pick(out.tailored, b, cols)]);
         }
       }
-      tf.dispose([...new Set([...out.targets, ...out.u, ...out.t])]);
+      tf.dispose([...new Set([...out.targets, ...out.untailored, ...out.tailored, ...out.innerLosses])]);
     });
   } finally {
     disposeBatch(batch);
