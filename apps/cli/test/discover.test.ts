@@ -371,19 +371,23 @@ describe('noether discover: Ctrl-C', () => {
   const TINY = ['--depth', '3', '--pretrain-steps', '20', '--epochs', '1', '--top-k', '1', '--max-ranked', '2', '--fit-steps', '10', '--fit-restarts', '1',
     '--lr-exponents', '-2,-1', '--hidden', '8', '--workers', '1'];
 
-  it('during the search: stops at the next chunk, exit 130, nothing written', async () => {
+  it('during the search: stops at a chunk boundary, exit 130, nothing written', async () => {
     const dir = tmp('discover-int-');
+    // Interrupted (synchronously, in process) as the data line appears: the search's first chunk
+    // sees it. Interrupting at the first [search] line raced the search: its progress line is
+    // throttled, so a short search printed only "done" and the interrupt landed in pre-training.
     let at = 0;
     const r = await run(['discover', 'spring', ...TINY, '--out', join(dir, 'out')], {
       cwd: dir,
       onErr: (chunk, interrupt) => {
-        if (!at && chunk.startsWith('[search]')) {
+        if (!at && chunk.startsWith('[data]')) {
           at = performance.now();
           interrupt();
         }
       },
     });
     expect(r.code, r.err).toBe(130);
+    expect(r.err).not.toMatch(/\[search\] done/);
     expect(r.err).toMatch(/interrupted during the search: no result\.json written/);
     expect(r.err).not.toMatch(/\[pretrain\]/);
     expect(existsSync(join(dir, 'out'))).toBe(false);

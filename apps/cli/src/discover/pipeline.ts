@@ -54,9 +54,9 @@ export interface RunContext {
 
 const now = () => performance.now() / 1000;
 
-/** Throttled progress lines: at most one per `every` seconds, plus the last. */
+/** Throttled progress lines: at most one per `every` seconds of the stage (not of the process), plus the last. */
 function throttle(log: (l: string) => void, every = 5) {
-  let last = 0;
+  let last = now();
   return (line: string, final = false) => {
     const t = now();
     if (final || t - last >= every) {
