@@ -25,13 +25,13 @@ const HELP = `usage: node bench/meta-step/run.mjs [options]
   --quick                 few steps (mlp 20, video 3, svg 2; caps tfjs-cpu:mlp=5, tfjs-wasm-stock:video=2,
                           tfjs-wasm-stock:svg=0)
   --problems LIST         mlp,video,svg (default all three)
-  --peers LIST            tfjs-cpu,tfjs-wasm,tfjs-wasm-stock,torch,torch-1t,tfjs-node
+  --peers LIST            tfjs-cpu,tfjs-wasm,tfjs-wasm-2t,tfjs-wasm-stock,torch,torch-1t,tfjs-node
                           (default tfjs-cpu,tfjs-wasm-stock,tfjs-wasm,torch,torch-1t; tfjs-wasm = wasm as core
                           selects it, with core's kernel replacements (Identity, Cast, Sum, BatchMatMul (SIMD
                           GEMM), Conv2DBackpropInput, Tanh (SIMD), comparisons, Slice/Unpack, Concat, …:
                           packages/core/src/backend/wasm-kernels.ts);
-                          tfjs-wasm-stock = tfjs-backend-wasm's
-                          own kernels; torch-1t = PyTorch on 1 thread)
+                          tfjs-wasm-2t = the same on 2 threads (--wasm-threads 2: core's kernel pool);
+                          tfjs-wasm-stock = tfjs-backend-wasm's own kernels; torch-1t = PyTorch on 1 thread)
   --cap PEER[:PROBLEM]=N  at most N steps (incl. warm-up) for that peer (on that problem), comma-separated;
                           default tfjs-cpu:mlp=12,tfjs-wasm-stock:mlp=30,tfjs-wasm-stock:video=3,tfjs-wasm-stock:svg=0
                           (stock wasm's copying Identity overflows its 4 GiB heap on svg at T = 10; it fits T = 2)
@@ -122,6 +122,7 @@ const PEERS = {
   'tfjs-cpu': { kind: 'tfjs', backend: 'cpu' },
   'tfjs-wasm': { kind: 'tfjs', backend: 'wasm' },
   'tfjs-wasm-stock': { kind: 'tfjs', backend: 'wasm', stockWasm: true },
+  'tfjs-wasm-2t': { kind: 'tfjs', backend: 'wasm', wasmThreads: 2 },
   // Native TensorFlow (tfjs-node, or tfjs-node-gpu where CUDA 11.2 + cuDNN 8.1 exist): not
   // installed here (optional peer dependencies of core), so untested — see bench/README.md.
   'tfjs-node': { kind: 'tfjs', backend: 'tensorflow' },
@@ -224,7 +225,7 @@ async function benchProblem(problem, o, workerFile) {
       const p = new Peer(name, spec, o, workerFile);
       peers.push(p);
       const setup = spec.kind === 'tfjs'
-        ? { cmd: 'setup', problem, backend: spec.backend, stockWasm: !!spec.stockWasm, dump: dumped ? undefined : dump, overrides, noiseSteps: total + 2 }
+        ? { cmd: 'setup', problem, backend: spec.backend, stockWasm: !!spec.stockWasm, wasmThreads: spec.wasmThreads, dump: dumped ? undefined : dump, overrides, noiseSteps: total + 2 }
         : { cmd: 'setup', problem, load: dumped ? dump : undefined, overrides };
       if (spec.kind === 'torch' && !dumped) log('no tfjs peer: torch starts from its own random init (no cross-check)');
       const info = await p.call(setup);

@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { writeFileSync, renameSync } from 'node:fs';
 import * as core from '@noether/core';
 import { buildProblem, svgNoise } from './problems.mjs';
+import { installWasmThreadShim, spawnKernelWorker } from '../../apps/cli/src/run/wasm-threads.ts';
 
 const { tf, initMetaState, metaStep, selectBackend, registerWasmKernels, restoreStockWasmKernels, WASM_REPLACED_KERNELS } = core;
 
@@ -52,7 +53,8 @@ function oneStep() {
 
 const handlers = {
   async setup(c) {
-    await selectBackend({ backend: c.backend, quiet: true });
+    const choice = await selectBackend({ backend: c.backend, quiet: true, wasmThreads: c.wasmThreads, beforeWasmInit: installWasmThreadShim, spawnWorker: spawnKernelWorker });
+    if ((c.wasmThreads ?? 1) > 1 && choice.threads !== c.wasmThreads) throw new Error(`wasm threads: ${choice.note}`);
     if (c.stockWasm && tf.getBackend() !== 'wasm') throw new Error('stockWasm needs the wasm backend');
     if (c.stockWasm) stockKernels = restoreStockWasmKernels();
     // Which of core's wasm kernel replacements are active (selectBackend registers them).

@@ -59,12 +59,12 @@ function wasmBinaries(): Map<string, string> {
 
 /** The pages Chromium loads, one after another (each reports before the next loads): wasm's thread
  * count is fixed once it has initialised in a page, so 2 threads need a page of their own. That one
- * runs only the video meta-step (convolutions and matMuls, which XNNPACK splits across threads):
- * threads wait on each other at every op, and on a loaded 2-core machine (load 13) the whole
- * workload took 15 s on 2 threads against 3 s on one. */
+ * runs the video meta-step and the conv kernels (the part big enough for core's kernel pool to split
+ * over its workers), not the oscillator: threads wait on each other at every op, and on a loaded
+ * 2-core machine (load 13) the whole workload took 15 s on 2 threads against 3 s on one. */
 const PAGES = [
   { backends: ['cpu', 'wasm'], wasmThreads: 1, parts: WORKLOAD_PARTS },
-  { backends: ['wasm'], wasmThreads: 2, parts: ['video'] },
+  { backends: ['wasm'], wasmThreads: 2, parts: ['video', 'kernels'] },
 ] as const;
 const pagePath = (p: (typeof PAGES)[number]) => `/?backends=${p.backends.join(',')}&wasmThreads=${p.wasmThreads}&parts=${p.parts.join(',')}`;
 
@@ -191,8 +191,11 @@ describe('model code in headless Chromium', () => {
       // the single-threaded SIMD build even though the page could run threads, 2 the threaded one.
       expect(page.served.filter((p) => p.startsWith('/wasm/'))).toEqual(['/wasm/tfjs-backend-wasm-simd.wasm', '/wasm/tfjs-backend-wasm-threaded-simd.wasm']);
       expect(wasm1!.threads).toBe(1);
-      // selectBackend's report is tfjs-backend-wasm's getThreadsCount(): XNNPACK's pool really has 2.
+      // 2 threads: core's kernel pool, its workers made from blob: URLs, ran the convs and products.
       expect(wasm2!.threads).toBe(2);
+      expect(wasm2!.pool).toMatchObject({ threads: 2, started: true });
+      expect(wasm2!.pool!.dispatched).toBeGreaterThan(0);
+      expect(wasm1!.pool).toBeUndefined();
 
       const { epochs, batchSize } = OSCILLATOR_CONFIG.outer;
       for (const r of [cpu!, wasm1!, wasm2!]) {
@@ -208,7 +211,7 @@ describe('model code in headless Chromium', () => {
       // outputs across threads, each still summed by one thread in the same order.
       expect(cpu).toEqual(node[0]);
       expect(wasm1).toEqual(node[1]);
-      expect(wasm2).toEqual({ ...node[1], threads: 2, oscillator: undefined });
+      expect(wasm2).toEqual({ ...node[1], threads: 2, pool: wasm2!.pool, oscillator: undefined });
     } finally {
       browser.kill();
       await page.close();

@@ -42,6 +42,28 @@ describe('--wasm-threads through the launcher', () => {
   });
 });
 
+describe('core\'s kernel pool on wasm threads', () => {
+  beforeAll(() => buildForBin(), 600_000);
+
+  it('conv2d and both its gradients give the same bits on 1, 2 and 3 threads, and the pool did the work', () => {
+    const script = new URL('./fixtures/conv-threads.mjs', import.meta.url).pathname;
+    const runs = [1, 2, 3].map((n) => {
+      const r = spawnSync(process.execPath, [script, String(n)], { env: ENV, encoding: 'utf8', timeout: 120_000 });
+      expect(r.error, `did not exit within the timeout: ${r.stderr}`).toBeUndefined();
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { threads: number; pool: { threads: number; started: boolean; dispatched: number } | null; hashes: number[][]; numTensors: number };
+    });
+    expect(runs.map((r) => r.threads)).toEqual([1, 2, 3]);
+    expect(runs[0]!.pool).toBeNull();
+    for (const r of runs.slice(1)) {
+      expect(r.pool).toMatchObject({ threads: r.threads, started: true });
+      expect(r.pool!.dispatched).toBeGreaterThan(0);
+      expect(r.hashes).toEqual(runs[0]!.hashes);
+      expect(r.numTensors).toBe(0);
+    }
+  });
+});
+
 describe('--wasm-threads and NOETHER_WASM_THREADS values', () => {
   const errorLine = (err: string) => {
     const lines = err.split('\n').filter((l) => l.startsWith('noether'));

@@ -4,7 +4,7 @@
 import * as core from '@noether/core';
 import { tf } from '@noether/core';
 import { CliError, EXIT } from '../cli/errors.js';
-import { installWasmThreadShim } from './wasm-threads.js';
+import { installWasmThreadShim, spawnKernelWorker } from './wasm-threads.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -25,6 +25,7 @@ interface CoreBackendApi {
     quiet?: boolean;
     wasmThreads?: number;
     beforeWasmInit?: (threads: number) => () => void;
+    spawnWorker?: (source: string) => { postMessage(m: unknown): void; terminate(): unknown };
   }): Promise<{ name: BackendName; reason: string; nativePackage?: string; threads?: number; note?: string }>;
   listBackends(): Promise<Record<BackendName, boolean>>;
 }
@@ -89,6 +90,7 @@ export async function activateBackend(flag: unknown, env: Record<string, string 
         quiet: true,
         wasmThreads: wasm.threads,
         beforeWasmInit: installWasmThreadShim,
+        spawnWorker: spawnKernelWorker,
       });
       const note = c.note && `${c.note} (from ${wasm.source})`;
       return { name: c.name, reason: req.name ? `forced by ${req.source}` : c.reason, nativePackage: c.nativePackage, threads: c.threads, note };

@@ -80,3 +80,11 @@ export function installWasmThreadShim(threads: number): () => void {
     os.cpus = realCpus;
   };
 }
+
+/** core's spawnWorker for Node: a worker_threads worker from source, unref'd (its workers sleep in
+ * Atomics.wait between kernels and must not keep the process alive). */
+export function spawnKernelWorker(source: string): InstanceType<typeof NodeWorker> {
+  const w = new NodeWorker(source, { eval: true });
+  w.unref();
+  return w;
+}

@@ -3,7 +3,7 @@
 // compared bit for bit. Tiny shapes: the whole test has to stay well under a minute on 2 cores.
 import {
   buildExperiment, createContainer, disposeMetaState, evaluate, examples, GradientInnerOptimizer, initMetaState, metaStep,
-  selectBackend, tf, train, type BackendName, type MetaSetup, type Params, type SelectOptions,
+  selectBackend, tf, train, wasmKernelPool, type BackendName, type MetaSetup, type Params, type SelectOptions,
 } from '@noether/core';
 import { register as registerMetrics } from '@noether/metrics';
 import { tinyBatch, tinySvg } from '@noether/predictors-svg';
@@ -15,8 +15,12 @@ export type ParamValues = Record<string, number[]>;
 export interface WorkloadResult {
   /** tf.getBackend() once selected: the backend that actually ran. */
   backend: string;
-  /** wasm: the XNNPACK threads selectBackend reported in use (tfjs-backend-wasm getThreadsCount()). */
+  /** wasm: the threads selectBackend reported in use. */
   threads?: number;
+  /** The bits of conv2d and its gradients, hashed (the 'kernels' part). */
+  kernels?: number[];
+  /** wasm on threads: core's kernel pool afterwards (wasmKernelPool()). */
+  pool?: { threads: number; started: boolean; dispatched: number };
   /** tf.memory().numTensors after selecting the backend, and after everything was disposed. */
   tensorsBefore: number;
   tensorsAfter: number;
@@ -88,7 +92,25 @@ function video(): WorkloadResult['video'] {
   }
 }
 
-export const WORKLOAD_PARTS = ['oscillator', 'video'] as const;
+/** conv2d and its two gradients at a size cut into several chunks of output rows (so that on wasm
+ * threads core's kernel pool runs them), as the bits of each result hashed (FNV-1a). */
+function kernels(): number[] {
+  const hash = (t: tf.Tensor) => {
+    let h = 2166136261;
+    for (const v of new Uint32Array((t.dataSync() as Float32Array).slice().buffer)) h = Math.imul(h ^ v, 16777619) >>> 0;
+    return h;
+  };
+  return tf.tidy(() => {
+    const x = tf.randomUniform([2, 64, 64, 4], -1, 1, 'float32', 11) as tf.Tensor4D;
+    const w = tf.randomUniform([3, 3, 4, 8], -1, 1, 'float32', 12) as tf.Tensor4D;
+    const y = tf.conv2d(x, w, 1, 'same');
+    const dy = tf.randomUniform(y.shape, -1, 1, 'float32', 13);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), dy)))([x, w]);
+    return [y, dx!, dw!].map(hash);
+  });
+}
+
+export const WORKLOAD_PARTS = ['oscillator', 'video', 'kernels'] as const;
 export type WorkloadPart = (typeof WORKLOAD_PARTS)[number];
 
 export interface WorkloadOptions extends Pick<SelectOptions, 'wasmPaths' | 'wasmThreads'> {
@@ -100,8 +122,11 @@ export interface WorkloadOptions extends Pick<SelectOptions, 'wasmPaths' | 'wasm
  * parts asked for. */
 export async function runWorkload(backend: BackendName, { parts = WORKLOAD_PARTS, ...wasm }: WorkloadOptions = {}): Promise<WorkloadResult> {
   const { threads } = await selectBackend({ backend, ...wasm, quiet: true });
+  // The pool's workers start in the background; the parts below are synchronous, so let them start first.
+  for (let i = 0; i < 500 && wasmKernelPool()?.started === false; i++) await new Promise((r) => setTimeout(r, 10));
   const tensorsBefore = tf.memory().numTensors;
   const osc = parts.includes('oscillator') ? await oscillator() : undefined;
   const vid = parts.includes('video') ? video() : undefined;
-  return { backend: tf.getBackend(), threads, tensorsBefore, tensorsAfter: tf.memory().numTensors, oscillator: osc, video: vid };
+  const ker = parts.includes('kernels') ? kernels() : undefined;
+  return { backend: tf.getBackend(), threads, pool: wasmKernelPool(), tensorsBefore, tensorsAfter: tf.memory().numTensors, oscillator: osc, video: vid, kernels: ker };
 }

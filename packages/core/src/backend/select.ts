@@ -8,6 +8,10 @@
 import { tf } from '../tf.js';
 import { checkSecondOrderFixes, installSecondOrderFixes } from '../second-order/install.js';
 import { registerWasmKernels } from './wasm-kernels.js';
+import { wasmHeap } from './wasm-asm.js';
+import { gemmPoolModule } from './wasm-simd-gemm.js';
+import { im2colPoolModule } from './wasm-simd-im2col.js';
+import { createKernelPool, kernelPoolFor, setKernelPool, type SpawnKernelWorker } from './wasm-pool.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -21,7 +25,7 @@ export interface BackendChoice {
   available: Partial<Record<BackendName, boolean>>;
   /** For 'tensorflow': the package that provided it. */
   nativePackage?: string;
-  /** For 'wasm': the XNNPACK threads in use (tfjs-backend-wasm getThreadsCount()). */
+  /** For 'wasm': the threads it runs on (core's kernel pool where one runs, else XNNPACK's: tfjs-backend-wasm getThreadsCount()). */
   threads?: number;
   /** Set when opts.wasmThreads asked for more than 1 thread and did not get them, saying why. */
   note?: string;
@@ -32,13 +36,16 @@ export interface SelectOptions {
   /** No console line about the choice. */
   quiet?: boolean;
   /**
-   * wasm only: XNNPACK threads (default 1, the single-threaded SIMD build, also where threads could
-   * run). More than 1 loads tfjs-backend-wasm's threaded-SIMD build, which tfjs turns off in Node
-   * (tensorflow/tfjs#3830): there `beforeWasmInit` has to make it work (the CLI passes its
+   * wasm only: threads (default 1, the single-threaded SIMD build, also where threads could run).
+   * More than 1 loads tfjs-backend-wasm's threaded-SIMD build and runs core's own kernels (matrix
+   * product, conv2d and its gradients) on that many threads (see spawnWorker; results are
+   * bit-identical to 1 thread); without a way to make workers, XNNPACK's kernels get the threads
+   * instead. tfjs turns the threaded build off in Node (tensorflow/tfjs#3830): there
+   * `beforeWasmInit` has to make it work (the CLI passes its
    * worker_threads shim). In a browser it runs where the page is cross-origin isolated
    * (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp), with the
    * count asked for even above navigator.hardwareConcurrency / 2 (tfjs's own cap). Only the first
-   * initialisation of wasm in a process (page) counts. Faster on idle multi-core machines only.
+   * initialisation of wasm in a process (page) counts. Pays where the cores are free (bench/README.md).
    */
   wasmThreads?: number;
   /**
@@ -57,6 +64,13 @@ export interface SelectOptions {
    * initialisation of wasm counts, as for wasmThreads.
    */
   wasmPaths?: string | Record<WasmBinaryName, string>;
+  /**
+   * wasm with wasmThreads > 1: makes a worker from JavaScript source, for the pool that runs core's
+   * own kernels (matrix product, conv gradients) on wasmThreads threads over the shared heap. Node:
+   * pass worker_threads (the CLI does: `(src) => new Worker(src, { eval: true })`, unref'd); a
+   * browser's Worker is used when not given. Without either, those kernels run on one thread.
+   */
+  spawnWorker?: SpawnKernelWorker;
 }
 
 /** The binaries tfjs-backend-wasm chooses from (plain, SIMD, threaded SIMD). */
@@ -161,7 +175,10 @@ async function activate(name: BackendName, opts: SelectOptions): Promise<boolean
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     return tf.setBackend(name);
   }
-  wasm.setThreadsCount(threads);
+  // With core's kernel pool (threads > 1 where workers can be made), XNNPACK keeps one thread: its
+  // pool spin-waits between kernels, and on a 2-core machine that took the core our workers needed
+  // (bench/README.md, session 12). The conv and matrix kernels that matter run on core's pool.
+  wasm.setThreadsCount(canSpawnWorkers(opts) ? 1 : threads);
   let undo: (() => void) | void = undefined;
   if (opts.beforeWasmInit) {
     // Read by tfjs-backend-wasm's init(), so it must be set after the import registered the flag.
@@ -182,17 +199,44 @@ async function activate(name: BackendName, opts: SelectOptions): Promise<boolean
   return tf.setBackend(name);
 }
 
+/** Whether core's kernel pool can make workers: a spawn hook, or a browser's Worker. */
+function canSpawnWorkers(opts: SelectOptions): boolean {
+  return opts.spawnWorker !== undefined || (typeof (globalThis as { Worker?: unknown }).Worker === 'function' && !tf.env().getBool('IS_NODE'));
+}
+
 /** For wasm: the thread count in use, and a note when fewer than opts.wasmThreads were obtained. */
-function wasmThreadsReport(opts: SelectOptions, fresh: boolean): Pick<BackendChoice, 'threads' | 'note'> {
-  const threads = wasmModule!.getThreadsCount();
+function wasmThreadsReport(opts: SelectOptions, fresh: boolean, poolThreads: number | undefined): Pick<BackendChoice, 'threads' | 'note'> {
+  const threads = Math.max(poolThreads ?? 1, wasmModule!.getThreadsCount());
   const asked = opts.wasmThreads ?? 1;
   if (threads >= asked) return { threads };
   let why = 'the threaded wasm build is unavailable here (browsers: the page must be cross-origin isolated, i.e. served with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
   if (!fresh) why = 'wasm was already initialised in this process, and its thread count is fixed then';
   else if (threadedWasmFailed) why = 'the threaded wasm build failed to initialise (tfjs logs why unless its PROD flag is set)';
   else if (threads > 1) why = `tfjs-backend-wasm runs at most ${threads} threads`;
+  else if (canSpawnWorkers(opts) && wasmHeap(tf.backend())?.buffer instanceof SharedArrayBuffer) why = 'the workers of core\'s kernel pool could not be started';
   else if (!opts.beforeWasmInit && tf.env().getBool('IS_NODE')) why = 'tfjs runs wasm single-threaded in Node unless beforeWasmInit installs a worker_threads shim';
   return { threads, note: `${asked} wasm threads requested, ${threads} in use: ${why}` };
+}
+
+/** Core's kernel pool on the active wasm backend (selectBackend with wasmThreads > 1): its threads,
+ * whether its workers have started, and how many kernel calls it has split over them so far. */
+export function wasmKernelPool(): { threads: number; started: boolean; dispatched: number } | undefined {
+  const heap = tf.getBackend() === 'wasm' ? wasmHeap(tf.backend()) : undefined;
+  const pool = heap && kernelPoolFor(heap);
+  return pool && { threads: pool.threads, started: pool.started(), dispatched: pool.dispatched };
+}
+
+/** With a threaded (shared) wasm heap: core's kernel pool over it, once per heap; its thread count. */
+function startKernelPool(threads: number, spawn?: SpawnKernelWorker): number | undefined {
+  const heap = wasmHeap(tf.backend());
+  if (!heap) return undefined;
+  let pool = kernelPoolFor(heap);
+  if (!pool && threads > 1) {
+    const [gemm, im2col] = [gemmPoolModule(), im2colPoolModule()];
+    pool = gemm && im2col && createKernelPool(heap, threads, { gemm, im2col }, spawn);
+    setKernelPool(heap, pool);
+  }
+  return pool?.threads;
 }
 
 function envBackend(): string | undefined {
@@ -239,7 +283,10 @@ export async function selectBackend(opts: SelectOptions = {}): Promise<BackendCh
   }
   if (choice.name === 'tensorflow') choice.nativePackage = (await loadNative()) ?? undefined;
   await tf.ready();
-  if (choice.name === 'wasm') Object.assign(choice, wasmThreadsReport(opts, wasmFresh));
+  if (choice.name === 'wasm') {
+    const poolThreads = startKernelPool(wasmThreads, opts.spawnWorker);
+    Object.assign(choice, wasmThreadsReport(opts, wasmFresh, poolThreads));
+  }
   else if (wasmThreads > 1) choice.note = `${wasmThreads} wasm threads requested, ignored: the backend is ${choice.name}`;
   checkSecondOrderFixes();
   if (!opts.quiet) {

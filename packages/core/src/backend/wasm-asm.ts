@@ -129,7 +129,12 @@ export type Exports = Record<string, (...args: number[]) => void>;
  * instantiated once per memory; the returned function gives its exports for a memory, or undefined
  * where the engine cannot run it (no SIMD, no shared memory, a browser refusing a synchronous compile).
  */
-export function heapModule(build: (shared: boolean) => Uint8Array<ArrayBuffer>): (memory: WebAssembly.Memory) => Exports | undefined {
+export type HeapModule = ((memory: WebAssembly.Memory) => Exports | undefined) & {
+  /** The compiled module for a plain or a shared memory (null where the engine cannot run it), e.g. for a kernel pool's workers. */
+  compiled(shared: boolean): WebAssembly.Module | null;
+};
+
+export function heapModule(build: (shared: boolean) => Uint8Array<ArrayBuffer>): HeapModule {
   const compiled = new Map<boolean, WebAssembly.Module | null>();
   const instances = new WeakMap<WebAssembly.Memory, Exports | null>();
   const compile = (shared: boolean): WebAssembly.Module | null => {
@@ -145,7 +150,7 @@ export function heapModule(build: (shared: boolean) => Uint8Array<ArrayBuffer>):
     }
     return compiled.get(shared)!;
   };
-  return (memory) => {
+  const bind = (memory: WebAssembly.Memory): Exports | undefined => {
     if (!instances.has(memory)) {
       const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
       const mod = compile(shared);
@@ -153,6 +158,7 @@ export function heapModule(build: (shared: boolean) => Uint8Array<ArrayBuffer>):
     }
     return instances.get(memory) ?? undefined;
   };
+  return Object.assign(bind, { compiled: compile });
 }
 
 /** The emscripten Module of tfjs-backend-wasm (WasmBackend's `wasm` field), as far as used here. */

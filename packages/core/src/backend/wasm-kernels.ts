@@ -8,8 +8,9 @@
 // (second-order/gradients.ts) apply unchanged. Registered by registerWasmKernels().
 import { tf } from '../tf.js';
 import { simdTanhFor } from './wasm-simd-tanh.js';
-import { simdGemmFor, type GemmFn } from './wasm-simd-gemm.js';
-import { simdIm2colFor, type ConvGeometry, type Im2colFns } from './wasm-simd-im2col.js';
+import { gemmCall, gemmExports, simdGemm, simdGemmFor, type GemmFn } from './wasm-simd-gemm.js';
+import { kernelPoolFor, runPlans, type ModuleCall } from './wasm-pool.js';
+import { im2colCalls, im2colExports, simdIm2col, type ConvGeometry, type Im2colFns } from './wasm-simd-im2col.js';
 import { wasmHeap } from './wasm-asm.js';
 import { KernelComposer, broadcastMatMulBatches, einsumKernel, freeOnThrow, padShape, prod, type Info, type KernelArgs, type KernelFunc } from './composer.js';
 
@@ -75,12 +76,23 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
 
 // ---- conv2d gradients as im2col / col2im around one SIMD matrix product (wasm-simd-im2col.ts) ----
 
+interface ConvSimd {
+  gemm: GemmFn;
+  cols: Im2colFns;
+  heap: WebAssembly.Memory;
+  /** Runs one module call (gemmCall's, im2colCalls') on this thread. */
+  local: (name: string, args: readonly number[]) => void;
+}
+
 /** The SIMD GEMM and im2col module for float32 conv gradients, or undefined (no SIMD, switched off). */
-function simdConvGrad(backend: unknown, ...xs: Info[]): { gemm: GemmFn; cols: Im2colFns } | undefined {
+function simdConvGrad(backend: unknown, ...xs: Info[]): ConvSimd | undefined {
   if (!wasmKernelTuning.simdConvGrad || !wasmKernelTuning.simdMatMul || xs.some((x) => x.dtype !== 'float32')) return undefined;
-  const gemm = simdGemmFor(backend);
-  const cols = gemm && simdIm2colFor(backend);
-  return cols && { gemm, cols };
+  const heap = wasmHeap(backend);
+  const gemm = heap && simdGemm(heap);
+  const cols = gemm && simdIm2col(heap);
+  if (!heap || !gemm || !cols) return undefined;
+  const fns = { ...gemmExports(heap), ...im2colExports(heap) };
+  return { gemm, cols, heap, local: (name, args) => fns[name]!(...args) };
 }
 
 function geometryOf(info: tf.backend_util.Conv2DInfo): ConvGeometry {
@@ -99,6 +111,9 @@ function geometryOf(info: tf.backend_util.Conv2DInfo): ConvGeometry {
 // 16 MB dW) takes 42–47 ms in one chunk, 57–64 in 4, 69–73 in 16.
 const CHUNK_FLOATS = 1 << 16;
 const CHUNK_MIN_POSITIONS = 64;
+/** dW's chunks are summed in this many runs, then added (see filterGradIm2col): the threads a kernel
+ * pool gives the filter gradient, fixed so that the bits do not depend on the thread count. */
+const CONV_CHAINS = 2;
 /** Output rows (b, oy) per chunk (OW positions of KH·KW·Cin floats each): see above; at most the scratch cap. */
 function chunkRows(g: ConvGeometry): number {
   const row = g.ow * g.kh * g.kw * g.c;
@@ -137,7 +152,7 @@ function im2colPays(info: tf.backend_util.Conv2DInfo, which: 'filter' | 'input')
 // product is dWᵀ = dYᵀ · cols instead (the stream form: cols read once, in order; x [4,32,32,64],
 // 4×4 → 3 channels: 12 ms as colsᵀ·dY, 4.2 composed, see the table), then transposed (Cout·KH·KW·Cin
 // values). Both sum the positions in order: the same bits either way.
-function filterGradIm2col(simd: { gemm: GemmFn; cols: Im2colFns }, backend: unknown, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info {
+function filterGradIm2col(simd: ConvSimd, backend: unknown, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info {
   const g = geometryOf(info);
   const [kkc, co, rows] = [g.kh * g.kw * g.c, info.outChannels, info.batchSize * g.oh];
   const shape = [g.kh, g.kw, g.c, co];
@@ -146,16 +161,40 @@ function filterGradIm2col(simd: { gemm: GemmFn; cols: Im2colFns }, backend: unkn
   if (kkc * co === 0 || rows * g.ow === 0) return c.done(c.tensor(new Float32Array(kkc * co), shape));
   const acc = c.empty(swap ? [co, kkc] : shape);
   const chunk = Math.min(rows, chunkRows(g));
-  const pc = c.at(c.empty([chunk * g.ow * kkc]));
-  const pp = rows > chunk ? c.at(c.empty([kkc * co])) : 0;
   const [px, pdy, po] = [c.at(x), c.at(dy), c.at(acc)];
-  for (let r0 = 0; r0 < rows; r0 += chunk) {
-    const n = Math.min(chunk, rows - r0);
-    const [pd, target] = [pdy + 4 * r0 * g.ow * co, r0 === 0 ? po : pp];
-    simd.cols.im2col(px, pc, g, r0, n);
-    if (swap) simd.gemm(pd, pc, target, co, kkc, n * g.ow, true, false);
-    else simd.gemm(pc, pd, target, kkc, co, n * g.ow, true, false);
-    if (r0 > 0) simd.cols.add(po, pp, kkc * co);
+  const product = (pc: number, pd: number, target: number, n: number) =>
+    swap ? gemmCall(pd, pc, target, co, kkc, n * g.ow, true, false) : gemmCall(pc, pd, target, kkc, co, n * g.ow, true, false);
+  const chunks = Math.ceil(rows / chunk);
+  if (chunks === 1) {
+    // One product, split by rows over a kernel pool's threads where one runs (simd.gemm).
+    const pc = c.at(c.empty([rows * g.ow * kkc]));
+    simd.cols.im2col(px, pc, g, 0, rows);
+    const [, [a0, b0, c0, m, n, k]] = product(pc, pdy, po, rows);
+    simd.gemm(a0!, b0!, c0!, m!, n!, k!, true, false);
+  } else {
+    // The chunks in CONV_CHAINS runs, each summed on its own (one thread each where a kernel pool
+    // runs), then added in order: the same sums, so the same bits, for any thread count.
+    const chains = Math.min(CONV_CHAINS, chunks);
+    const per = Math.ceil(chunks / chains);
+    const plans: ModuleCall[][] = [];
+    const sums: number[] = [];
+    for (let q0 = 0; q0 < chunks; q0 += per) {
+      const last = Math.min(chunks, q0 + per);
+      const pc = c.at(c.empty([chunk * g.ow * kkc]));
+      const sum = q0 === 0 ? po : c.at(c.empty([kkc * co]));
+      const pp = last - q0 > 1 ? c.at(c.empty([kkc * co])) : 0;
+      const plan: ModuleCall[] = [];
+      for (let q = q0; q < last; q++) {
+        const r0 = q * chunk;
+        const n = Math.min(chunk, rows - r0);
+        plan.push(...im2colCalls('im2col', px, pc, g, r0, n), product(pc, pdy + 4 * r0 * g.ow * co, q === q0 ? sum : pp, n));
+        if (q > q0) plan.push(['im2col.add', [sum, pp, kkc * co]]);
+      }
+      plans.push(plan);
+      sums.push(sum);
+    }
+    runPlans(simd.heap, plans, simd.local);
+    for (const sum of sums.slice(1)) simd.cols.add(po, sum, kkc * co);
   }
   return c.done(swap ? c.run('Reshape', { x: c.run('Transpose', { x: acc }, { perm: [1, 0] }) }, { shape }) : acc);
 }
@@ -163,7 +202,7 @@ function filterGradIm2col(simd: { gemm: GemmFn; cols: Im2colFns }, backend: unkn
 // dcols[P, KH·KW·Cin] = dY[P, Cout] · Wᵀ (W as stored, [KH·KW·Cin, Cout], is the dot form's Bᵀ),
 // then dx = col2im(dcols), chunk by chunk of output rows. For Cout < DOT_MIN_K the dot form is
 // mostly horizontal sums: Wᵀ is copied (Cout·KH·KW·Cin values, small) for the outer form instead.
-function inputGradIm2col(simd: { gemm: GemmFn; cols: Im2colFns }, backend: unknown, dy: Info, filter: Info, info: tf.backend_util.Conv2DInfo): Info {
+function inputGradIm2col(simd: ConvSimd, backend: unknown, dy: Info, filter: Info, info: tf.backend_util.Conv2DInfo): Info {
   const g = geometryOf(info);
   const [kkc, co, rows] = [g.kh * g.kw * g.c, info.outChannels, info.batchSize * g.oh];
   const c = new Composer(backend as never);
@@ -177,14 +216,20 @@ function inputGradIm2col(simd: { gemm: GemmFn; cols: Im2colFns }, backend: unkno
     [pw, tb] = [c.at(wt), false];
   }
   const chunk = Math.min(rows, chunkRows(g));
-  const pd = products ? c.at(c.empty([chunk * g.ow * kkc])) : 0;
   const [po, pdy] = [c.at(out), products ? c.at(dy) : 0];
   new Float32Array(wasmHeap(backend)!.buffer, po, size).fill(0); // (the buffer as of the last allocation)
   if (products) {
-    for (let r0 = 0; r0 < rows; r0 += chunk) {
-      const n = Math.min(chunk, rows - r0);
-      simd.gemm(pdy + 4 * r0 * g.ow * co, pw, pd, n * g.ow, kkc, co, false, tb);
-      simd.cols.col2im(pd, po, g, r0, n);
+    // Where a kernel pool runs, one chunk's product per thread at a time, each into its own dcols;
+    // col2im stays here, chunk after chunk in order (neighbouring chunks add into the same rows of dx).
+    const chunks = Math.ceil(rows / chunk);
+    const threads = Math.min(chunks, kernelPoolFor(simd.heap)?.threads ?? 1);
+    const pds = Array.from({ length: threads }, () => c.at(c.empty([chunk * g.ow * kkc])));
+    for (let q0 = 0; q0 < chunks; q0 += threads) {
+      const qs = Array.from({ length: Math.min(threads, chunks - q0) }, (_, t) => q0 + t);
+      const n = (q: number) => Math.min(chunk, rows - q * chunk);
+      if (qs.length === 1) simd.gemm(pdy + 4 * qs[0]! * chunk * g.ow * co, pw, pds[0]!, n(qs[0]!) * g.ow, kkc, co, false, tb);
+      else runPlans(simd.heap, qs.map((q, t) => [gemmCall(pdy + 4 * q * chunk * g.ow * co, pw, pds[t]!, n(q) * g.ow, kkc, co, false, tb)]), simd.local);
+      qs.forEach((q, t) => simd.cols.col2im(pds[t]!, po, g, q * chunk, n(q)));
     }
   }
   return c.done(out);
@@ -399,6 +444,8 @@ export const wasmKernelTuning = {
   simdMatMul: true,
   /** Float32 Conv2DBackpropFilter/Input run as im2col/col2im + the SIMD kernel where they pay (false: never; needs simdMatMul). */
   simdConvGrad: true,
+  /** Float32 NHWC dilation-1 Conv2D runs as im2col + the SIMD kernel, split by chunks of output rows over a kernel pool's threads (false: XNNPACK). */
+  simdConv2D: true,
   /** Scratch (cols, dcols) of those, in floats (16 MB): the batch is done in chunks of output rows that fit. */
   convScratchFloats: 1 << 22,
 };
@@ -514,6 +561,63 @@ function explicitSame(name: 'Conv2D' | 'DepthwiseConv2dNative'): KernelFunc {
     const { top, bottom, left, right } = info.padInfo;
     return stock({ ...args, attrs: { ...a, pad: [[0, 0], [top, bottom], [left, right], [0, 0]] } });
   };
+}
+
+const sameConv2D = explicitSame('Conv2D');
+
+// Conv2D as im2col + the SIMD product, y[P, Cout] = cols[P, KH·KW·Cin] · W[KH·KW·Cin, Cout], chunk by
+// chunk of output rows. Chunks write disjoint rows of y: where a kernel pool runs, each thread takes
+// a run of chunks. Each chunk's product is the same call whoever runs it, so the bits do not depend
+// on the thread count (they differ from XNNPACK's, which sums in another order).
+function conv2D(args: KernelArgs): Info {
+  const { inputs, backend, attrs } = args;
+  const { x, filter } = inputs as { x: Info; filter: Info };
+  const a = attrs as { pad: unknown; strides: number | [number, number]; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil'; dataFormat?: string };
+  if (!wasmKernelTuning.simdConv2D || (a.dataFormat && a.dataFormat !== 'NHWC')) return sameConv2D(args);
+  const simd = simdConvGrad(backend, x, filter);
+  if (!simd) return sameConv2D(args);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filter.shape as [number, number, number, number], a.strides, a.dilations ?? 1, a.pad as 'same', a.dimRoundingMode,
+  );
+  if (info.dilationHeight > 1 || info.dilationWidth > 1) return sameConv2D(args);
+  const g = geometryOf(info);
+  const [kkc, co, rows] = [g.kh * g.kw * g.c, info.outChannels, info.batchSize * g.oh];
+  const c = new Composer(backend as never);
+  const out = c.empty([info.batchSize, g.oh, g.ow, co]);
+  const size = prod(out.shape);
+  if (size === 0) return c.done(out);
+  const py = c.at(out);
+  if (kkc === 0) {
+    new Float32Array(simd.heap.buffer, py, size).fill(0);
+    return c.done(out);
+  }
+  const [px, pw] = [c.at(x), c.at(filter)];
+  const chunk = Math.min(rows, chunkRows(g));
+  const chunks = Math.ceil(rows / chunk);
+  const threads = Math.min(chunks, kernelPoolFor(simd.heap)?.threads ?? 1);
+  if (chunks === 1 || threads === 1) {
+    // One thread, chunk after chunk (a single chunk's product split by rows where a pool runs).
+    const pc = c.at(c.empty([chunk * g.ow * kkc]));
+    for (let r0 = 0; r0 < rows; r0 += chunk) {
+      const n = Math.min(chunk, rows - r0);
+      simd.cols.im2col(px, pc, g, r0, n);
+      simd.gemm(pc, pw, py + 4 * r0 * g.ow * co, n * g.ow, co, kkc, false, false);
+    }
+    return c.done(out);
+  }
+  const per = Math.ceil(chunks / threads);
+  const plans: ModuleCall[][] = [];
+  for (let q0 = 0; q0 < chunks; q0 += per) {
+    const pc = c.at(c.empty([chunk * g.ow * kkc]));
+    const plan: ModuleCall[] = [];
+    for (let q = q0; q < Math.min(chunks, q0 + per); q++) {
+      const [r0, n] = [q * chunk, Math.min(chunk, rows - q * chunk)];
+      plan.push(...im2colCalls('im2col', px, pc, g, r0, n), gemmCall(pc, pw, py + 4 * r0 * g.ow * co, n * g.ow, co, kkc, false, false));
+    }
+    plans.push(plan);
+  }
+  runPlans(simd.heap, plans, simd.local);
+  return c.done(out);
 }
 
 // MaxPool3D: the stock wasm kernel returns wrong maxima with 'same' padding (2×2×2 windows at
@@ -911,7 +1015,7 @@ const WASM_REPLACEMENTS: Record<string, KernelFunc> = freeingOnThrow({
   Conv2DBackpropInput: conv2DBackpropInput,
   Tanh: tanh,
   MaxPoolGrad: maxPoolGrad,
-  Conv2D: explicitSame('Conv2D'),
+  Conv2D: conv2D,
   DepthwiseConv2dNative: explicitSame('DepthwiseConv2dNative'),
   Conv3DBackpropInputV2: conv3DBackpropInput,
   Conv3DBackpropFilterV2: conv3DBackpropFilter,

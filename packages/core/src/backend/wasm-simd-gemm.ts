@@ -25,6 +25,7 @@
 // K = 0 stores zeros.
 // Each C value is one fixed sequence of rounded float32 multiplies and adds (k in order in the outer
 // and stream forms, which give the same bits), whichever tile computes it: same inputs, same bits.
+import { kernelPoolFor, splitRows, type ModuleCall, type PoolModule } from './wasm-pool.js';
 import { I32, V128, f32ops, f32x4, forBackend, heapModule, i32, i32ops, inc, local, moduleBytes, range, v128, when, whileNot, type E, type WasmFunction } from './wasm-asm.js';
 
 const { get: g, set } = local;
@@ -222,16 +223,46 @@ export const gemmTuning = { form: 'auto' as 'auto' | 'stream' | 'outer' };
 // [256,200]·[200,200] 4.1 / 1.5, [512,512]·[512,512] 30 / 24.
 const useStream = (m: number, k: number, n: number) => (gemmTuning.form === 'auto' ? m <= 32 || k * n >= 1 << 19 : gemmTuning.form === 'stream');
 
+const FORMS = ['outer', 'dot', 'stream'] as const;
+
+/** The product's module for a kernel pool's workers (wasm-pool.ts), where the engine runs it on a shared memory. */
+export function gemmPoolModule(): PoolModule | undefined {
+  const module = gemmModule.compiled(true);
+  return module ? { module, exports: FORMS } : undefined;
+}
+
+/** Where a kernel pool serves the heap: products of at least this many multiply-adds are split by
+ * rows over its threads (below it, waking the workers costs more than they save). Tests lower it. */
+export const gemmPoolTuning = { minMacs: 1 << 21, minRows: 16 };
+
+/** The one module call that computes C = op(A)·op(B) (see GemmFn), as `gemm.<form>` and its arguments. */
+export function gemmCall(a: number, b: number, c: number, m: number, n: number, k: number, ta: boolean, tb: boolean): ModuleCall {
+  if (ta && tb) throw new Error('simdGemm: transpose one operand first (no kernel for Aᵀ·Bᵀ)');
+  if (tb) return ['gemm.dot', [a, b, c, m, n, k, 4 * k, 4 * k]];
+  return [useStream(m, k, n) ? 'gemm.stream' : 'gemm.outer', [a, b, c, m, n, k, ta ? 4 : 4 * k, ta ? 4 * m : 4, 4 * n]];
+}
+
+/** The module's exports over `memory` by call name (`gemm.outer`, …), or undefined where the engine cannot run it. */
+export function gemmExports(memory: WebAssembly.Memory): Record<string, (...a: number[]) => void> | undefined {
+  const ex = gemmModule(memory);
+  return ex && Object.fromEntries(FORMS.map((f) => [`gemm.${f}`, ex[f]!]));
+}
+
 /** The SIMD product bound to `memory`, or undefined where the engine cannot run it. */
 export function simdGemm(memory: WebAssembly.Memory): GemmFn | undefined {
-  const ex = gemmModule(memory);
-  if (!ex) return undefined;
-  const { outer: o, dot: d, stream: s } = ex as Record<'outer' | 'dot' | 'stream', (...a: number[]) => void>;
+  const fns = gemmExports(memory);
+  if (!fns) return undefined;
   return (a, b, c, m, n, k, ta, tb) => {
     if (m === 0 || n === 0) return;
-    if (ta && tb) throw new Error('simdGemm: transpose one operand first (no kernel for Aᵀ·Bᵀ)');
-    if (tb) d(a, b, c, m, n, k, 4 * k, 4 * k);
-    else (useStream(m, k, n) ? s : o)(a, b, c, m, n, k, ta ? 4 : 4 * k, ta ? 4 * m : 4, 4 * n);
+    const [name, args] = gemmCall(a, b, c, m, n, k, ta, tb);
+    const pool = m * n * k >= gemmPoolTuning.minMacs ? kernelPoolFor(memory) : undefined;
+    if (!pool) return fns[name]!(...args);
+    // Rows of C in independent runs (multiples of the 4-row panel): A'(i, ·) starts at a + i·ra and
+    // every stride stays the whole product's, so each thread computes its rows exactly as the whole
+    // call would, and the bits do not depend on the thread count.
+    const ra = args[6]!;
+    const fn = pool.fn(name);
+    pool.run(splitRows(m, pool.threads, 4, gemmPoolTuning.minRows).map(([i0, rows]) => [{ fn, args: [a + i0 * ra, b, c + i0 * 4 * n, rows, ...args.slice(4)] }]));
   };
 }
 

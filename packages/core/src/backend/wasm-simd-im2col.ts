@@ -11,7 +11,8 @@
 // the rest with memory.fill (bulk memory); col2im adds it into dx 4 floats at a time (SIMD128), the
 // tail one at a time. col2im visits ox, then kh, then kw in order (rows in the order called), so every
 // dx value is one fixed sequence of float32 adds: same inputs, same bits.
-import { I32, f32ops, f32x4, forBackend, heapModule, i32, i32ops, inc, local, memops, moduleBytes, range, v128, when, whileNot, type E, type WasmFunction } from './wasm-asm.js';
+import type { ModuleCall, PoolModule } from './wasm-pool.js';
+import { I32, f32ops, f32x4, heapModule, i32, i32ops, inc, local, memops, moduleBytes, range, v128, when, whileNot, type E, type WasmFunction } from './wasm-asm.js';
 
 const { get: g, set } = local;
 const { add, sub, mul } = i32ops;
@@ -103,21 +104,43 @@ export interface Im2colFns {
   add(dst: number, src: number, n: number): void;
 }
 
-/** im2col / col2im bound to `memory`, or undefined where the engine cannot run them. */
-export function simdIm2col(memory: WebAssembly.Memory): Im2colFns | undefined {
-  const ex = im2colModule(memory);
-  if (!ex) return undefined;
-  const rows = (f: (...a: number[]) => void) => (img: number, colsAt: number, geo: ConvGeometry, r0: number, n: number) => {
-    const { h, w, c, oh, ow, kh, kw, sh, sw, top, left } = geo;
-    const rowBytes = 4 * ow * kh * kw * c;
-    for (let r = r0; r < r0 + n; r++) {
-      const [b, oy] = [Math.floor(r / oh), r % oh];
-      f(colsAt + (r - r0) * rowBytes, img + 4 * b * h * w * c, oy * sh - top, h, w, c, ow, kh, kw, sw, left);
-    }
-  };
-  const col2im = rows(ex['col2im']!);
-  return { im2col: rows(ex['im2col']!), col2im: (dcols, dx, geo, r0, n) => col2im(dx, dcols, geo, r0, n), add: ex['add']! };
+/** The module's calls for output rows r0 ≤ r < r0 + n (both take the rows' cols, then the image):
+ * im2col of image `img` into `colsAt` (`im2col.im2col`), or img += col2im(colsAt) (`im2col.col2im`);
+ * byte addresses. */
+export function im2colCalls(kind: 'im2col' | 'col2im', img: number, colsAt: number, geo: ConvGeometry, r0: number, n: number): ModuleCall[] {
+  const { h, w, c, oh, ow, kh, kw, sh, sw, top, left } = geo;
+  const rowBytes = 4 * ow * kh * kw * c;
+  const out: ModuleCall[] = [];
+  for (let r = r0; r < r0 + n; r++) {
+    const [b, oy] = [Math.floor(r / oh), r % oh];
+    const [p, q] = [colsAt + (r - r0) * rowBytes, img + 4 * b * h * w * c];
+    out.push([`im2col.${kind}`, [p, q, oy * sh - top, h, w, c, ow, kh, kw, sw, left]]);
+  }
+  return out;
 }
 
-/** im2col / col2im for a wasm backend's heap, or undefined (no SIMD or bulk memory, or no heap found). */
-export const simdIm2colFor = forBackend(simdIm2col);
+/** The module's exports over `memory` by call name (`im2col.im2col`, `im2col.col2im`, `im2col.add`). */
+export function im2colExports(memory: WebAssembly.Memory): Record<string, (...a: number[]) => void> | undefined {
+  const ex = im2colModule(memory);
+  return ex && Object.fromEntries(FUNCTIONS.map((f) => [`im2col.${f.name}`, ex[f.name]!]));
+}
+
+/** The module for a kernel pool's workers (wasm-pool.ts), where the engine runs it on a shared memory. */
+export function im2colPoolModule(): PoolModule | undefined {
+  const module = im2colModule.compiled(true);
+  return module ? { module, exports: FUNCTIONS.map((f) => f.name) } : undefined;
+}
+
+/** im2col / col2im bound to `memory`, or undefined where the engine cannot run them. */
+export function simdIm2col(memory: WebAssembly.Memory): Im2colFns | undefined {
+  const ex = im2colExports(memory);
+  if (!ex) return undefined;
+  const run = (calls: ModuleCall[]) => {
+    for (const [name, args] of calls) ex[name]!(...args);
+  };
+  return {
+    im2col: (x, cols, geo, r0, n) => run(im2colCalls('im2col', x, cols, geo, r0, n)),
+    col2im: (dcols, dx, geo, r0, n) => run(im2colCalls('col2im', dx, dcols, geo, r0, n)),
+    add: ex['im2col.add']!,
+  };
+}

@@ -418,6 +418,31 @@ describe('wasm kernels replaced by core', () => {
       });
     }
 
+    const forward = (cc: (typeof cases)[number]) => () =>
+      tf.engine().runKernel('Conv2D', { x: uni(91, cc.x), filter: uni(93, cc.w) }, { ...attrsOf(cc), dilations: [1, 1] } as never) as T;
+    for (const cc of cases) {
+      const name = `x [${cc.x}], filter [${cc.w}], strides ${cc.s}, pad ${JSON.stringify(cc.pad)}${cc.round ? ` (${cc.round})` : ''}`;
+      it(`the forward Conv2D (im2col) matches cpu, in one chunk and in one-row chunks, without leaks: ${name}`, async () => {
+        for (const scratch of [1 << 22, 1]) await tuned(scratch, () => agreeRel(forward(cc), 1e-5));
+      });
+    }
+
+    it('the forward Conv2D: the same bits in any chunking; right when dilated (XNNPACK), with an empty filter, and switched off', async () => {
+      const cc = cases[0]!;
+      const one = await tuned(1 << 22, () => runWasm(forward(cc)));
+      const rows = await tuned(1, () => runWasm(forward(cc)));
+      expect(rows.bits).toEqual(one.bits);
+      const dilated = () => tf.conv2d(uni(91, [1, 9, 9, 2]) as tf.Tensor4D, uni(93, [3, 3, 2, 4]) as tf.Tensor4D, 1, 'same', 'NHWC', 2);
+      await agreeRel(dilated, 1e-5);
+      await agreeRel(() => tf.add(tf.conv2d(tf.zeros([2, 4, 4, 0]) as tf.Tensor4D, tf.zeros([3, 3, 0, 5]) as tf.Tensor4D, 1, 'same'), 0.5), 0);
+      wasmKernelTuning.simdConv2D = false;
+      try {
+        await agreeRel(forward(cc), 1e-5);
+      } finally {
+        wasmKernelTuning.simdConv2D = true;
+      }
+    });
+
     it('run without Conv2D, Reverse or stride dilation; the same inputs give the same bits; dx does not depend on the chunking', async () => {
       const cc = cases[1]!;
       const [f1, f2, i1, i2] = await tuned(1 << 22, async () => [await runWasm(filterGrad(cc)), await runWasm(filterGrad(cc)), await runWasm(inputGrad(cc)), await runWasm(inputGrad(cc))]);
