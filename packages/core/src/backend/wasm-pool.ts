@@ -124,19 +124,24 @@ function browserWorker(source: string): KernelWorker | undefined {
   }
 }
 
-/** How long (ms) a worker spins for the next call, and the caller for the workers, before sleeping. */
-export const poolTuning = { spinMs: 1 };
+/** How long (ms) a worker spins for the next call, and the caller for the workers, before sleeping;
+ * and how long the caller waits for a worker's part before giving up on it (a dead worker). */
+export const poolTuning = { spinMs: 1, stallMs: 120_000 };
 
 /** Whether this thread may block in Atomics.wait (not a browser's main thread). Found at first use. */
 let canWait: boolean | undefined;
 
-function waitDone(ctrl: Int32Array, expected: number): void {
+/** Waits for `expected` workers to be done; false when none progressed for poolTuning.stallMs. */
+function waitDone(ctrl: Int32Array, expected: number): boolean {
   // The workers' parts end about when the caller's does: spin, then sleep if they take longer.
   const t0 = performance.now();
   while (Atomics.load(ctrl, DONE) !== expected) if (performance.now() - t0 > poolTuning.spinMs) break;
+  let [seen, since] = [-1, performance.now()];
   for (;;) {
     const done = Atomics.load(ctrl, DONE);
-    if (done === expected) return;
+    if (done === expected) return true;
+    if (done !== seen) [seen, since] = [done, performance.now()];
+    else if (performance.now() - since > poolTuning.stallMs) return false;
     if (canWait === undefined) {
       try {
         Atomics.wait(ctrl, DONE, done, 0);
@@ -183,6 +188,14 @@ export function createKernelPool(memory: WebAssembly.Memory, threads: number, mo
   let closed = false;
   let dispatched = 0;
   const allReady = () => (ready ||= workers.every((_, i) => Atomics.load(ctrl, READY + i) === 1));
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    Atomics.store(ctrl, STOP, 1);
+    Atomics.add(ctrl, SEQ, 1);
+    Atomics.notify(ctrl, SEQ);
+    for (const w of workers) w.terminate();
+  };
   return {
     threads: workers.length + 1,
     started: () => !closed && allReady(),
@@ -218,21 +231,20 @@ export function createKernelPool(memory: WebAssembly.Memory, threads: number, mo
       Atomics.store(ctrl, DONE, 0);
       Atomics.add(ctrl, SEQ, 1);
       Atomics.notify(ctrl, SEQ);
+      let finished = false;
       try {
         exec(programs[0]!);
       } finally {
-        waitDone(ctrl, workers.length);
+        finished = waitDone(ctrl, workers.length);
+      }
+      if (!finished) {
+        // A worker that stopped answering (killed, out of memory) would hang every later kernel.
+        close();
+        throw new Error(`kernel pool: a worker did not finish its part of a kernel within ${poolTuning.stallMs / 1000} s, so the pool is closed and later kernels run on one thread; if this repeats, run without wasm threads (--wasm-threads 1)`);
       }
       if (Atomics.exchange(ctrl, ERROR, 0)) throw new Error('kernel pool: a worker trapped in its part of a kernel');
     },
-    close() {
-      if (closed) return;
-      closed = true;
-      Atomics.store(ctrl, STOP, 1);
-      Atomics.add(ctrl, SEQ, 1);
-      Atomics.notify(ctrl, SEQ);
-      for (const w of workers) w.terminate();
-    },
+    close,
   };
 }
 

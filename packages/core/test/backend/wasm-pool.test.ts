@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/rng.js';
-import { createKernelPool, kernelPoolFor, MAX_POOL_CALLS, runPlans, setKernelPool, splitRows, type KernelPool, type ModuleCall } from '../../src/backend/wasm-pool.js';
+import { createKernelPool, kernelPoolFor, MAX_POOL_CALLS, poolTuning, runPlans, setKernelPool, splitRows, type KernelPool, type ModuleCall } from '../../src/backend/wasm-pool.js';
 import { gemmPoolModule, gemmPoolTuning, gemmTuning, simdGemm } from '../../src/backend/wasm-simd-gemm.js';
 import { im2colExports, im2colPoolModule } from '../../src/backend/wasm-simd-im2col.js';
 
@@ -133,5 +133,29 @@ describe('kernel pool over a shared memory', () => {
     expect(pool.dispatched).toBe(before);
     expect(Array.from(f32.subarray(0, 2))).toEqual([8, 4]);
     expect(kernelPoolFor(memory)).toBeUndefined();
+  });
+
+  it('gives up on a worker that stopped answering: a clear error, the pool closed, later calls run here', async () => {
+    const memory = sharedMemory(1);
+    const made: Worker[] = [];
+    const pool = await started(createKernelPool(memory, 2, modules(), (src) => {
+      const w = spawn(src);
+      made.push(w);
+      return w;
+    })!);
+    await made[0]!.terminate();
+    const add = pool.fn('im2col.add');
+    const was = poolTuning.stallMs;
+    poolTuning.stallMs = 200;
+    try {
+      expect(() => pool.run([[{ fn: add, args: [0, 0, 1] }], [{ fn: add, args: [4, 4, 1] }]])).toThrow(/did not finish its part of a kernel within 0\.2 s, so the pool is closed.*--wasm-threads 1/);
+    } finally {
+      poolTuning.stallMs = was;
+    }
+    expect(pool.started()).toBe(false);
+    const f32 = new Float32Array(memory.buffer);
+    f32.fill(1, 0, 2);
+    pool.run([[{ fn: add, args: [0, 0, 1] }], [{ fn: add, args: [4, 4, 1] }]]);
+    expect(Array.from(f32.subarray(0, 2))).toEqual([2, 2]);
   });
 });
