@@ -11,6 +11,7 @@ import { registerWasmKernels } from './wasm-kernels.js';
 import { wasmHeap } from './wasm-asm.js';
 import { gemmPoolModule } from './wasm-simd-gemm.js';
 import { im2colPoolModule } from './wasm-simd-im2col.js';
+import { reduceMaxPoolModule } from './wasm-simd-reduce-max.js';
 import { createKernelPool, kernelPoolFor, setKernelPool, type SpawnKernelWorker } from './wasm-pool.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -232,8 +233,8 @@ function startKernelPool(threads: number, spawn?: SpawnKernelWorker): number | u
   if (!heap) return undefined;
   let pool = kernelPoolFor(heap);
   if (!pool && threads > 1) {
-    const [gemm, im2col] = [gemmPoolModule(), im2colPoolModule()];
-    pool = gemm && im2col && createKernelPool(heap, threads, { gemm, im2col }, spawn);
+    const [gemm, im2col, reduceMax] = [gemmPoolModule(), im2colPoolModule(), reduceMaxPoolModule()];
+    pool = gemm && im2col && reduceMax && createKernelPool(heap, threads, { gemm, im2col, reduceMax }, spawn);
     setKernelPool(heap, pool);
   }
   return pool?.threads;

@@ -74,6 +74,8 @@ export const f32x4 = {
   abs: op(0xe0), add: op(0xe4), sub: op(0xe5), mul: op(0xe6), div: op(0xe7),
   /** b < a ? b : a (one x64 minps; f32x4.min's NaN and ±0 rules cost V8 several instructions) */
   pmin: op(0xea),
+  /** the larger of a and b, NaN where either is NaN (as the cpu backend's Max) */
+  max: op(0xe9),
   gt: op(0x44),
   /** a·b + c, rounded twice (wasm SIMD has no fused multiply-add) */
   mad: (a: E, b: E, c: E): E => f32x4.add(f32x4.mul(a, b), c),

@@ -10,6 +10,7 @@ import { tf } from '../tf.js';
 import { simdTanhFor } from './wasm-simd-tanh.js';
 import { gemmCall, gemmExports, simdGemm, simdGemmFor, type GemmFn } from './wasm-simd-gemm.js';
 import { kernelPoolFor, runPlans, type ModuleCall } from './wasm-pool.js';
+import { maxForm, reduceMaxCalls, reduceMaxExports } from './wasm-simd-reduce-max.js';
 import { im2colCalls, im2colExports, simdIm2col, type ConvGeometry, type Im2colFns } from './wasm-simd-im2col.js';
 import { wasmHeap } from './wasm-asm.js';
 import { KernelComposer, broadcastMatMulBatches, einsumKernel, freeOnThrow, padShape, prod, type Info, type KernelArgs, type KernelFunc } from './composer.js';
@@ -446,6 +447,8 @@ export const wasmKernelTuning = {
   simdConvGrad: true,
   /** Float32 NHWC dilation-1 Conv2D runs as im2col + the SIMD kernel, split by chunks of output rows over a kernel pool's threads (false: XNNPACK). */
   simdConv2D: true,
+  /** Float32 Max over middle axes (one or two runs, not the last axis; e.g. the 2×2 max-pool's) runs core's native kernel (false: the stock transpose + reduce). */
+  simdMax: true,
   /** Scratch (cols, dcols) of those, in floats (16 MB): the batch is done in chunks of output rows that fit. */
   convScratchFloats: 1 << 22,
 };
@@ -561,6 +564,27 @@ function explicitSame(name: 'Conv2D' | 'DepthwiseConv2dNative'): KernelFunc {
     const { top, bottom, left, right } = info.padInfo;
     return stock({ ...args, attrs: { ...a, pad: [[0, 0], [top, bottom], [left, right], [0, 0]] } });
   };
+}
+
+// Max over middle axes as one native pass (wasm-simd-reduce-max.ts), split by its leading rows
+// over a kernel pool's threads; the last axis, or reductions in more runs, stay stock.
+function max(args: KernelArgs): Info {
+  const { inputs, backend, attrs } = args;
+  const { x } = inputs as { x: Info };
+  const a = attrs as { reductionIndices: number | number[]; keepDims: boolean };
+  const stock = () => ORIGINALS.get('Max')!(args);
+  if (!wasmKernelTuning.simdMax || x.dtype !== 'float32' || prod(x.shape) === 0) return stock();
+  const axes = tf.util.parseAxisParam(a.reductionIndices, x.shape);
+  const form = maxForm(x.shape, axes);
+  const heap = form && wasmHeap(backend);
+  const exec = heap && reduceMaxExports(heap);
+  if (!form || !heap || !exec) return stock();
+  const shape = x.shape.flatMap((d, i) => (axes.includes(i) ? (a.keepDims ? [1] : []) : [d]));
+  const c = new Composer(backend as never);
+  const out = c.empty(shape);
+  const calls = reduceMaxCalls(c.at(x), c.at(out), form, kernelPoolFor(heap)?.threads ?? 1);
+  runPlans(heap, calls.map((call) => [call]), (name, args) => exec[name]!(...args));
+  return c.done(out);
 }
 
 const sameConv2D = explicitSame('Conv2D');
@@ -1016,6 +1040,7 @@ const WASM_REPLACEMENTS: Record<string, KernelFunc> = freeingOnThrow({
   Tanh: tanh,
   MaxPoolGrad: maxPoolGrad,
   Conv2D: conv2D,
+  Max: max,
   DepthwiseConv2dNative: explicitSame('DepthwiseConv2dNative'),
   Conv3DBackpropInputV2: conv3DBackpropInput,
   Conv3DBackpropFilterV2: conv3DBackpropFilter,

@@ -482,6 +482,23 @@ describe('wasm kernels replaced by core', () => {
       });
     }
   }
+  // Max over middle axes: core's native pass (wasm-simd-reduce-max.ts); other reductions stay stock.
+  for (const [shape, axes, keep] of [
+    [[2, 3, 2, 5, 2, 7], [2, 4], false], [[2, 3, 2, 5, 2, 8], [2, 4], true], [[4, 6, 9], [1], false], [[3, 4, 5, 6], [1, 2], true],
+    [[2, 3, 4, 5], [0, 2], false], [[5, 1, 3, 1, 4], [0, 1, 3], false], [[2, 3, 4], [0, 2], false], [[2, 2, 3, 2, 3, 2], [0, 2, 4], false], [[3, 5], [1], true],
+  ] as Array<[number[], number[], boolean]>) {
+    it(`Max over axes [${axes}] of [${shape}]${keep ? ' (keepDims)' : ''} matches cpu exactly`, async () => {
+      await agreeRel(() => tf.add(tf.max(uni(61, shape), axes, keep), 2), 0);
+    });
+  }
+  it('Max over middle axes: a NaN anywhere in a window gives NaN, as on cpu', async () => {
+    const vals = [NaN, 1, 2, 3, 4, NaN, 5, 6, 7, 8, NaN, 9, 0, 1, 2, 3];
+    const c = await on('cpu', () => tf.max(tf.tensor(vals, [1, 4, 4]), [1]));
+    const w = await on('wasm', () => tf.max(tf.tensor(vals, [1, 4, 4]), [1]));
+    expect(Array.from(w.values).map(String)).toEqual(Array.from(c.values).map(String));
+    expect(Array.from(w.values).map(String)).toEqual(['NaN', 'NaN', 'NaN', '9']);
+  });
+
   it('max-pool mask (the broadcast Equal in the Max gradient) matches cpu', async () => {
     await agreeRel(() => tf.grad((t: T) => tf.sum(tf.mul(tf.max(t, [2, 4]), uni(54, [2, 4, 3, 5]))))(grid(53, [2, 4, 2, 3, 2, 5])), 0);
   });

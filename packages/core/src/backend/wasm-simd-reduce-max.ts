@@ -1,0 +1,115 @@
+// Max over two strided axes, native in the wasm heap: x viewed as [A, P, M, Q, N] (row-major,
+// float32), out[a, m, n] = max over p, q of x[a, p, m, q, n]. This is the 2×2 max-pool of core's
+// nn.maxPool2x2 (tf.max of [B, h, 2, w, 2, C] over axes 2 and 4: A = B·h, P = 2, M = w, Q = 2,
+// N = C) and any reduction over one or two runs of middle axes. tfjs-backend-wasm's Max reduces the
+// last axis only, so for these it first transposes x (a full copy, then a pass), about 2 ms a call
+// in the video meta-step; this reads x once, N floats at a time (SIMD128), in place.
+// f32x4.max: a NaN anywhere in a window gives NaN, as the cpu backend's Max (only the sign of a zero
+// maximum can differ: max(−0, +0) is +0 here, the first of them there).
+import type { ModuleCall, PoolModule } from './wasm-pool.js';
+import { I32, V128, f32x4, heapModule, i32, i32ops, inc, local, moduleBytes, range, v128, whileNot, type E, type WasmFunction } from './wasm-asm.js';
+
+const { get: g, set } = local;
+const { add, mul } = i32ops;
+
+const [X, OUT, A, P, M, Q, N] = range(7);
+const [NB, SM, SP, SA, XA, XM, J, IP, IQ, PTR, ROW, CA, CM] = range(13).map((i) => 7 + i);
+const V = 20;
+
+/** out[J..J + bytes) of the current (a, m), whose x[a, 0, m, 0, ·] is at XM; `load`/`store` move 4 floats or 1. */
+const reduce = (load: (addr: E) => E, store: (addr: E, v: E) => E, bytes: number): E => [
+  ...load(add(g(XM), g(J))), ...set(V),
+  ...g(XM), ...set(ROW),
+  ...g(P), ...set(IP),
+  ...whileNot(i32ops.eqz(g(IP)), [
+    ...g(ROW), ...set(PTR),
+    ...g(Q), ...set(IQ),
+    ...whileNot(i32ops.eqz(g(IQ)), [
+      ...f32x4.max(g(V), load(add(g(PTR), g(J)))), ...set(V),
+      ...inc(PTR, g(NB)), ...inc(IQ, i32(-1)),
+    ]),
+    ...inc(ROW, g(SP)), ...inc(IP, i32(-1)),
+  ]),
+  ...store(add(g(OUT), g(J)), g(V)),
+  ...inc(J, i32(bytes)),
+];
+
+const maxPQ: WasmFunction = {
+  name: 'maxPQ',
+  params: 7,
+  locals: [[13, I32], [1, V128]],
+  body: [
+    ...mul(g(N), i32(4)), ...set(NB), // stride of q (and of out's rows)
+    ...mul(g(Q), g(NB)), ...set(SM), // of m
+    ...mul(g(M), g(SM)), ...set(SP), // of p
+    ...mul(g(P), g(SP)), ...set(SA), // of a
+    ...g(X), ...set(XA),
+    ...g(A), ...set(CA),
+    ...whileNot(i32ops.eqz(g(CA)), [
+      ...g(XA), ...set(XM),
+      ...g(M), ...set(CM),
+      ...whileNot(i32ops.eqz(g(CM)), [
+        ...i32(0), ...set(J),
+        ...whileNot(i32ops.gtU(add(g(J), i32(16)), g(NB)), reduce((a) => v128.load(a), (a, v) => v128.store(a, v), 16)),
+        ...whileNot(i32ops.geU(g(J), g(NB)), reduce((a) => v128.load32Zero(a), (a, v) => v128.store32Lane(a, v, 0), 4)),
+        ...inc(OUT, g(NB)), ...inc(XM, g(SM)), ...inc(CM, i32(-1)),
+      ]),
+      ...inc(XA, g(SA)), ...inc(CA, i32(-1)),
+    ]),
+  ],
+};
+
+const FUNCTIONS = [maxPQ];
+const reduceMaxModule = heapModule((shared) => moduleBytes(FUNCTIONS, shared));
+
+/** The module's size in bytes (browsers compile at most 4 KB synchronously on the main thread). */
+export const REDUCE_MAX_MODULE_BYTES = moduleBytes(FUNCTIONS, false).length;
+
+/** x viewed as [A, P, M, Q, N]: the axes reduced are P and Q. */
+export interface MaxForm { A: number; P: number; M: number; Q: number; N: number }
+
+/**
+ * The [A, P, M, Q, N] view of a Max of `shape` over `axes`, where it has one: the reduced axes in at
+ * most two runs, none of them last (N ≥ 1 kept floats per row); undefined otherwise.
+ */
+export function maxForm(shape: readonly number[], axes: readonly number[]): MaxForm | undefined {
+  const runs: Array<{ reduced: boolean; size: number }> = [];
+  shape.forEach((d, i) => {
+    if (d === 1) return;
+    const reduced = axes.includes(i);
+    const last = runs[runs.length - 1];
+    if (last && last.reduced === reduced) last.size *= d;
+    else runs.push({ reduced, size: d });
+  });
+  if (!runs.length || runs[runs.length - 1]!.reduced) return undefined;
+  const r = [...runs];
+  const A = r[0]!.reduced ? 1 : r.shift()!.size;
+  const P = r.shift()?.size ?? 1;
+  if (r.length === 1) return { A, P, M: 1, Q: 1, N: r[0]!.size };
+  if (r.length === 3 && r[1]!.reduced) return { A, P, M: r[0]!.size, Q: r[1]!.size, N: r[2]!.size };
+  return undefined;
+}
+
+/** The module's calls computing out = max of x (byte addresses) over form's P and Q, cut into at most
+ * `parts` runs of a (for a kernel pool's threads; each run's outputs are its own). */
+export function reduceMaxCalls(x: number, out: number, f: MaxForm, parts: number): ModuleCall[] {
+  const per = Math.ceil(f.A / Math.max(1, Math.min(parts, f.A)));
+  const calls: ModuleCall[] = [];
+  for (let a = 0; a < f.A; a += per) {
+    const n = Math.min(per, f.A - a);
+    calls.push(['reduceMax.maxPQ', [x + 4 * a * f.P * f.M * f.Q * f.N, out + 4 * a * f.M * f.N, n, f.P, f.M, f.Q, f.N]]);
+  }
+  return calls;
+}
+
+/** The module's exports over `memory` by call name (`reduceMax.maxPQ`), or undefined where the engine cannot run it. */
+export function reduceMaxExports(memory: WebAssembly.Memory): Record<string, (...a: number[]) => void> | undefined {
+  const ex = reduceMaxModule(memory);
+  return ex && { 'reduceMax.maxPQ': ex['maxPQ']! };
+}
+
+/** The module for a kernel pool's workers (wasm-pool.ts). */
+export function reduceMaxPoolModule(): PoolModule | undefined {
+  const module = reduceMaxModule.compiled(true);
+  return module ? { module, exports: ['maxPQ'] } : undefined;
+}
