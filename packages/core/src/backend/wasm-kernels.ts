@@ -9,7 +9,7 @@
 import { tf } from '../tf.js';
 import { simdTanhFor } from './wasm-simd-tanh.js';
 import { gemmCall, gemmExports, simdGemm, simdGemmFor, type GemmFn } from './wasm-simd-gemm.js';
-import { kernelPoolFor, runPlans, type ModuleCall } from './wasm-pool.js';
+import { kernelPoolFor, runPlans, splitRows, type ModuleCall } from './wasm-pool.js';
 import { maxForm, reduceMaxCalls, reduceMaxExports } from './wasm-simd-reduce-max.js';
 import { im2colCalls, im2colExports, simdIm2col, type ConvGeometry, type Im2colFns } from './wasm-simd-im2col.js';
 import { wasmHeap } from './wasm-asm.js';
@@ -220,17 +220,30 @@ function inputGradIm2col(simd: ConvSimd, backend: unknown, dy: Info, filter: Inf
   const [po, pdy] = [c.at(out), products ? c.at(dy) : 0];
   new Float32Array(wasmHeap(backend)!.buffer, po, size).fill(0); // (the buffer as of the last allocation)
   if (products) {
-    // Where a kernel pool runs, one chunk's product per thread at a time, each into its own dcols;
-    // col2im stays here, chunk after chunk in order (neighbouring chunks add into the same rows of dx).
     const chunks = Math.ceil(rows / chunk);
-    const threads = Math.min(chunks, kernelPoolFor(simd.heap)?.threads ?? 1);
-    const pds = Array.from({ length: threads }, () => c.at(c.empty([chunk * g.ow * kkc])));
-    for (let q0 = 0; q0 < chunks; q0 += threads) {
-      const qs = Array.from({ length: Math.min(threads, chunks - q0) }, (_, t) => q0 + t);
-      const n = (q: number) => Math.min(chunk, rows - q * chunk);
-      if (qs.length === 1) simd.gemm(pdy + 4 * qs[0]! * chunk * g.ow * co, pw, pds[0]!, n(qs[0]!) * g.ow, kkc, co, false, tb);
-      else runPlans(simd.heap, qs.map((q, t) => [gemmCall(pdy + 4 * q * chunk * g.ow * co, pw, pds[t]!, n(q) * g.ow, kkc, co, false, tb)]), simd.local);
-      qs.forEach((q, t) => simd.cols.col2im(pds[t]!, po, g, q * chunk, n(q)));
+    const pool = kernelPoolFor(simd.heap);
+    const n = (q: number) => Math.min(chunk, rows - q * chunk);
+    if (pool && pool.threads > 1 && info.batchSize > 1) {
+      // Images write disjoint parts of dx: each thread takes a run of images, chunk by chunk of its
+      // rows (product into its own dcols, then col2im). Every row of dcols is the same whatever the
+      // chunking, and each image's rows are added in order, so the bits are those of one thread.
+      const runs = splitRows(info.batchSize, pool.threads, 1, 1);
+      const plans = runs.map(([b0, images]) => {
+        const pd = c.at(c.empty([chunk * g.ow * kkc]));
+        const plan: ModuleCall[] = [];
+        for (let r0 = b0 * g.oh; r0 < (b0 + images) * g.oh; r0 += chunk) {
+          const m = Math.min(chunk, (b0 + images) * g.oh - r0);
+          plan.push(gemmCall(pdy + 4 * r0 * g.ow * co, pw, pd, m * g.ow, kkc, co, false, tb), ...im2colCalls('col2im', po, pd, g, r0, m));
+        }
+        return plan;
+      });
+      runPlans(simd.heap, plans, simd.local);
+    } else {
+      const pd = c.at(c.empty([chunk * g.ow * kkc]));
+      for (let q = 0; q < chunks; q++) {
+        simd.gemm(pdy + 4 * q * chunk * g.ow * co, pw, pd, n(q) * g.ow, kkc, co, false, tb);
+        simd.cols.col2im(pd, po, g, q * chunk, n(q));
+      }
     }
   }
   return c.done(out);
