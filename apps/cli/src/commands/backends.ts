@@ -9,7 +9,7 @@ export const backendsCommand: Command = {
     'Probes the tfjs backends (tensorflow = @tensorflow/tfjs-node[-gpu], wasm, cpu) and activates the one a run would use:\n' +
     '--backend NAME or NOETHER_BACKEND force one (exit 2 when it is not installed); otherwise the fastest installed.\n' +
     '--wasm-threads N or NOETHER_WASM_THREADS run core\'s matrix and conv kernels on N threads (opt-in, default 1; the same\n' +
-    'numbers as 1 thread): on 2 cores the SVG and video meta-steps 1.5x, the MLP's 1.1-1.3x faster; +80 MB and about 1 s at start-up.',
+    'numbers as 1 thread): on 2 cores the SVG and video meta-steps 1.5x, the MLP step 1.1-1.3x faster; +80 MB and about 1 s at start-up.',
   examples: ['noether backends', 'NOETHER_BACKEND=cpu noether backends', 'noether backends --backend wasm --wasm-threads 2'],
   flags: [],
   async run(ctx) {
