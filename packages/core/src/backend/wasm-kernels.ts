@@ -163,15 +163,15 @@ function filterGradIm2col(simd: ConvSimd, backend: unknown, x: Info, dy: Info, i
   const acc = c.empty(swap ? [co, kkc] : shape);
   const chunk = Math.min(rows, chunkRows(g));
   const [px, pdy, po] = [c.at(x), c.at(dy), c.at(acc)];
-  const product = (pc: number, pd: number, target: number, n: number) =>
-    swap ? gemmCall(pd, pc, target, co, kkc, n * g.ow, true, false) : gemmCall(pc, pd, target, kkc, co, n * g.ow, true, false);
+  /** colsᵀ·dY (or, swapped, dYᵀ·cols) of n output rows into target: the product's A, B, C, m, n, k. */
+  const operands = (pc: number, pd: number, target: number, n: number) =>
+    (swap ? [pd, pc, target, co, kkc, n * g.ow] : [pc, pd, target, kkc, co, n * g.ow]) as [number, number, number, number, number, number];
   const chunks = Math.ceil(rows / chunk);
   if (chunks === 1) {
     // One product, split by rows over a kernel pool's threads where one runs (simd.gemm).
     const pc = c.at(c.empty([rows * g.ow * kkc]));
     simd.cols.im2col(px, pc, g, 0, rows);
-    const [, [a0, b0, c0, m, n, k]] = product(pc, pdy, po, rows);
-    simd.gemm(a0!, b0!, c0!, m!, n!, k!, true, false);
+    simd.gemm(...operands(pc, pdy, po, rows), true, false);
   } else {
     // The chunks in CONV_CHAINS runs, each summed on its own (one thread each where a kernel pool
     // runs), then added in order: the same sums, so the same bits, for any thread count.
@@ -188,7 +188,7 @@ function filterGradIm2col(simd: ConvSimd, backend: unknown, x: Info, dy: Info, i
       for (let q = q0; q < last; q++) {
         const r0 = q * chunk;
         const n = Math.min(chunk, rows - r0);
-        plan.push(...im2colCalls('im2col', px, pc, g, r0, n), product(pc, pdy + 4 * r0 * g.ow * co, q === q0 ? sum : pp, n));
+        plan.push(...im2colCalls('im2col', px, pc, g, r0, n), gemmCall(...operands(pc, pdy + 4 * r0 * g.ow * co, q === q0 ? sum : pp, n), true, false));
         if (q > q0) plan.push(['im2col.add', [sum, pp, kkc * co]]);
       }
       plans.push(plan);
@@ -605,7 +605,7 @@ const sameConv2D = explicitSame('Conv2D');
 // Conv2D as im2col + the SIMD product, y[P, Cout] = cols[P, KH·KW·Cin] · W[KH·KW·Cin, Cout], chunk by
 // chunk of output rows. Chunks write disjoint rows of y: where a kernel pool runs, each thread takes
 // a run of chunks. Each chunk's product is the same call whoever runs it, so the bits do not depend
-// on the thread count (they differ from XNNPACK's, which sums in another order).
+// on the thread count (they may differ from XNNPACK's in the last bits: another summation order).
 function conv2D(args: KernelArgs): Info {
   const { inputs, backend, attrs } = args;
   const { x, filter } = inputs as { x: Info; filter: Info };
