@@ -70,12 +70,19 @@ export const f32ops = {
   load: (addr: E, offset = 0): E => [...addr, 0x2a, ...mem(offset)],
   store: (addr: E, value: E, offset = 0): E => [...addr, ...value, 0x38, ...mem(offset)],
 };
+/** v128.const of sixteen bytes 1 */
+const i8x16splat1: E = [...simd(0x0c), ...new Array<number>(16).fill(1)];
 export const f32x4 = {
   abs: op(0xe0), add: op(0xe4), sub: op(0xe5), mul: op(0xe6), div: op(0xe7),
   /** b < a ? b : a (one x64 minps; f32x4.min's NaN and ±0 rules cost V8 several instructions) */
   pmin: op(0xea),
   /** the larger of a and b, NaN where either is NaN (as the cpu backend's Max) */
   max: op(0xe9),
+  /** lanes all ones where a == b (never for NaN), else zeros */
+  eq: op(0x41),
+  /** lane i of a four-float mask (all ones or zeros) as byte i of the result, 1 or 0 (narrowed
+   * twice); m is read four times: pass a local's value */
+  maskBytes: (m: E): E => [...m, ...m, ...simd(0x85), ...m, ...m, ...simd(0x85), ...simd(0x65), ...i8x16splat1, ...simd(0x4e)],
   gt: op(0x44),
   /** a·b + c, rounded twice (wasm SIMD has no fused multiply-add) */
   mad: (a: E, b: E, c: E): E => f32x4.add(f32x4.mul(a, b), c),
@@ -100,6 +107,8 @@ export const v128 = {
   /** one float32 into `lane` of vector v */
   load32Lane: (addr: E, v: E, lane: number): E => [...addr, ...v, ...simd(0x56), ...mem(), lane],
   store32Lane: (addr: E, v: E, lane: number): E => [...addr, ...v, ...simd(0x5a), ...mem(), lane],
+  /** byte `lane` of v to addr */
+  store8Lane: (addr: E, v: E, lane: number): E => [...addr, ...v, ...simd(0x58), 0, 0, lane],
 };
 /** `while (!(done)) { body }` (done is an i32 expression, tested before each pass). */
 export const whileNot = (done: E, body: E): E => [0x02, 0x40, 0x03, 0x40, ...done, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];

@@ -10,7 +10,7 @@ import { tf } from '../tf.js';
 import { simdTanhFor } from './wasm-simd-tanh.js';
 import { gemmCall, gemmExports, simdGemm, simdGemmFor, type GemmFn } from './wasm-simd-gemm.js';
 import { kernelPoolFor, runPlans, splitRows, type ModuleCall } from './wasm-pool.js';
-import { maxForm, reduceMaxCalls, reduceMaxExports } from './wasm-simd-reduce-max.js';
+import { equalMaxCalls, maxForm, reduceMaxCalls, reduceMaxExports } from './wasm-simd-reduce-max.js';
 import { im2colCalls, im2colExports, simdIm2col, type ConvGeometry, type Im2colFns } from './wasm-simd-im2col.js';
 import { wasmHeap } from './wasm-asm.js';
 import { KernelComposer, broadcastMatMulBatches, einsumKernel, freeOnThrow, padShape, prod, type Info, type KernelArgs, type KernelFunc } from './composer.js';
@@ -27,8 +27,8 @@ class Composer extends KernelComposer {
   }
   /** An uninitialised float32 buffer in the heap, freed with the other intermediates unless it is the
    * result (for kernels that write every value themselves: outputs, scratch). */
-  empty(shape: number[]): Info {
-    return this.keep(this.heap.makeOutput(shape, 'float32'));
+  empty(shape: number[], dtype: 'float32' | 'bool' = 'float32'): Info {
+    return this.keep(this.heap.makeOutput(shape, dtype));
   }
   /** Byte address of x's data in the heap (stable: growing the heap does not move it). */
   at(x: Info): number {
@@ -808,10 +808,30 @@ function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): Info {
 // (x + 0 is exact, -0 aside, which compares equal), then compare equal shapes.
 const COMPARISONS = ['Equal', 'NotEqual', 'Greater', 'GreaterEqual', 'Less', 'LessEqual'] as const;
 
+/** x == y where y is x reduced over one or two runs of middle axes with keepDims (Max's gradient
+ * mask: maxForm's view), as one native pass (wasm-simd-reduce-max.ts); undefined for other shapes. */
+function equalToReduced(backend: unknown, a: Info, b: Info): Info | undefined {
+  if (!wasmKernelTuning.simdMax || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length !== b.shape.length) return undefined;
+  const [x, y] = prod(a.shape) >= prod(b.shape) ? [a, b] : [b, a];
+  if (y.shape.some((d, i) => d !== x.shape[i] && d !== 1)) return undefined;
+  const axes = x.shape.flatMap((d, i) => (y.shape[i] === 1 && d !== 1 ? [i] : []));
+  const form = axes.length ? maxForm(x.shape, axes) : undefined;
+  const heap = form && wasmHeap(backend);
+  const exec = heap && reduceMaxExports(heap);
+  if (!form || !heap || !exec || prod(x.shape) === 0) return undefined;
+  const c = new Composer(backend as never);
+  const out = c.empty(x.shape, 'bool');
+  const calls = equalMaxCalls(c.at(x), c.at(y), c.at(out), form, kernelPoolFor(heap)?.threads ?? 1);
+  runPlans(heap, calls.map((call) => [call]), (name, args) => exec[name]!(...args));
+  return c.done(out);
+}
+
 function comparison(name: string): KernelFunc {
   return (args) => {
     const { inputs, backend, attrs } = args;
     const { a, b } = inputs as { a: Info; b: Info };
+    const fast = name === 'Equal' ? equalToReduced(backend, a, b) : undefined;
+    if (fast) return fast;
     const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
     if (same || prod(a.shape) === 1 || prod(b.shape) === 1 || a.dtype !== 'float32' || b.dtype !== 'float32') {
       return ORIGINALS.get(name)!(args);

@@ -1,4 +1,4 @@
-// Max over two strided axes, native in the wasm heap: x viewed as [A, P, M, Q, N] (row-major,
+// Max over two strided axes, and the mask of its gradient, native in the wasm heap: x viewed as [A, P, M, Q, N] (row-major,
 // float32), out[a, m, n] = max over p, q of x[a, p, m, q, n]. This is the 2×2 max-pool of core's
 // nn.maxPool2x2 (tf.max of [B, h, 2, w, 2, C] over axes 2 and 4: A = B·h, P = 2, M = w, Q = 2,
 // N = C) and any reduction over one or two runs of middle axes. tfjs-backend-wasm's Max reduces the
@@ -59,7 +59,48 @@ const maxPQ: WasmFunction = {
   ],
 };
 
-const FUNCTIONS = [maxPQ];
+// eqPQ(x, y, out, A, P, M, Q, N): out[a, p, m, q, n] = x[a, p, m, q, n] == y[a, m, n] as a bool byte:
+// the mask of Max's gradient (x == max(x, keepDims)), which tfjs-wasm computes as a broadcast over
+// 6 dims; x and out are walked in order, y's row is re-read for every (p, q).
+const [EX, EY, EO, EA, EP, EM, EQ, EN] = range(8);
+const [ENB, ECA, ECP, ECM, ECQ, EYA, EYM, JX, JO] = range(9).map((i) => 8 + i);
+const EV = 17;
+const eqRun = (load: (addr: E) => E, store: (addr: E, v: E) => E, xBytes: number): E => [
+  ...f32x4.eq(load(add(g(EX), g(JX))), load(add(g(EYM), g(JX)))), ...set(EV),
+  ...store(add(g(EO), g(JO)), f32x4.maskBytes(g(EV))),
+  ...inc(JX, i32(xBytes)), ...inc(JO, i32(xBytes / 4)),
+];
+const eqPQ: WasmFunction = {
+  name: 'eqPQ',
+  params: 8,
+  locals: [[9, I32], [1, V128]],
+  body: [
+    ...mul(g(EN), i32(4)), ...set(ENB),
+    ...g(EY), ...set(EYA),
+    ...g(EA), ...set(ECA),
+    ...whileNot(i32ops.eqz(g(ECA)), [
+      ...g(EP), ...set(ECP),
+      ...whileNot(i32ops.eqz(g(ECP)), [
+        ...g(EYA), ...set(EYM),
+        ...g(EM), ...set(ECM),
+        ...whileNot(i32ops.eqz(g(ECM)), [
+          ...g(EQ), ...set(ECQ),
+          ...whileNot(i32ops.eqz(g(ECQ)), [
+            ...i32(0), ...set(JX), ...i32(0), ...set(JO),
+            ...whileNot(i32ops.gtU(add(g(JX), i32(16)), g(ENB)), eqRun((a) => v128.load(a), (a, v) => v128.store32Lane(a, v, 0), 16)),
+            ...whileNot(i32ops.geU(g(JX), g(ENB)), eqRun((a) => v128.load32Zero(a), (a, v) => v128.store8Lane(a, v, 0), 4)),
+            ...inc(EX, g(ENB)), ...inc(EO, g(EN)), ...inc(ECQ, i32(-1)),
+          ]),
+          ...inc(EYM, g(ENB)), ...inc(ECM, i32(-1)),
+        ]),
+        ...inc(ECP, i32(-1)),
+      ]),
+      ...inc(EYA, mul(g(EM), g(ENB))), ...inc(ECA, i32(-1)),
+    ]),
+  ],
+};
+
+const FUNCTIONS = [maxPQ, eqPQ];
 const reduceMaxModule = heapModule((shared) => moduleBytes(FUNCTIONS, shared));
 
 /** The module's size in bytes (browsers compile at most 4 KB synchronously on the main thread). */
@@ -102,14 +143,27 @@ export function reduceMaxCalls(x: number, out: number, f: MaxForm, parts: number
   return calls;
 }
 
-/** The module's exports over `memory` by call name (`reduceMax.maxPQ`), or undefined where the engine cannot run it. */
+/** The module's calls computing out = (x == y) as bool bytes, x viewed as form and y as [A, M, N]
+ * (Max's result with keepDims), cut into at most `parts` runs of a. */
+export function equalMaxCalls(x: number, y: number, out: number, f: MaxForm, parts: number): ModuleCall[] {
+  const per = Math.ceil(f.A / Math.max(1, Math.min(parts, f.A)));
+  const calls: ModuleCall[] = [];
+  for (let a = 0; a < f.A; a += per) {
+    const n = Math.min(per, f.A - a);
+    const row = f.P * f.M * f.Q * f.N;
+    calls.push(['reduceMax.eqPQ', [x + 4 * a * row, y + 4 * a * f.M * f.N, out + a * row, n, f.P, f.M, f.Q, f.N]]);
+  }
+  return calls;
+}
+
+/** The module's exports over `memory` by call name (`reduceMax.maxPQ`, `reduceMax.eqPQ`), or undefined where the engine cannot run it. */
 export function reduceMaxExports(memory: WebAssembly.Memory): Record<string, (...a: number[]) => void> | undefined {
   const ex = reduceMaxModule(memory);
-  return ex && { 'reduceMax.maxPQ': ex['maxPQ']! };
+  return ex && Object.fromEntries(FUNCTIONS.map((f) => [`reduceMax.${f.name}`, ex[f.name]!]));
 }
 
 /** The module for a kernel pool's workers (wasm-pool.ts). */
 export function reduceMaxPoolModule(): PoolModule | undefined {
   const module = reduceMaxModule.compiled(true);
-  return module ? { module, exports: ['maxPQ'] } : undefined;
+  return module ? { module, exports: FUNCTIONS.map((f) => f.name) } : undefined;
 }

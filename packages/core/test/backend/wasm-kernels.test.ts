@@ -499,6 +499,22 @@ describe('wasm kernels replaced by core', () => {
     expect(Array.from(w.values).map(String)).toEqual(['NaN', 'NaN', 'NaN', '9']);
   });
 
+  for (const [shape, axes] of [[[2, 3, 2, 5, 2, 7], [2, 4]], [[2, 3, 2, 5, 2, 8], [2, 4]], [[4, 6, 9], [1]], [[3, 4, 5, 6], [1, 2]], [[2, 3, 4, 5], [0, 2]]] as Array<[number[], number[]]>) {
+    it(`Equal of x and its Max over [${axes}] (keepDims) of [${shape}], either way round, with ties and NaN, matches cpu exactly`, async () => {
+      const x = () => {
+        const g = grid(55, shape);
+        return tf.where(tf.equal(uni(56, shape).abs().greater(0.97), true), tf.fill(shape, NaN), g);
+      };
+      const mask = (flip: boolean) => () => {
+        const t = x();
+        const m = tf.max(t, axes, true);
+        return tf.add(tf.cast(flip ? tf.equal(m, t) : tf.equal(t, m), 'float32'), 0.5);
+      };
+      await agreeRel(mask(false), 0);
+      await agreeRel(mask(true), 0);
+    });
+  }
+
   it('max-pool mask (the broadcast Equal in the Max gradient) matches cpu', async () => {
     await agreeRel(() => tf.grad((t: T) => tf.sum(tf.mul(tf.max(t, [2, 4]), uni(54, [2, 4, 3, 5]))))(grid(53, [2, 4, 2, 3, 2, 5])), 0);
   });
