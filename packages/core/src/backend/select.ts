@@ -7,11 +7,8 @@
 // In a browser bundle, opts.wasmPaths says where the page serves tfjs-backend-wasm's .wasm files.
 import { tf } from '../tf.js';
 import { checkSecondOrderFixes, installSecondOrderFixes } from '../second-order/install.js';
-import { registerWasmKernels } from './wasm-kernels.js';
+import { kernelPoolModules, registerWasmKernels } from './wasm-kernels.js';
 import { wasmHeap } from './wasm-asm.js';
-import { gemmPoolModule } from './wasm-simd-gemm.js';
-import { im2colPoolModule } from './wasm-simd-im2col.js';
-import { reduceMaxPoolModule } from './wasm-simd-reduce-max.js';
 import { createKernelPool, kernelPoolFor, setKernelPool, type SpawnKernelWorker } from './wasm-pool.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -233,8 +230,8 @@ function startKernelPool(threads: number, spawn?: SpawnKernelWorker): number | u
   if (!heap) return undefined;
   let pool = kernelPoolFor(heap);
   if (!pool && threads > 1) {
-    const [gemm, im2col, reduceMax] = [gemmPoolModule(), im2colPoolModule(), reduceMaxPoolModule()];
-    pool = gemm && im2col && reduceMax && createKernelPool(heap, threads, { gemm, im2col, reduceMax }, spawn);
+    const modules = kernelPoolModules();
+    pool = modules && createKernelPool(heap, threads, modules, spawn);
     setKernelPool(heap, pool);
   }
   return pool?.threads;

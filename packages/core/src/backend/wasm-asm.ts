@@ -34,6 +34,8 @@ const name = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)])
 
 // ---- Instructions (each a byte array; expressions are their operands' bytes, then the op) ----
 export type E = number[];
+import type { PoolModule } from './wasm-pool.js';
+
 export const I32 = 0x7f;
 export const F32 = 0x7d;
 export const V128 = 0x7b;
@@ -170,6 +172,38 @@ export function heapModule(build: (shared: boolean) => Uint8Array<ArrayBuffer>):
     return instances.get(memory) ?? undefined;
   };
   return Object.assign(bind, { compiled: compile });
+}
+
+/** A kernel module's functions by call name, `<module>.<function>`: how kernels describe work that may
+ * run on this thread or on a kernel pool's worker (wasm-pool.ts). */
+export type CallTable = Record<string, (...args: number[]) => void>;
+
+export interface NamedModule {
+  readonly name: string;
+  /** Its functions over `memory` by call name (made once per memory), or undefined where the engine cannot run it. */
+  calls(memory: WebAssembly.Memory): CallTable | undefined;
+  /** What a kernel pool's workers instantiate over a shared memory, or undefined where the engine cannot run it. */
+  poolModule(): PoolModule | undefined;
+}
+
+/** The module of `fns`, called by name as `<name>.<function>`. */
+export function namedModule(name: string, fns: readonly WasmFunction[]): NamedModule {
+  const bind = heapModule((shared) => moduleBytes([...fns], shared));
+  const tables = new WeakMap<WebAssembly.Memory, CallTable | null>();
+  return {
+    name,
+    calls(memory) {
+      if (!tables.has(memory)) {
+        const ex = bind(memory);
+        tables.set(memory, ex ? Object.fromEntries(fns.map((f) => [`${name}.${f.name}`, ex[f.name]!])) : null);
+      }
+      return tables.get(memory) ?? undefined;
+    },
+    poolModule() {
+      const module = bind.compiled(true);
+      return module ? { name, module, exports: fns.map((f) => f.name) } : undefined;
+    },
+  };
 }
 
 /** The emscripten Module of tfjs-backend-wasm (WasmBackend's `wasm` field), as far as used here. */

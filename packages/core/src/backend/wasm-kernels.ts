@@ -8,11 +8,11 @@
 // (second-order/gradients.ts) apply unchanged. Registered by registerWasmKernels().
 import { tf } from '../tf.js';
 import { simdTanhFor } from './wasm-simd-tanh.js';
-import { gemmCall, gemmExports, simdGemm, simdGemmFor, type GemmFn } from './wasm-simd-gemm.js';
-import { kernelPoolFor, runPlans, splitRows, type ModuleCall } from './wasm-pool.js';
-import { equalMaxCalls, maxForm, reduceMaxCalls, reduceMaxExports } from './wasm-simd-reduce-max.js';
-import { im2colCalls, im2colExports, simdIm2col, type ConvGeometry, type Im2colFns } from './wasm-simd-im2col.js';
-import { wasmHeap } from './wasm-asm.js';
+import { gemmCall, gemmModule, simdGemm, simdGemmFor, type GemmFn } from './wasm-simd-gemm.js';
+import { kernelPoolFor, runPlans, splitRows, type ModuleCall, type PoolModule } from './wasm-pool.js';
+import { equalMaxCalls, maxForm, reduceMaxCalls, reduceMaxModule } from './wasm-simd-reduce-max.js';
+import { im2colCalls, im2colModule, simdIm2col, type ConvGeometry, type Im2colFns } from './wasm-simd-im2col.js';
+import { wasmHeap, type CallTable } from './wasm-asm.js';
 import { KernelComposer, broadcastMatMulBatches, einsumKernel, freeOnThrow, padShape, prod, type Info, type KernelArgs, type KernelFunc } from './composer.js';
 
 
@@ -77,12 +77,32 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
 
 // ---- conv2d gradients as im2col / col2im around one SIMD matrix product (wasm-simd-im2col.ts) ----
 
+// The native modules whose functions the kernels below call by name (gemm.outer, im2col.col2im, …),
+// on this thread or on a kernel pool's workers, which instantiate the same list.
+const KERNEL_MODULES = [gemmModule, im2colModule, reduceMaxModule];
+const callTables = new WeakMap<WebAssembly.Memory, CallTable | null>();
+
+/** Every kernel module's functions over `heap` by call name, or undefined where the engine cannot run them. */
+function kernelCalls(heap: WebAssembly.Memory): CallTable | undefined {
+  if (!callTables.has(heap)) {
+    const tables = KERNEL_MODULES.map((m) => m.calls(heap));
+    callTables.set(heap, tables.every((t) => t) ? Object.assign({}, ...tables) : null);
+  }
+  return callTables.get(heap) ?? undefined;
+}
+
+/** What a kernel pool's workers instantiate (select.ts makes the pool), or undefined where the engine cannot run it. */
+export function kernelPoolModules(): PoolModule[] | undefined {
+  const mods = KERNEL_MODULES.map((m) => m.poolModule());
+  return mods.every((m) => m) ? (mods as PoolModule[]) : undefined;
+}
+
 interface ConvSimd {
   gemm: GemmFn;
   cols: Im2colFns;
   heap: WebAssembly.Memory;
-  /** Runs one module call (gemmCall's, im2colCalls') on this thread. */
-  local: (name: string, args: readonly number[]) => void;
+  /** This thread's module functions by call name (for gemmCall's and im2colCalls' plans). */
+  local: CallTable;
 }
 
 /** The SIMD GEMM and im2col module for float32 conv gradients, or undefined (no SIMD, switched off). */
@@ -91,9 +111,8 @@ function simdConvGrad(backend: unknown, ...xs: Info[]): ConvSimd | undefined {
   const heap = wasmHeap(backend);
   const gemm = heap && simdGemm(heap);
   const cols = gemm && simdIm2col(heap);
-  if (!heap || !gemm || !cols) return undefined;
-  const fns = { ...gemmExports(heap), ...im2colExports(heap) };
-  return { gemm, cols, heap, local: (name, args) => fns[name]!(...args) };
+  const local = cols && kernelCalls(heap);
+  return heap && gemm && cols && local ? { gemm, cols, heap, local } : undefined;
 }
 
 function geometryOf(info: tf.backend_util.Conv2DInfo): ConvGeometry {
@@ -175,12 +194,10 @@ function filterGradIm2col(simd: ConvSimd, backend: unknown, x: Info, dy: Info, i
   } else {
     // The chunks in CONV_CHAINS runs, each summed on its own (one thread each where a kernel pool
     // runs), then added in order: the same sums, so the same bits, for any thread count.
-    const chains = Math.min(CONV_CHAINS, chunks);
-    const per = Math.ceil(chunks / chains);
     const plans: ModuleCall[][] = [];
     const sums: number[] = [];
-    for (let q0 = 0; q0 < chunks; q0 += per) {
-      const last = Math.min(chunks, q0 + per);
+    for (const [q0, count] of splitRows(chunks, CONV_CHAINS, 1, 1)) {
+      const last = q0 + count;
       const pc = c.at(c.empty([chunk * g.ow * kkc]));
       const sum = q0 === 0 ? po : c.at(c.empty([kkc * co]));
       const pp = last - q0 > 1 ? c.at(c.empty([kkc * co])) : 0;
@@ -220,9 +237,7 @@ function inputGradIm2col(simd: ConvSimd, backend: unknown, dy: Info, filter: Inf
   const [po, pdy] = [c.at(out), products ? c.at(dy) : 0];
   new Float32Array(wasmHeap(backend)!.buffer, po, size).fill(0); // (the buffer as of the last allocation)
   if (products) {
-    const chunks = Math.ceil(rows / chunk);
     const pool = kernelPoolFor(simd.heap);
-    const n = (q: number) => Math.min(chunk, rows - q * chunk);
     if (pool && pool.threads > 1 && info.batchSize > 1) {
       // Images write disjoint parts of dx: each thread takes a run of images, chunk by chunk of its
       // rows (product into its own dcols, then col2im). Every row of dcols is the same whatever the
@@ -240,9 +255,10 @@ function inputGradIm2col(simd: ConvSimd, backend: unknown, dy: Info, filter: Inf
       runPlans(simd.heap, plans, simd.local);
     } else {
       const pd = c.at(c.empty([chunk * g.ow * kkc]));
-      for (let q = 0; q < chunks; q++) {
-        simd.gemm(pdy + 4 * q * chunk * g.ow * co, pw, pd, n(q) * g.ow, kkc, co, false, tb);
-        simd.cols.col2im(pd, po, g, q * chunk, n(q));
+      for (let r0 = 0; r0 < rows; r0 += chunk) {
+        const n = Math.min(chunk, rows - r0);
+        simd.gemm(pdy + 4 * r0 * g.ow * co, pw, pd, n * g.ow, kkc, co, false, tb);
+        simd.cols.col2im(pd, po, g, r0, n);
       }
     }
   }
@@ -590,13 +606,13 @@ function max(args: KernelArgs): Info {
   const axes = tf.util.parseAxisParam(a.reductionIndices, x.shape);
   const form = maxForm(x.shape, axes);
   const heap = form && wasmHeap(backend);
-  const exec = heap && reduceMaxExports(heap);
+  const exec = heap && kernelCalls(heap);
   if (!form || !heap || !exec) return stock();
   const shape = x.shape.flatMap((d, i) => (axes.includes(i) ? (a.keepDims ? [1] : []) : [d]));
   const c = new Composer(backend as never);
   const out = c.empty(shape);
   const calls = reduceMaxCalls(c.at(x), c.at(out), form, kernelPoolFor(heap)?.threads ?? 1);
-  runPlans(heap, calls.map((call) => [call]), (name, args) => exec[name]!(...args));
+  runPlans(heap, calls.map((call) => [call]), exec);
   return c.done(out);
 }
 
@@ -642,12 +658,11 @@ function conv2D(args: KernelArgs): Info {
     }
     return c.done(out);
   }
-  const per = Math.ceil(chunks / threads);
   const plans: ModuleCall[][] = [];
-  for (let q0 = 0; q0 < chunks; q0 += per) {
+  for (const [q0, count] of splitRows(chunks, threads, 1, 1)) {
     const pc = c.at(c.empty([chunk * g.ow * kkc]));
     const plan: ModuleCall[] = [];
-    for (let q = q0; q < Math.min(chunks, q0 + per); q++) {
+    for (let q = q0; q < q0 + count; q++) {
       const [r0, n] = [q * chunk, Math.min(chunk, rows - q * chunk)];
       plan.push(...im2colCalls('im2col', px, pc, g, r0, n), gemmCall(pc, pw, py + 4 * r0 * g.ow * co, n * g.ow, co, kkc, false, false));
     }
@@ -817,12 +832,12 @@ function equalToReduced(backend: unknown, a: Info, b: Info): Info | undefined {
   const axes = x.shape.flatMap((d, i) => (y.shape[i] === 1 && d !== 1 ? [i] : []));
   const form = axes.length ? maxForm(x.shape, axes) : undefined;
   const heap = form && wasmHeap(backend);
-  const exec = heap && reduceMaxExports(heap);
+  const exec = heap && kernelCalls(heap);
   if (!form || !heap || !exec || prod(x.shape) === 0) return undefined;
   const c = new Composer(backend as never);
   const out = c.empty(x.shape, 'bool');
   const calls = equalMaxCalls(c.at(x), c.at(y), c.at(out), form, kernelPoolFor(heap)?.threads ?? 1);
-  runPlans(heap, calls.map((call) => [call]), (name, args) => exec[name]!(...args));
+  runPlans(heap, calls.map((call) => [call]), exec);
   return c.done(out);
 }
 

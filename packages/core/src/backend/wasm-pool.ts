@@ -11,6 +11,8 @@
 // the caller needs). Workers are made by a platform hook (`spawn`): core uses no Node-only API; the
 // CLI passes worker_threads, and a browser's Worker is the default.
 
+import type { CallTable } from './wasm-asm.js';
+
 /** What the pool needs of a worker: Node's worker_threads.Worker and a browser Worker both fit. */
 export interface KernelWorker {
   postMessage(message: unknown): void;
@@ -20,8 +22,10 @@ export interface KernelWorker {
 /** Makes a worker running `source` (plain JavaScript; see WORKER_SOURCE). */
 export type SpawnKernelWorker = (source: string) => KernelWorker;
 
-/** A kernel module the pool's workers instantiate: compiled for a shared memory, with the exports called. */
+/** A kernel module the pool's workers instantiate: compiled for a shared memory, with the exports
+ * called, by `<name>.<export>` (wasm-asm.ts's namedModule makes these). */
 export interface PoolModule {
+  name: string;
   module: WebAssembly.Module;
   exports: readonly string[];
 }
@@ -157,17 +161,17 @@ function waitDone(ctrl: Int32Array, expected: number): boolean {
  * A pool of `threads − 1` workers sharing `memory` (which must be shared), running `modules`' exports;
  * undefined where workers cannot be made (no spawn hook and no browser Worker) or memory is not shared.
  */
-export function createKernelPool(memory: WebAssembly.Memory, threads: number, modules: Readonly<Record<string, PoolModule>>, spawn?: SpawnKernelWorker): KernelPool | undefined {
+export function createKernelPool(memory: WebAssembly.Memory, threads: number, modules: readonly PoolModule[], spawn?: SpawnKernelWorker): KernelPool | undefined {
   if (threads < 2 || typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) return undefined;
   const n = Math.min(threads - 1, MAX_WORKERS);
   const make = spawn ?? browserWorker;
   const ctrl = new Int32Array(new SharedArrayBuffer(4 * (SLOTS + n * SLOT)));
   const names = new Map<string, number>();
   const local: Array<(...a: number[]) => void> = [];
-  const list = Object.entries(modules).map(([mod, m]) => {
+  const list = modules.map((m) => {
     const ex = new WebAssembly.Instance(m.module, { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
     for (const e of m.exports) {
-      names.set(`${mod}.${e}`, local.length);
+      names.set(`${m.name}.${e}`, local.length);
       local.push(ex[e]!);
     }
     return { module: m.module, exports: [...m.exports] };
@@ -276,13 +280,13 @@ export function splitRows(total: number, parts: number, align: number, min: numb
 /**
  * Runs independent sequences of module calls (`plans`): on `memory`'s pool, up to one plan per
  * thread at a time (a plan longer than MAX_POOL_CALLS goes in several dispatches, in order), else one
- * after another through `local`. Plans must not touch each other's outputs, so the result does not
- * depend on the thread count.
+ * after another through `local` (this thread's functions by call name). Plans must not touch each
+ * other's outputs, so the result does not depend on the thread count.
  */
-export function runPlans(memory: WebAssembly.Memory, plans: readonly (readonly ModuleCall[])[], local: (name: string, args: readonly number[]) => void): void {
+export function runPlans(memory: WebAssembly.Memory, plans: readonly (readonly ModuleCall[])[], local: CallTable): void {
   const pool = plans.length > 1 ? kernelPoolFor(memory) : undefined;
   if (!pool || pool.threads < 2) {
-    for (const p of plans) for (const [name, args] of p) local(name, args);
+    for (const p of plans) for (const [name, args] of p) local[name]!(...args);
     return;
   }
   for (let t0 = 0; t0 < plans.length; t0 += pool.threads) {

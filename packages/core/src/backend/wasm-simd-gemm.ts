@@ -25,8 +25,8 @@
 // K = 0 stores zeros.
 // Each C value is one fixed sequence of rounded float32 multiplies and adds (k in order in the outer
 // and stream forms, which give the same bits), whichever tile computes it: same inputs, same bits.
-import { kernelPoolFor, splitRows, type ModuleCall, type PoolModule } from './wasm-pool.js';
-import { I32, V128, f32ops, f32x4, forBackend, heapModule, i32, i32ops, inc, local, moduleBytes, range, v128, when, whileNot, type E, type WasmFunction } from './wasm-asm.js';
+import { kernelPoolFor, splitRows, type ModuleCall } from './wasm-pool.js';
+import { I32, V128, f32ops, f32x4, forBackend, i32, i32ops, inc, local, moduleBytes, namedModule, range, v128, when, whileNot, type E, type WasmFunction } from './wasm-asm.js';
 
 const { get: g, set } = local;
 const { add, mul } = i32ops;
@@ -206,7 +206,8 @@ function stream(): WasmFunction {
 }
 
 const FUNCTIONS = [outer(), dot(), stream()];
-const gemmModule = heapModule((shared) => moduleBytes(FUNCTIONS, shared));
+/** The product's module, called as `gemm.outer`, `gemm.dot`, `gemm.stream`. */
+export const gemmModule = namedModule('gemm', FUNCTIONS);
 
 /** C = op(A)·op(B) at byte addresses a, b, c of float32 row-major matrices: A is [m, k] ([k, m] when
  * `ta`), B is [k, n] ([n, k] when `tb`), C is [m, n]. Not both transposed. */
@@ -223,14 +224,6 @@ export const gemmTuning = { form: 'auto' as 'auto' | 'stream' | 'outer' };
 // [256,200]·[200,200] 4.1 / 1.5, [512,512]·[512,512] 30 / 24.
 const useStream = (m: number, k: number, n: number) => (gemmTuning.form === 'auto' ? m <= 32 || k * n >= 1 << 19 : gemmTuning.form === 'stream');
 
-const FORMS = ['outer', 'dot', 'stream'] as const;
-
-/** The product's module for a kernel pool's workers (wasm-pool.ts), where the engine runs it on a shared memory. */
-export function gemmPoolModule(): PoolModule | undefined {
-  const module = gemmModule.compiled(true);
-  return module ? { module, exports: FORMS } : undefined;
-}
-
 /** Where a kernel pool serves the heap: products of at least this many multiply-adds are split by
  * rows over its threads (below it, waking the workers costs more than they save). Tests lower it. */
 export const gemmPoolTuning = { minMacs: 1 << 21, minRows: 16 };
@@ -242,15 +235,9 @@ export function gemmCall(a: number, b: number, c: number, m: number, n: number, 
   return [useStream(m, k, n) ? 'gemm.stream' : 'gemm.outer', [a, b, c, m, n, k, ta ? 4 : 4 * k, ta ? 4 * m : 4, 4 * n]];
 }
 
-/** The module's exports over `memory` by call name (`gemm.outer`, …), or undefined where the engine cannot run it. */
-export function gemmExports(memory: WebAssembly.Memory): Record<string, (...a: number[]) => void> | undefined {
-  const ex = gemmModule(memory);
-  return ex && Object.fromEntries(FORMS.map((f) => [`gemm.${f}`, ex[f]!]));
-}
-
 /** The SIMD product bound to `memory`, or undefined where the engine cannot run it. */
 export function simdGemm(memory: WebAssembly.Memory): GemmFn | undefined {
-  const fns = gemmExports(memory);
+  const fns = gemmModule.calls(memory);
   if (!fns) return undefined;
   return (a, b, c, m, n, k, ta, tb) => {
     if (m === 0 || n === 0) return;

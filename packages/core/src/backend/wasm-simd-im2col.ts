@@ -11,8 +11,8 @@
 // the rest with memory.fill (bulk memory); col2im adds it into dx 4 floats at a time (SIMD128), the
 // tail one at a time. col2im visits ox, then kh, then kw in order (rows in the order called), so every
 // dx value is one fixed sequence of float32 adds: same inputs, same bits.
-import type { ModuleCall, PoolModule } from './wasm-pool.js';
-import { I32, f32ops, f32x4, heapModule, i32, i32ops, inc, local, memops, moduleBytes, range, v128, when, whileNot, type E, type WasmFunction } from './wasm-asm.js';
+import type { ModuleCall } from './wasm-pool.js';
+import { I32, f32ops, f32x4, i32, i32ops, inc, local, memops, moduleBytes, namedModule, range, v128, when, whileNot, type E, type WasmFunction } from './wasm-asm.js';
 
 const { get: g, set } = local;
 const { add, sub, mul } = i32ops;
@@ -87,7 +87,8 @@ const col2im = rowFunction('col2im', when(inImage, [
 const addFn: WasmFunction = { name: 'add', params: 3, locals: [[Q - 2, I32]], body: [...g(0), ...set(D), ...g(1), ...set(S), ...addRun(g(2))] };
 
 const FUNCTIONS = [im2col, col2im, addFn];
-const im2colModule = heapModule((shared) => moduleBytes(FUNCTIONS, shared));
+/** The module, called as `im2col.im2col`, `im2col.col2im`, `im2col.add`. */
+export const im2colModule = namedModule('im2col', FUNCTIONS);
 
 /** The module's size in bytes (browsers compile at most 4 KB synchronously on the main thread). */
 export const IM2COL_MODULE_BYTES = moduleBytes(FUNCTIONS, false).length;
@@ -119,21 +120,9 @@ export function im2colCalls(kind: 'im2col' | 'col2im', img: number, colsAt: numb
   return out;
 }
 
-/** The module's exports over `memory` by call name (`im2col.im2col`, `im2col.col2im`, `im2col.add`). */
-export function im2colExports(memory: WebAssembly.Memory): Record<string, (...a: number[]) => void> | undefined {
-  const ex = im2colModule(memory);
-  return ex && Object.fromEntries(FUNCTIONS.map((f) => [`im2col.${f.name}`, ex[f.name]!]));
-}
-
-/** The module for a kernel pool's workers (wasm-pool.ts), where the engine runs it on a shared memory. */
-export function im2colPoolModule(): PoolModule | undefined {
-  const module = im2colModule.compiled(true);
-  return module ? { module, exports: FUNCTIONS.map((f) => f.name) } : undefined;
-}
-
 /** im2col / col2im bound to `memory`, or undefined where the engine cannot run them. */
 export function simdIm2col(memory: WebAssembly.Memory): Im2colFns | undefined {
-  const ex = im2colExports(memory);
+  const ex = im2colModule.calls(memory);
   if (!ex) return undefined;
   const run = (calls: ModuleCall[]) => {
     for (const [name, args] of calls) ex[name]!(...args);

@@ -6,8 +6,8 @@
 // in the video meta-step; this reads x once, N floats at a time (SIMD128), in place.
 // f32x4.max: a NaN anywhere in a window gives NaN, as the cpu backend's Max (only the sign of a zero
 // maximum can differ: max(−0, +0) is +0 here, the first of them there).
-import type { ModuleCall, PoolModule } from './wasm-pool.js';
-import { I32, V128, f32x4, heapModule, i32, i32ops, inc, local, moduleBytes, range, v128, whileNot, type E, type WasmFunction } from './wasm-asm.js';
+import { splitRows, type ModuleCall } from './wasm-pool.js';
+import { I32, V128, f32x4, i32, i32ops, inc, local, moduleBytes, namedModule, range, v128, whileNot, type E, type WasmFunction } from './wasm-asm.js';
 
 const { get: g, set } = local;
 const { add, mul } = i32ops;
@@ -101,7 +101,8 @@ const eqPQ: WasmFunction = {
 };
 
 const FUNCTIONS = [maxPQ, eqPQ];
-const reduceMaxModule = heapModule((shared) => moduleBytes(FUNCTIONS, shared));
+/** The module, called as `reduceMax.maxPQ`, `reduceMax.eqPQ`. */
+export const reduceMaxModule = namedModule('reduceMax', FUNCTIONS);
 
 /** The module's size in bytes (browsers compile at most 4 KB synchronously on the main thread). */
 export const REDUCE_MAX_MODULE_BYTES = moduleBytes(FUNCTIONS, false).length;
@@ -134,36 +135,12 @@ export function maxForm(shape: readonly number[], axes: readonly number[]): MaxF
 /** The module's calls computing out = max of x (byte addresses) over form's P and Q, cut into at most
  * `parts` runs of a (for a kernel pool's threads; each run's outputs are its own). */
 export function reduceMaxCalls(x: number, out: number, f: MaxForm, parts: number): ModuleCall[] {
-  const per = Math.ceil(f.A / Math.max(1, Math.min(parts, f.A)));
-  const calls: ModuleCall[] = [];
-  for (let a = 0; a < f.A; a += per) {
-    const n = Math.min(per, f.A - a);
-    calls.push(['reduceMax.maxPQ', [x + 4 * a * f.P * f.M * f.Q * f.N, out + 4 * a * f.M * f.N, n, f.P, f.M, f.Q, f.N]]);
-  }
-  return calls;
+  return splitRows(f.A, parts, 1, 1).map(([a, n]) => ['reduceMax.maxPQ', [x + 4 * a * f.P * f.M * f.Q * f.N, out + 4 * a * f.M * f.N, n, f.P, f.M, f.Q, f.N]]);
 }
 
 /** The module's calls computing out = (x == y) as bool bytes, x viewed as form and y as [A, M, N]
  * (Max's result with keepDims), cut into at most `parts` runs of a. */
 export function equalMaxCalls(x: number, y: number, out: number, f: MaxForm, parts: number): ModuleCall[] {
-  const per = Math.ceil(f.A / Math.max(1, Math.min(parts, f.A)));
-  const calls: ModuleCall[] = [];
-  for (let a = 0; a < f.A; a += per) {
-    const n = Math.min(per, f.A - a);
-    const row = f.P * f.M * f.Q * f.N;
-    calls.push(['reduceMax.eqPQ', [x + 4 * a * row, y + 4 * a * f.M * f.N, out + a * row, n, f.P, f.M, f.Q, f.N]]);
-  }
-  return calls;
-}
-
-/** The module's exports over `memory` by call name (`reduceMax.maxPQ`, `reduceMax.eqPQ`), or undefined where the engine cannot run it. */
-export function reduceMaxExports(memory: WebAssembly.Memory): Record<string, (...a: number[]) => void> | undefined {
-  const ex = reduceMaxModule(memory);
-  return ex && Object.fromEntries(FUNCTIONS.map((f) => [`reduceMax.${f.name}`, ex[f.name]!]));
-}
-
-/** The module for a kernel pool's workers (wasm-pool.ts). */
-export function reduceMaxPoolModule(): PoolModule | undefined {
-  const module = reduceMaxModule.compiled(true);
-  return module ? { module, exports: FUNCTIONS.map((f) => f.name) } : undefined;
+  const row = f.P * f.M * f.Q * f.N;
+  return splitRows(f.A, parts, 1, 1).map(([a, n]) => ['reduceMax.eqPQ', [x + 4 * a * row, y + 4 * a * f.M * f.N, out + a * row, n, f.P, f.M, f.Q, f.N]]);
 }

@@ -5,15 +5,15 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/rng.js';
 import { createKernelPool, kernelPoolFor, MAX_POOL_CALLS, poolTuning, runPlans, setKernelPool, splitRows, type KernelPool, type ModuleCall } from '../../src/backend/wasm-pool.js';
-import { gemmPoolModule, gemmPoolTuning, gemmTuning, simdGemm } from '../../src/backend/wasm-simd-gemm.js';
-import { im2colExports, im2colPoolModule } from '../../src/backend/wasm-simd-im2col.js';
+import { gemmModule, gemmPoolTuning, gemmTuning, simdGemm } from '../../src/backend/wasm-simd-gemm.js';
+import { im2colModule } from '../../src/backend/wasm-simd-im2col.js';
 
 const spawn = (src: string) => {
   const w = new Worker(src, { eval: true });
   w.unref();
   return w;
 };
-const modules = () => ({ gemm: gemmPoolModule()!, im2col: im2colPoolModule()! });
+const modules = () => [gemmModule.poolModule()!, im2colModule.poolModule()!];
 const sharedMemory = (pages = 64) => new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: true });
 
 async function started(pool: KernelPool): Promise<KernelPool> {
@@ -93,8 +93,7 @@ describe('kernel pool over a shared memory', () => {
     const memory = sharedMemory(1);
     const pool = await started(createKernelPool(memory, 2, modules(), spawn)!);
     pools.push(pool);
-    const local = im2colExports(memory)!;
-    const exec = (name: string, args: readonly number[]) => local[name]!(...args);
+    const local = im2colModule.calls(memory)!;
     // Per plan, a pair (x, y) stepped as x += y, y += x: the result depends on the order of the calls.
     const calls = MAX_POOL_CALLS + 57;
     const plan = (at: number): ModuleCall[] => Array.from({ length: calls }, (_, i) => ['im2col.add', i % 2 ? [at + 4, at, 1] : [at, at + 4, 1]]);
@@ -103,7 +102,7 @@ describe('kernel pool over a shared memory', () => {
       f32.fill(1e-37, 0, 8);
       setKernelPool(memory, withPool ? pool : undefined);
       const before = pool.dispatched;
-      runPlans(memory, [plan(0), plan(8), plan(16)], exec);
+      runPlans(memory, [plan(0), plan(8), plan(16)], local);
       setKernelPool(memory, undefined);
       return { values: Array.from(f32.subarray(0, 6)), dispatched: pool.dispatched - before };
     };
